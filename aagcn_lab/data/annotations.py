@@ -1,0 +1,296 @@
+"""Annotation files: pyskl's format, read safely and validated record by record.
+
+A file is a pickle of ``dict(split={name: [frame_dir, ...]}, annotations=[record, ...])``
+(plus, in files we write, the optional extras ``label_names`` and ``layout``, which pyskl
+ignores). A record is a dict:
+
+=================  ===================  =========================================================
+key                type / shape         notes
+=================  ===================  =========================================================
+``frame_dir``      str                  unique sample id, e.g. ``S001C001P001R001A001``
+``label``          int                  0-based class index
+``total_frames``   int                  T
+``keypoint``       (M, T, V, C) float   3D: C = 3 (x, y, z); 2D: C = 2 (x, y) with scores below
+``keypoint_score`` (M, T, V) float      2D only
+``img_shape``      (h, w)               2D only; PreNormalize2D maps x, y to [-1, 1] with it
+=================  ===================  =========================================================
+
+Pickles are read by :func:`aagcn_lab.io.safe_pickle_load`: a file that tries to run code is
+refused and nothing from it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..graph import LAYOUTS, get_layout
+from ..io import CorruptFileError, atomic_pickle_dump, safe_pickle_load
+
+__all__ = [
+    "AnnotationError",
+    "Annotations",
+    "validate_record",
+    "load_annotations",
+    "save_annotations",
+    "infer_layout_name",
+]
+
+REQUIRED_KEYS = ("frame_dir", "label", "total_frames", "keypoint")
+
+
+class AnnotationError(ValueError):
+    """One or more records (or the file itself) are invalid; the message names each one."""
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def infer_layout_name(num_joints: int, dim: int) -> str | None:
+    """The built-in layout for ``num_joints`` joints (25 -> nturgb+d, 17 -> coco, 18 -> openpose)."""
+    for name in ("nturgb+d", "coco", "openpose"):
+        if LAYOUTS[name].num_joints == num_joints:
+            return name
+    return None
+
+
+def validate_record(
+    rec: object,
+    num_joints: int | None = None,
+    num_classes: int | None = None,
+) -> list[str]:
+    """Everything wrong with one annotation record, as sentences (empty when it is valid)."""
+    if not isinstance(rec, dict):
+        return [f"record is a {type(rec).__name__}, not a dict"]
+    problems = []
+    missing = [k for k in REQUIRED_KEYS if k not in rec]
+    if missing:
+        hint = " (a kp-file annotation whose keypoints live elsewhere?)" if "keypoint" in missing and "frame_inds" in rec else ""
+        problems.append(f"missing key(s) {', '.join(missing)}{hint}")
+    fd = rec.get("frame_dir")
+    if "frame_dir" in rec and (not isinstance(fd, str) or not fd):
+        problems.append(f"frame_dir must be a non-empty string, got {fd!r}")
+    label = rec.get("label")
+    if "label" in rec:
+        if not _is_int(label):
+            problems.append(f"label must be an integer, got {type(label).__name__} {label!r}")
+        elif label < 0 or (num_classes is not None and label >= num_classes):
+            rng = f"0..{num_classes - 1}" if num_classes is not None else ">= 0"
+            problems.append(f"label {int(label)} out of range ({rng})")
+    tf = rec.get("total_frames")
+    if "total_frames" in rec and (not _is_int(tf) or tf < 1):
+        problems.append(f"total_frames must be a positive integer, got {tf!r}")
+    kp = rec.get("keypoint")
+    if "keypoint" not in rec:
+        return problems
+    if not isinstance(kp, np.ndarray):
+        return problems + [f"keypoint must be a numpy array, got {type(kp).__name__}"]
+    if kp.dtype.kind != "f":
+        problems.append(f"keypoint has dtype {kp.dtype}; expected float16/32/64")
+    if kp.ndim != 4:
+        return problems + [f"keypoint must be (M, T, V, C), got shape {kp.shape}"]
+    m, t, v, c = kp.shape
+    if m < 1:
+        problems.append("keypoint has zero bodies (M = 0)")
+    if t < 1:
+        problems.append("keypoint has zero frames (T = 0)")
+    if _is_int(tf) and tf != t:
+        problems.append(f"total_frames = {tf} but keypoint has T = {t} frames")
+    if num_joints is not None and v != num_joints:
+        problems.append(f"keypoint has V = {v} joints; the layout has {num_joints}")
+    if c not in (2, 3):
+        problems.append(f"keypoint has C = {c} channels; expected 3 (x, y, z) or 2 (x, y) with keypoint_score")
+    score = rec.get("keypoint_score")
+    if c == 2 and score is None:
+        problems.append("2D keypoint (C = 2) without keypoint_score")
+    if c == 3 and score is not None:
+        problems.append("keypoint_score given with 3-channel keypoints (3D data has no scores)")
+    if score is not None:
+        if not isinstance(score, np.ndarray) or score.shape != kp.shape[:3]:
+            shape = getattr(score, "shape", type(score).__name__)
+            problems.append(f"keypoint_score must be (M, T, V) = {kp.shape[:3]}, got {shape}")
+        elif score.dtype.kind != "f":
+            problems.append(f"keypoint_score has dtype {score.dtype}; expected float")
+        elif not np.isfinite(score).all():
+            problems.append(f"keypoint_score has {int((~np.isfinite(score)).sum())} NaN/inf values")
+    if kp.dtype.kind == "f" and kp.size:
+        finite = np.isfinite(kp)
+        if not finite.all():
+            problems.append(f"keypoint has {int((~finite).sum())} NaN/inf values")
+        elif not kp.any():
+            problems.append("keypoint is all zeros: no body in any frame")
+    if "img_shape" in rec:
+        shp = rec["img_shape"]
+        if not (isinstance(shp, (tuple, list)) and len(shp) == 2 and all(_is_int(s) and s > 0 for s in shp)):
+            problems.append(f"img_shape must be (height, width) positive integers, got {shp!r}")
+    return problems
+
+
+@dataclass
+class Annotations:
+    """A validated annotation file: records in file order, named splits, optional class names."""
+
+    annotations: list[dict]
+    split: dict[str, list[str]] = field(default_factory=dict)
+    label_names: list[str] | None = None
+    layout: str | None = None
+    source: str = "<memory>"
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (frame_dir or #index, reason)
+
+    def __len__(self) -> int:
+        return len(self.annotations)
+
+    @property
+    def num_joints(self) -> int:
+        """V of the first record."""
+        return int(self.annotations[0]["keypoint"].shape[2])
+
+    @property
+    def dim(self) -> int:
+        """2 for 2D keypoints with scores, 3 for 3D."""
+        return 2 if "keypoint_score" in self.annotations[0] else 3
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes: the class names if given, else max label + 1."""
+        if self.label_names:
+            return len(self.label_names)
+        return max(int(a["label"]) for a in self.annotations) + 1
+
+    def layout_name(self) -> str:
+        """The layout named by the file, or the built-in one with this many joints."""
+        name = self.layout or infer_layout_name(self.num_joints, self.dim)
+        if name is None:
+            raise AnnotationError(
+                f"{self.source}: {self.num_joints}-joint skeletons match no built-in layout; pass layout=..."
+            )
+        return name
+
+    def select(self, split: str | None) -> list[dict]:
+        """Records of a split, in annotation-file order (pyskl's order); ``None`` = all."""
+        if split is None:
+            return list(self.annotations)
+        if split not in self.split:
+            known = ", ".join(self.split) or "none"
+            raise KeyError(f"{self.source}: no split named {split!r}; splits in this file: {known}")
+        wanted = set(self.split[split])
+        return [a for a in self.annotations if a["frame_dir"] in wanted]
+
+    def labels(self, split: str | None = None) -> dict[str, int]:
+        """``frame_dir -> label`` for a split."""
+        return {a["frame_dir"]: int(a["label"]) for a in self.select(split)}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write as a pyskl-compatible pickle (atomically)."""
+        return save_annotations(path, self.annotations, self.split, self.label_names, self.layout)
+
+
+def _check_records(
+    records: Iterable[object], source: str, num_joints: int | None, num_classes: int | None
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    good, bad, seen = [], [], set()
+    for i, rec in enumerate(records):
+        problems = validate_record(rec, num_joints, num_classes)
+        name = rec.get("frame_dir") if isinstance(rec, dict) and isinstance(rec.get("frame_dir"), str) else f"#{i}"
+        if name in seen and not name.startswith("#"):
+            problems.append("duplicate frame_dir")
+        if problems:
+            bad.append((name, "; ".join(problems)))
+        else:
+            seen.add(name)
+            good.append(rec)
+    return good, bad
+
+
+def _report(source: str, bad: Sequence[tuple[str, str]], total: int, limit: int = 20) -> str:
+    lines = [f"{source}: {len(bad)} of {total} record(s) invalid:"]
+    lines += [f"  {name}: {why}" for name, why in bad[:limit]]
+    if len(bad) > limit:
+        lines.append(f"  ... and {len(bad) - limit} more")
+    return "\n".join(lines)
+
+
+def load_annotations(
+    path: str | os.PathLike,
+    on_error: str = "raise",
+    layout: str | None = None,
+    num_classes: int | None = None,
+) -> Annotations:
+    """Read and validate a pyskl / mmaction2 annotation pickle.
+
+    Every record is checked (keys, shapes, dtype, finite values, frames, labels in range, joints
+    matching the layout). ``on_error='raise'`` raises :class:`AnnotationError` naming every bad
+    record by ``frame_dir``; ``'skip'`` keeps the good ones, lists the rest in ``.rejected`` and
+    warns. A pickle that tries to run code raises :class:`aagcn_lab.io.UnsafeFileError`.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError("on_error must be 'raise' or 'skip'")
+    path = Path(path)
+    obj = safe_pickle_load(path)
+    if isinstance(obj, list):  # some tools write the bare list of records
+        obj = {"split": {}, "annotations": obj}
+    if not isinstance(obj, dict) or "annotations" not in obj:
+        kind = type(obj).__name__ if not isinstance(obj, dict) else f"dict with keys {sorted(map(str, obj))[:6]}"
+        raise CorruptFileError(f"{path}: not an annotation file: expected dict(split=..., annotations=[...]), found {kind}")
+    records = obj["annotations"]
+    if not isinstance(records, list):
+        raise CorruptFileError(f"{path}: 'annotations' must be a list, found {type(records).__name__}")
+    split = obj.get("split") or {}
+    if not isinstance(split, dict) or not all(isinstance(v, (list, tuple)) for v in split.values()):
+        raise CorruptFileError(f"{path}: 'split' must map split names to lists of frame_dir")
+    label_names = obj.get("label_names")
+    layout = layout or obj.get("layout")
+    if layout is not None:
+        get_layout(layout)  # unknown layout -> clear error
+    num_joints = get_layout(layout).num_joints if layout is not None else None
+    if num_classes is None and label_names:
+        num_classes = len(label_names)
+
+    good, bad = _check_records(records, str(path), num_joints, num_classes)
+    if num_joints is None and good:
+        # no layout given: all records must at least agree with the first one
+        v0 = good[0]["keypoint"].shape[2]
+        c0 = good[0]["keypoint"].shape[3]
+        keep = []
+        for rec in good:
+            v, c = rec["keypoint"].shape[2:]
+            if v != v0 or c != c0:
+                bad.append((rec["frame_dir"], f"keypoint has V = {v}, C = {c}; the file's first record has V = {v0}, C = {c0}"))
+            else:
+                keep.append(rec)
+        good = keep
+    if bad and on_error == "raise":
+        raise AnnotationError(_report(str(path), bad, len(records)) + "\n(load with on_error='skip' to keep the valid records)", bad)
+    if bad:
+        warnings.warn(_report(str(path), bad, len(records)), stacklevel=2)
+    if not good:
+        raise AnnotationError(f"{path}: no valid records", bad)
+    known = {r["frame_dir"] for r in good}
+    clean_split = {str(k): [str(x) for x in v if x in known] for k, v in split.items()}
+    return Annotations(good, clean_split, list(label_names) if label_names else None, layout, str(path), bad)
+
+
+def save_annotations(
+    path: str | os.PathLike,
+    annotations: Sequence[dict],
+    split: dict[str, Sequence[str]] | None = None,
+    label_names: Sequence[str] | None = None,
+    layout: str | None = None,
+) -> Path:
+    """Write records and splits as a pyskl-compatible pickle, atomically."""
+    obj: dict = {"split": {k: list(v) for k, v in (split or {}).items()}, "annotations": list(annotations)}
+    if label_names is not None:
+        obj["label_names"] = list(label_names)
+    if layout is not None:
+        obj["layout"] = layout
+    return atomic_pickle_dump(obj, path, protocol=4)
