@@ -448,7 +448,7 @@ class AAGCNBackbone(nn.Module):
     def forward(self, x: Tensor, traces: list[dict] | None = None) -> Tensor:
         n, m = x.shape[:2]
         x = self.embed(x)
-        for i, block in enumerate(self.gcn):
+        for block in self.gcn:
             trace = None
             if traces is not None:
                 trace = {}
