@@ -1,0 +1,303 @@
+"""The data pipeline: one annotation record in, one model-ready clip tensor out.
+
+``build_pipeline(feat, split)`` returns a callable that does what pyskl's AAGCN configs do::
+
+    PreNormalize3D | PreNormalize2D -> GenSkeFeat(feat) -> UniformSample(clip_len, num_clips)
+        -> PoseDecode -> FormatGCNInput(num_person=2)
+
+and returns ``{'keypoint': (num_clips, M, clip_len, V, C) float32, 'label', 'frame_dir'}``.
+
+The result equals pyskl's (and the one-to-one transcription in :mod:`.reference`, which the tests
+use as the oracle), but it is computed differently, to be fast:
+
+* every step is vectorised over frames, persons and joints (pyskl loops over frames and bone
+  pairs in Python), and float16 arithmetic is emulated exactly in float32;
+* test/val frame indices depend only on the number of frames (pyskl reseeds with 255), so they
+  are computed once per length and cached; numpy's global RNG is never touched;
+* training draws come from an explicit ``numpy.random.RandomState`` (the legacy stream pyskl
+  uses), so a sample's clip is reproducible from a seed.
+
+Four features (the four streams of MS-AAGCN): ``j`` joints, ``b`` bones (``joint - parent``),
+``jm`` joint motion and ``bm`` bone motion. Augmentations (rotation, scaling, noise, mirroring)
+are optional and off by default, as in pyskl's AAGCN configs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..graph import Layout, get_layout
+from .reference import angle_between, rotation_matrix
+
+__all__ = ["FEATS", "SPLITS", "Augment", "Pipeline", "build_pipeline", "sample_indices", "prenormalize"]
+
+FEATS = ("j", "b", "jm", "bm")
+SPLITS = ("train", "val", "test")
+TEST_SEED = 255
+
+
+# ------------------------------------------------------------------------------------------------
+# Normalisation
+# ------------------------------------------------------------------------------------------------
+
+
+def _is_ntu(layout: Layout) -> bool:
+    return layout.num_joints == 25 and layout.name.startswith("nturgb+d")
+
+
+def prenormalize_3d(kp: np.ndarray, layout: Layout) -> np.ndarray:
+    """pyskl ``PreNormalize3D``: keep frames where the main person is present, centre, rotate.
+
+    The person with more non-empty frames becomes person 0; frames where person 0 is empty are
+    dropped; everything is shifted by person 0's SpineMid in the first frame (in float16 when the
+    input is float16, as pyskl does); then rotated so that SpineBase -> SpineMid points along +z and
+    then the shoulders (right - left) along +x. Non-NTU 3D layouts are centred on the layout's
+    centre joint and not rotated (the rotation anchors are NTU joints).
+    """
+    half = kp.dtype == np.float16
+    work = kp.astype(np.float32) if half else kp  # numpy's float16 maths is slow; emulate it exactly
+    if not work.any():
+        return kp
+    present = (np.abs(work) > 1e-8).any(axis=(2, 3))  # (M, T); np.isclose(x, 0) <=> |x| <= 1e-8
+    if work.shape[0] >= 2 and present[1].sum() > present[0].sum():
+        order = [1, 0] + list(range(2, work.shape[0]))
+        work, present = work[order], present[order]
+    work = work[:, present[0]]
+    center = work[0, 0, 1 if _is_ntu(layout) else layout.center]
+    mask = (work != 0).any(-1, keepdims=True)
+    centred = work - center
+    if half:  # a float16 difference is the float32 difference rounded to float16
+        centred = centred.astype(np.float16)
+    centred = centred * mask
+    if not _is_ntu(layout):
+        return centred.astype(np.float64)
+    # Two rotations as in pyskl; the second one's anchors are the shoulders after the first.
+    spine = centred[0, 0, 1] - centred[0, 0, 0]
+    if half:
+        spine = spine.astype(np.float32).astype(np.float16)
+    rz = rotation_matrix(np.cross(spine, [0, 0, 1]), angle_between(spine, [0, 0, 1]))
+    shoulders = centred[0, 0, 8].astype(np.float64) @ rz.T - centred[0, 0, 4].astype(np.float64) @ rz.T
+    rx = rotation_matrix(np.cross(shoulders, [1, 0, 0]), angle_between(shoulders, [1, 0, 0]))
+    m, t, v, c = centred.shape
+    out = centred.reshape(-1, c).astype(np.float64) @ rz.T  # float16 -> float64, as pyskl's einsum
+    out = out @ rx.T
+    return out.reshape(m, t, v, c)
+
+
+def prenormalize_2d(kp: np.ndarray, score: np.ndarray, img_shape=(1080, 1920), threshold: float = 0.01) -> np.ndarray:
+    """pyskl ``PreNormalize2D``: ``(x, y, score)`` with x, y mapped to [-1, 1]; low-score joints zeroed."""
+    h, w = img_shape
+    out = np.empty(kp.shape[:-1] + (3,), dtype=np.float32)
+    out[..., 0] = (kp[..., 0].astype(np.float32) - (w / 2)) / (w / 2)
+    out[..., 1] = (kp[..., 1].astype(np.float32) - (h / 2)) / (h / 2)
+    out[..., 2] = score
+    out[..., :2][out[..., 2] <= threshold] = 0
+    return out
+
+
+def prenormalize(record: dict, layout: Layout) -> np.ndarray:
+    """The normalised keypoints ``(M, T', V, C)`` of a record (3D: C = 3; 2D: x, y, score)."""
+    if "keypoint_score" in record:
+        return prenormalize_2d(record["keypoint"], record["keypoint_score"], record.get("img_shape", (1080, 1920)))
+    return prenormalize_3d(record["keypoint"], layout)
+
+
+# ------------------------------------------------------------------------------------------------
+# Temporal sampling
+# ------------------------------------------------------------------------------------------------
+
+
+def _clip_indices(rng: np.random.RandomState, num_frames: int, clip_len: int, clip: int, num_clips: int, test: bool):
+    rng.rand()  # the interval-ratio draw (p_interval = 1): made, though it changes nothing
+    rng.randint(1)  # the offset draw (always 0)
+    if num_frames < clip_len:
+        if test:
+            start = clip if num_frames < num_clips else clip * num_frames // num_clips
+        else:
+            start = rng.randint(0, num_frames)
+        return np.arange(start, start + clip_len)
+    if num_frames < 2 * clip_len:
+        skip = np.zeros(clip_len + 1, dtype=np.int64)
+        skip[rng.choice(clip_len + 1, num_frames - clip_len, replace=False)] = 1
+        return np.arange(clip_len) + np.cumsum(skip)[:-1]
+    bounds = np.arange(clip_len + 1) * num_frames // clip_len
+    return bounds[:clip_len] + rng.randint(np.diff(bounds))
+
+
+@lru_cache(maxsize=4096)
+def _test_indices(num_frames: int, clip_len: int, num_clips: int) -> np.ndarray:
+    rng = np.random.RandomState(TEST_SEED)
+    inds = [_clip_indices(rng, num_frames, clip_len, i, num_clips, True) for i in range(num_clips)]
+    out = np.mod(np.concatenate(inds), num_frames)
+    out.setflags(write=False)
+    return out
+
+
+def sample_indices(
+    num_frames: int, clip_len: int, num_clips: int = 1, test_mode: bool = False, rng: np.random.RandomState | None = None
+) -> np.ndarray:
+    """Frame indices ``(num_clips * clip_len,)`` of pyskl's ``UniformSampleFrames``.
+
+    The video is cut into ``clip_len`` segments and one frame is drawn from each; shorter videos
+    loop. Test mode is deterministic (pyskl's seed 255, without touching numpy's global RNG).
+    """
+    if num_frames < 1:
+        raise ValueError(f"cannot sample from {num_frames} frames")
+    if test_mode:
+        return _test_indices(int(num_frames), int(clip_len), int(num_clips))
+    rng = rng if rng is not None else np.random.RandomState()
+    inds = [_clip_indices(rng, num_frames, clip_len, i, num_clips, False) for i in range(num_clips)]
+    return np.mod(np.concatenate(inds), num_frames)
+
+
+# ------------------------------------------------------------------------------------------------
+# Augmentation (off by default)
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Augment:
+    """Training-time augmentations, applied to the normalised joints before features are computed.
+
+    ``rotate_deg``: uniform rotation in ``[-r, r]`` degrees about the vertical axis (3D, +z after
+    normalisation) or in the image plane (2D); ``scale``: uniform factor in ``[1 - s, 1 + s]``;
+    ``noise_std``: Gaussian jitter on coordinates; ``flip_prob``: probability of mirroring (x -> -x
+    with left and right joints swapped). Absent joints stay zero.
+    """
+
+    rotate_deg: float = 0.0
+    scale: float = 0.0
+    noise_std: float = 0.0
+    flip_prob: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        """True when any augmentation is switched on."""
+        return bool(self.rotate_deg or self.scale or self.noise_std or self.flip_prob)
+
+    def __call__(self, kp: np.ndarray, layout: Layout, rng: np.random.RandomState, with_score: bool = False) -> np.ndarray:
+        """Augment ``(M, T, V, C)`` normalised keypoints (a new float64 array); a score channel is kept."""
+        dim = kp.shape[-1] - 1 if with_score else kp.shape[-1]
+        xyz = kp[..., :dim].astype(np.float64)
+        mask = (xyz != 0).any(-1, keepdims=True)
+        if self.flip_prob and rng.rand() < self.flip_prob:
+            xyz = xyz[:, :, layout.flip_permutation()]
+            xyz[..., 0] = -xyz[..., 0]
+            mask = mask[:, :, layout.flip_permutation()]
+            kp = kp[:, :, layout.flip_permutation()]
+        if self.rotate_deg:
+            a = np.deg2rad(rng.uniform(-self.rotate_deg, self.rotate_deg))
+            c, s = np.cos(a), np.sin(a)
+            rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])[:dim, :dim]  # about z (3D) / in-plane (2D)
+            xyz = xyz @ rot.T
+        if self.scale:
+            xyz = xyz * rng.uniform(1 - self.scale, 1 + self.scale)
+        if self.noise_std:
+            xyz = xyz + rng.normal(0, self.noise_std, xyz.shape)
+        out = kp.astype(np.float64, copy=True)
+        out[..., :dim] = xyz * mask
+        return out
+
+
+# ------------------------------------------------------------------------------------------------
+# The pipeline
+# ------------------------------------------------------------------------------------------------
+
+
+class Pipeline:
+    """Callable ``record -> {'keypoint': (num_clips, M, clip_len, V, C) float32, 'label', 'frame_dir'}``."""
+
+    def __init__(
+        self,
+        feat: str = "j",
+        split: str = "train",
+        layout: str | Layout = "nturgb+d",
+        clip_len: int = 100,
+        num_clips: int | None = None,
+        num_person: int = 2,
+        augment: Augment | None = None,
+    ) -> None:
+        if feat not in FEATS:
+            raise ValueError(f"unknown feature {feat!r}; choose one of {', '.join(FEATS)}")
+        if split not in SPLITS:
+            raise ValueError(f"unknown split mode {split!r}; choose one of {', '.join(SPLITS)}")
+        if clip_len < 1:
+            raise ValueError(f"clip_len must be positive, got {clip_len}")
+        self.feat, self.split = feat, split
+        self.layout = get_layout(layout)
+        self.clip_len = clip_len
+        self.num_clips = num_clips if num_clips is not None else (10 if split == "test" else 1)
+        self.num_person = num_person
+        self.augment = augment if (augment is not None and augment.active and split == "train") else None
+        self.test_mode = split != "train"
+        v = self.layout.num_joints
+        self._parent = np.arange(v)
+        for v1, v2 in self.layout.bone_pairs:
+            self._parent[v1] = v2
+
+    def __repr__(self) -> str:
+        return (
+            f"Pipeline(feat={self.feat!r}, split={self.split!r}, layout={self.layout.name!r}, "
+            f"clip_len={self.clip_len}, num_clips={self.num_clips}, augment={self.augment})"
+        )
+
+    def _bones(self, kp: np.ndarray, with_score: bool) -> np.ndarray:
+        """``bone[v] = joint[v] - joint[parent(v)]`` in float32; 2D scores averaged over the pair."""
+        bone = (kp - kp[:, :, self._parent]).astype(np.float32)
+        if with_score:
+            bone[..., 2] = (kp[..., 2] + kp[:, :, self._parent, 2]) / 2
+        return bone
+
+    def features(self, kp: np.ndarray, inds: np.ndarray, with_score: bool = False) -> np.ndarray:
+        """The requested feature at frames ``inds`` of normalised keypoints ``(M, T, V, C)``.
+
+        Bones and motion are computed on the original frames, then gathered: motion at a sampled
+        frame is the step to the next *original* frame (pyskl computes features before sampling).
+        ``with_score``: channel 2 is a 2D detection score (averaged, not differenced).
+        """
+        if self.feat == "j":
+            return kp[:, inds]
+        x = self._bones(kp, with_score) if self.feat in ("b", "bm") else kp
+        if self.feat == "b":
+            return x[:, inds]
+        motion = np.zeros_like(x)  # the last frame has no motion
+        motion[:, :-1] = x[:, 1:] - x[:, :-1]
+        if with_score:
+            motion[:, :-1, :, 2] = (x[:, :-1, :, 2] + x[:, 1:, :, 2]) / 2
+        return motion[:, inds]
+
+    def __call__(self, record: dict, rng: np.random.RandomState | None = None) -> dict:
+        kp = prenormalize(record, self.layout)
+        if kp.shape[1] == 0 or not kp.any():
+            raise ValueError(f"sample {record.get('frame_dir', '?')}: no frame with a body after normalisation")
+        if self.augment is not None:
+            rng = rng if rng is not None else np.random.RandomState()
+            kp = self.augment(kp, self.layout, rng, "keypoint_score" in record)
+        inds = sample_indices(kp.shape[1], self.clip_len, self.num_clips, self.test_mode, rng)
+        x = self.features(kp, inds, "keypoint_score" in record).astype(np.float32, copy=False)  # (M, nc*L, V, C)
+        m = x.shape[0]
+        if m < self.num_person:
+            x = np.concatenate([x, np.zeros((self.num_person - m,) + x.shape[1:], np.float32)])
+        elif m > self.num_person:
+            x = x[: self.num_person]
+        x = x.reshape(self.num_person, self.num_clips, self.clip_len, *x.shape[2:]).transpose(1, 0, 2, 3, 4)
+        return {"keypoint": np.ascontiguousarray(x), "label": int(record["label"]), "frame_dir": record["frame_dir"]}
+
+
+def build_pipeline(
+    feat: str,
+    split: str,
+    layout: str | Layout = "nturgb+d",
+    clip_len: int = 100,
+    num_clips: int | None = None,
+    num_person: int = 2,
+    augment: Augment | None = None,
+) -> Pipeline:
+    """The pyskl AAGCN pipeline for ``feat`` in j/b/jm/bm and ``split`` in train/val/test.
+
+    ``num_clips`` defaults to 1 for train and val, 10 for test (pyskl's test protocol).
+    """
+    return Pipeline(feat, split, layout, clip_len, num_clips, num_person, augment)

@@ -1,0 +1,66 @@
+"""Shared test helpers: where the optional reference material lives, and small model factories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures" / "pyskl_parity"
+REAL = SHARED / "data" / "real_samples"
+
+torch.set_num_threads(2)
+
+
+def shared_file(*parts: str) -> Path:
+    """A file under ../shared, or skip the test when that folder is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference material not available: {path}")
+    return path
+
+
+def calibrate_bn(model: torch.nn.Module, x: torch.Tensor) -> None:
+    """Set every BN's running statistics to the exact batch statistics of ``x`` (one train pass)."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average: after one pass, exactly the batch statistics
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        model(x)
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.train(was_training)
+
+
+def perturb(model: torch.nn.Module, seed: int = 0, scale: float = 0.05, calibrate: bool = True) -> torch.nn.Module:
+    """Move a fresh model away from its init so every parameter matters (alpha != 0, BN != 1e-6).
+
+    With ``calibrate`` the BN running statistics are then set from a random batch, so that eval-mode
+    activations stay well scaled (a fresh model in eval mode blows up to 1e4-1e9, pyskl pitfall 10).
+    """
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("alpha"):
+                p.fill_(0.3 + 0.5 * torch.rand(1, generator=g).item())
+            elif name.endswith("gcn.bn.weight"):
+                p.copy_(0.5 + torch.rand(p.shape, generator=g))
+            else:
+                p.add_(scale * torch.randn(p.shape, generator=g))
+        for name, b in model.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(0.1 * torch.randn(b.shape, generator=g))
+            elif name.endswith("running_var"):
+                b.copy_(0.5 + torch.rand(b.shape, generator=g))
+    if calibrate and hasattr(model, "cfg"):
+        cfg = model.cfg
+        v = model.backbone.num_joints
+        calibrate_bn(model, torch.randn(4, cfg.num_person, 24, v, cfg.in_channels, generator=g))
+    return model

@@ -1,0 +1,258 @@
+"""The AAGCN model: pyskl parity, parameter counts, ablation switches, the inspection API."""
+
+import copy
+
+import pytest
+import torch
+
+from aagcn_lab import AAGCN, AAGCNConfig, build_model
+from aagcn_lab.model.reference import reference_forward
+
+from .conftest import perturb, shared_file
+
+NTU = dict(layout="nturgb+d", num_classes=60)
+
+
+def rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max()).item()
+
+
+@pytest.mark.parametrize("layout,classes,count", [("nturgb+d", 60, 3_781_668), ("coco", 60, 3_760_228), ("nturgb+d", 120, 3_797_088), ("coco", 120, 3_775_648)])
+def test_parameter_counts_match_pyskl(layout, classes, count):
+    assert build_model(layout=layout, num_classes=classes).num_parameters() == count
+
+
+def test_structure_and_shapes():
+    m = build_model(**NTU)
+    keys = list(m.state_dict())
+    assert len(keys) == 443 and keys[0] == "backbone.A" and keys[-1] == "cls_head.fc_cls.bias"
+    assert [len(b.tcn.conv.weight) for b in m.backbone.gcn] == [64] * 4 + [128] * 3 + [256] * 3
+    assert [b.residual_kind for b in m.backbone.gcn] == ["none"] + ["identity"] * 3 + ["conv"] + ["identity"] * 2 + ["conv"] + ["identity"] * 2
+    assert m.backbone.gcn[0].gcn.conv_sa.kernel_size == (25,)
+    assert build_model(layout="openpose", num_classes=5).backbone.gcn[0].gcn.conv_sa.kernel_size == (17,)
+    x = torch.randn(2, 2, 100, 25, 3)
+    m.train()
+    assert m.forward_features(x).shape == (2, 2, 256, 25, 25)
+    assert m(x).shape == (2, 60)
+
+
+def test_initialisation_quirks():
+    torch.manual_seed(0)
+    m = build_model(**NTU)
+    g = m.backbone.gcn
+    assert all(float(b.gcn.alpha) == 0 for b in g)
+    assert torch.all(g[3].gcn.bn.weight == 1e-6) and torch.all(g[3].tcn.bn.weight == 1)
+    assert torch.all(g[3].gcn.conv_ta.weight == 0) and torch.all(g[3].gcn.fc2c.weight == 0)
+    assert torch.allclose(g[5].gcn.A, m.backbone.A)
+    # the residual 1x1 branches keep PyTorch's default init: a non-zero bias, std ~ 1/sqrt(3 * fan_in)
+    assert g[4].residual.conv.bias.abs().sum() > 0
+    assert 0.06 < g[4].residual.conv.weight.std().item() < 0.085
+    assert abs(m.cls_head.fc_cls.weight.std().item() - 0.01) < 0.002
+    orig = build_model(**NTU, init="original")
+    assert orig.backbone.gcn[4].residual.conv.bias.abs().sum() == 0
+    assert abs(orig.cls_head.fc_cls.weight.std().item() - (2 / 60) ** 0.5) < 0.03
+
+
+@pytest.mark.parametrize("fixture,layout", [("model_ntu60_3d.pt", "nturgb+d"), ("model_coco60_2d.pt", "coco")])
+def test_pyskl_fixture_parity(fixture, layout):
+
+    path = shared_file("fixtures", "pyskl_parity", fixture)
+    d = torch.load(path, weights_only=True)
+    m = AAGCN(layout=layout, num_classes=60)
+    assert m.num_parameters() == d["param_count"]
+    m.load_state_dict(d["state_dict"])
+    m.eval()
+    with torch.no_grad():
+        assert rel(m(d["input"]), d["logits_eval"]) <= 1e-4
+        assert rel(m.forward_test(d["input_test"]), d["probs_test"]) <= 1e-4
+        assert rel(m.forward_features(d["input"]).mean((-2, -1)), d["feat_eval_pool"]) <= 1e-4
+        m.train()
+        assert rel(m(d["input"]), d["logits_train"]) <= 1e-4
+    sd = m.state_dict()
+    for k, v in d["bn_buffers_after_train"].items():
+        assert (sd[k] == v).all() if v.dim() == 0 else rel(sd[k].float(), v.float()) <= 1e-4, k
+
+
+def test_pyskl_fixture_through_load_checkpoint(tmp_path):
+    from aagcn_lab import load_checkpoint
+
+    for fixture in ("model_ntu60_3d.pt", "model_coco60_2d.pt"):
+        d = torch.load(shared_file("fixtures", "pyskl_parity", fixture), weights_only=True)
+        torch.save({"meta": {"mmcv_version": "1.5.0"}, "state_dict": d["state_dict"]}, tmp_path / "released.pth")
+        m = load_checkpoint(tmp_path / "released.pth")  # layout and classes inferred from the weights
+        assert m.cfg.layout == d["config"]["layout"] and m.cfg.num_classes == 60 and not m.training
+        with torch.no_grad():
+            assert rel(m(d["input"]), d["logits_eval"]) <= 1e-4
+            assert rel(m.forward_test(d["input_test"]), d["probs_test"]) <= 1e-4
+            m.train()
+            assert rel(m(d["input"]), d["logits_train"]) <= 1e-4
+
+
+VARIANTS = [
+    {},
+    {"graph": "fixed"},
+    {"graph": "cvpr"},
+    {"graph": "cvpr", "spatial_attention": False, "temporal_attention": False, "channel_attention": False},
+    {"data_dependent": False},
+    {"spatial_attention": False},
+    {"temporal_attention": False},
+    {"channel_attention": False},
+    {"data_bn_type": "VC"},
+    {"data_bn_type": "none", "dropout": 0.5},
+    {"layout": "nturgb+d-2sagcn"},
+]
+
+
+@pytest.mark.parametrize("overrides", VARIANTS, ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()) or "default")
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_fused_forward_equals_reference_transcription(overrides, mode):
+    """The always-run equivalent of the pyskl fixture: the fused model vs the per-subset oracle."""
+    torch.manual_seed(1)
+    cfg = dict(layout="nturgb+d", num_classes=7, base_channels=16)
+    cfg.update(overrides)
+    m = perturb(build_model(**cfg)).double()  # float64: the two computations must agree to rounding
+    ref = copy.deepcopy(m)
+    getattr(m, mode)(), getattr(ref, mode)()
+    torch.manual_seed(2)
+    x = torch.randn(3, 2, 24, 25, 3, dtype=torch.float64)
+    x[0, 1] = 0  # an absent second person
+    torch.manual_seed(3)
+    out = m(x)
+    torch.manual_seed(3)
+    want = reference_forward(ref, x)
+    assert rel(out, want) < 1e-12
+    out.square().sum().backward()
+    want.square().sum().backward()
+    grads = [(n, p.grad, q.grad) for (n, p), q in zip(m.named_parameters(), ref.parameters()) if q.grad is not None]
+    flat, flat_ref = torch.cat([g.flatten() for _, g, _ in grads]), torch.cat([g.flatten() for _, _, g in grads])
+    assert ((flat - flat_ref).norm() / flat_ref.norm()).item() < 1e-11  # all gradients, as one vector
+    scale = flat_ref.abs().max().item()
+    for name, g, g_ref in grads:
+        # per parameter, floored at 1e-6 of the largest gradient: a bias that feeds a train-mode BN
+        # has a true gradient of 0, so only rounding noise remains there
+        denom = max(g_ref.abs().max().item(), 1e-6 * scale)
+        assert (g - g_ref).abs().max().item() / denom < 1e-8, name
+
+
+def test_adaptive_graph_off_works_and_has_no_adaptive_parameters():
+    m = build_model(layout="coco", num_classes=3, base_channels=8, graph="fixed")
+    names = [n for n, _ in m.named_parameters()]
+    assert not any(n.endswith(".A") or "alpha" in n or "conv_a" in n or "PA" in n for n in names)
+    assert "backbone.gcn.0.gcn.A" in m.state_dict()  # the fixed graph is a buffer
+    m.train()
+    loss = m(torch.randn(2, 2, 16, 17, 3)).sum()
+    loss.backward()
+
+
+def test_alpha_zero_makes_the_data_graph_irrelevant():
+    torch.manual_seed(0)
+    m = perturb(build_model(layout="nturgb+d", num_classes=5, base_channels=8)).eval()
+    for b in m.backbone.gcn:
+        b.gcn.alpha.data.zero_()
+    x = torch.randn(2, 2, 16, 25, 3)
+    base = m(x)
+    with torch.no_grad():
+        for b in m.backbone.gcn:  # scramble theta/phi: no effect while alpha = 0
+            for conv in list(b.gcn.conv_a) + list(b.gcn.conv_b):
+                conv.weight.normal_()
+    assert torch.allclose(m(x), base, atol=1e-6)
+    with torch.no_grad():
+        for b in m.backbone.gcn:
+            b.gcn.alpha.fill_(0.5)
+    assert not torch.allclose(m(x), base, atol=1e-3)
+
+
+def test_data_dependent_off_equals_alpha_zero():
+    torch.manual_seed(0)
+    full = perturb(build_model(layout="nturgb+d", num_classes=5, base_channels=8)).eval()
+    static = build_model(layout="nturgb+d", num_classes=5, base_channels=8, data_dependent=False).eval()
+    sd = {k: v for k, v in full.state_dict().items() if "conv_a" not in k and "conv_b" not in k and "alpha" not in k}
+    static.load_state_dict(sd)
+    for b in full.backbone.gcn:
+        b.gcn.alpha.data.zero_()
+    x = torch.randn(2, 2, 16, 25, 3)
+    assert torch.allclose(full(x), static(x), atol=1e-5)
+    assert not any("conv_a" in k or "alpha" in k for k in static.state_dict())
+
+
+@pytest.mark.parametrize("which,param", [("spatial_attention", "conv_sa"), ("temporal_attention", "conv_ta"), ("channel_attention", "fc1c")])
+def test_each_attention_switch_removes_only_its_parameters(which, param):
+    full = build_model(layout="nturgb+d", num_classes=5, base_channels=8)
+    off = build_model(layout="nturgb+d", num_classes=5, base_channels=8, **{which: False})
+    fk, ok = set(full.state_dict()), set(off.state_dict())
+    removed = fk - ok
+    assert removed and all(param in k or (param == "fc1c" and "fc2c" in k) for k in removed)
+    assert ok < fk
+
+
+def test_attention_off_means_no_attention_parameters_and_identity_attention_matches():
+    torch.manual_seed(0)
+    full = perturb(build_model(layout="nturgb+d", num_classes=5, base_channels=8)).eval()
+    none = build_model(layout="nturgb+d", num_classes=5, base_channels=8, spatial_attention=False, temporal_attention=False, channel_attention=False).eval()
+    assert not any(k in n for n in none.state_dict() for k in ("conv_sa", "conv_ta", "fc1c", "fc2c"))
+    none.load_state_dict({k: v for k, v in full.state_dict().items() if k in none.state_dict()})
+    x = torch.randn(2, 2, 16, 25, 3)
+    # attention multiplies by (1 + a) with a in (0, 1): removing it changes the output
+    assert not torch.allclose(full(x), none(x), atol=1e-4)
+
+
+def test_cvpr_variant_uses_fixed_plus_learned_graph_and_softmax():
+    m = build_model(layout="nturgb+d", num_classes=5, base_channels=8, graph="cvpr")
+    g = m.backbone.gcn[0].gcn
+    assert not isinstance(g.A, torch.nn.Parameter) and isinstance(g.PA, torch.nn.Parameter)
+    assert torch.all(g.PA == 1e-6) and not hasattr(g, "alpha")
+    c = g.data_graph(torch.randn(2, 3, 10, 25))
+    assert torch.allclose(c.sum(-2), torch.ones(2, 3, 25), atol=1e-5)  # softmax over source joints
+
+
+def test_num_person_channels_classes():
+    m = build_model(layout="openpose", num_classes=400, num_person=3, in_channels=2, base_channels=8)
+    assert m.backbone.data_bn.num_features == 3 * 18 * 2
+    assert m(torch.randn(2, 3, 20, 18, 2)).shape == (2, 400)
+    with pytest.raises(ValueError, match=r"expects input \(N, M=3, T, V=18, C=2\).*got \(2, 2, 20, 18, 2\)"):
+        m(torch.randn(2, 2, 20, 18, 2))
+
+
+def test_forward_test_averages_softmax_over_clips():
+    torch.manual_seed(0)
+    m = perturb(build_model(layout="coco", num_classes=4, base_channels=8)).eval()
+    x = torch.randn(2, 3, 2, 12, 17, 3)
+    probs = m.forward_test(x)
+    per_clip = torch.stack([m(x[:, i]).softmax(-1) for i in range(3)], 1).mean(1)
+    assert torch.allclose(probs, per_clip, atol=1e-6)
+    assert torch.allclose(probs.sum(-1), torch.ones(2))
+    assert not torch.allclose(probs, torch.stack([m(x[:, i]) for i in range(3)], 1).mean(1).softmax(-1), atol=1e-4)
+
+
+def test_inspect_reports_every_layer():
+    torch.manual_seed(0)
+    m = perturb(build_model(layout="nturgb+d", num_classes=5, base_channels=8)).eval()
+    x = torch.randn(3, 2, 32, 25, 3)
+    ins = m.inspect(x)
+    assert torch.allclose(ins.logits, m(x), atol=1e-6) and len(ins.layers) == 10
+    t_len = [32] * 5 + [16] * 3 + [8] * 2  # attention runs in the GCN, before the strided TCN
+    for i, layer in enumerate(ins.layers):
+        gcn = m.backbone.gcn[i].gcn
+        c = gcn.out_channels
+        assert torch.equal(layer.graph, gcn.A) and layer.alpha == pytest.approx(float(gcn.alpha))
+        assert layer.data_graph.shape == (3, 2, 3, 25, 25) and layer.data_graph.abs().max() <= 1
+        assert layer.spatial.shape == (3, 2, 25) and layer.temporal.shape == (3, 2, t_len[i]) and layer.channel.shape == (3, 2, c)
+        assert ((layer.spatial >= 0) & (layer.spatial <= 1)).all() and layer.spatial.std() > 0
+    # the data graph really is C_k of that input: recompute layer 0 by hand
+    x0 = m.backbone.embed(x)
+    assert torch.allclose(ins.layers[0].data_graph.reshape(6, 3, 25, 25), m.backbone.gcn[0].gcn.data_graph(x0), atol=1e-6)
+    # a variant without attention or data graph reports None there
+    plain = build_model(layout="nturgb+d", num_classes=5, base_channels=8, graph="fixed", spatial_attention=False).eval()
+    lay = plain.inspect(x).layers[0]
+    assert lay.data_graph is None and lay.spatial is None and lay.alpha is None and lay.temporal is not None
+
+
+def test_config_round_trip_and_validation():
+    cfg = AAGCNConfig(layout="coco", num_classes=9, graph="cvpr")
+    assert AAGCNConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="graph must be one of"):
+        AAGCNConfig(graph="magic")
+    with pytest.raises(ValueError, match="unknown model config keys: colour"):
+        AAGCNConfig.from_dict({"colour": "red"})
+    with pytest.raises(ValueError, match="unknown skeleton layout"):
+        AAGCNConfig(layout="nope")
