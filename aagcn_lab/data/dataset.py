@@ -58,7 +58,6 @@ class PackedSkeletons:
             Path(mmap_dir).parent.mkdir(parents=True, exist_ok=True)
         if not records:
             raise ValueError("no records to pack")
-        n = len(records)
         v, c = records[0]["keypoint"].shape[2:]
         dtype = np.result_type(*{r["keypoint"].dtype for r in records})
         sizes = np.array([r["keypoint"].shape[0] * r["keypoint"].shape[1] for r in records], dtype=np.int64)
