@@ -1,0 +1,231 @@
+"""Training configuration: one flat dataclass, presets for every pyskl AAGCN config, overrides.
+
+Defaults are pyskl's AAGCN recipe: SGD (momentum 0.9, Nesterov), lr 0.1 for a global batch of 128
+scaled linearly to the actual global batch, weight decay 5e-4 on all parameters, cosine annealing
+per iteration to 0, 16 epochs over the training split repeated 5 times, clip_len 100, 10-clip
+testing. Any field can be overridden from the command line (``--lr 0.05``, ``--model.base_channels
+16``), from a JSON file, or from papermill parameters (:func:`apply_overrides`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TrainConfig", "PRESETS", "preset", "apply_overrides", "load_config", "preset_names"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run of one stream needs."""
+
+    # data
+    ann_file: str = "builtin"  # an annotation file, or 'builtin' for the built-in dataset
+    train_split: str = "xsub_train"
+    val_split: str = "xsub_val"
+    test_split: str = ""  # '' = the validation split (pyskl tests on xsub_val)
+    feat: str = "j"  # j, b, jm or bm
+    layout: str = ""  # '' = from the annotation file
+    clip_len: int = 100
+    test_clips: int = 10
+    augment: dict = field(default_factory=dict)  # Augment fields; empty = none (pyskl)
+    storage: str = "memory"  # 'memory' (shared by forked workers) or 'mmap'
+    num_workers: int = 2
+    # model: AAGCNConfig overrides (layout and num_classes come from the data)
+    model: dict = field(default_factory=dict)
+    # schedule
+    epochs: int = 16
+    repeat: int = 5  # pyskl's RepeatDataset(times=5): each epoch passes over the data 5 times
+    batch_size: int = 16  # per process
+    grad_accum: int = 1
+    lr: float = 0.1
+    lr_batch: int = 128  # lr is given for this global batch and scaled linearly to the actual one
+    min_lr: float = 0.0
+    warmup_epochs: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    # numerics and speed
+    amp: str = "none"  # 'none', 'bf16' (autocast) or 'fp16' (autocast + grad scaler)
+    compile: bool = False
+    channels_last: bool = False
+    deterministic: bool = False
+    seed: int = 0
+    device: str = "auto"  # 'auto', 'cpu', 'cuda'
+    # bookkeeping
+    work_dir: str = ""  # '' = runs/<preset or feat>
+    val_interval: int = 1  # epochs between validations (0 = never)
+    log_interval: int = 20  # optimizer steps between train log records
+    save_interval: int = 0  # optimizer steps between mid-epoch checkpoints (0 = end of epoch only)
+    max_steps: int = 0  # stop after this many optimizer steps (0 = no limit; for smoke runs)
+    test_after: bool = True  # 10-clip test of the best checkpoint after training
+    test_checkpoint: str = "best"  # 'best' or 'last'
+    tensorboard: bool = True  # also write TensorBoard logs when tensorboard is installed
+    progress: bool = True  # tqdm progress bars
+    preset: str = ""
+
+    def __post_init__(self) -> None:
+        if self.feat not in ("j", "b", "jm", "bm"):
+            raise ValueError(f"feat must be j, b, jm or bm, got {self.feat!r}")
+        if self.amp not in ("none", "bf16", "fp16"):
+            raise ValueError(f"amp must be 'none', 'bf16' or 'fp16', got {self.amp!r}")
+        if self.test_checkpoint not in ("best", "last"):
+            raise ValueError("test_checkpoint must be 'best' or 'last'")
+        for name in ("epochs", "repeat", "batch_size", "grad_accum", "clip_len", "test_clips", "lr_batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    def resolved_work_dir(self) -> Path:
+        """The run folder."""
+        return Path(self.work_dir or Path("runs") / (self.preset or f"run_{self.feat}"))
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON-able)."""
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------------------------------
+# Presets
+# ------------------------------------------------------------------------------------------------
+
+_NTU_SPLITS = {
+    "ntu60_xsub": ("xsub_train", "xsub_val"),
+    "ntu60_xview": ("xview_train", "xview_val"),
+    "ntu120_xsub": ("xsub_train", "xsub_val"),
+    "ntu120_xset": ("xset_train", "xset_val"),
+}
+# pyskl's annotation files (tools/data/README.md): 3D Kinect skeletons and HRNet 2D keypoints
+_NTU_FILES = {
+    ("ntu60", "3dkp"): "data/nturgbd/ntu60_3danno.pkl",
+    ("ntu120", "3dkp"): "data/nturgbd/ntu120_3danno.pkl",
+    ("ntu60", "hrnet"): "data/nturgbd/ntu60_hrnet.pkl",
+    ("ntu120", "hrnet"): "data/nturgbd/ntu120_hrnet.pkl",
+}
+
+# The built-in dataset trains on a CPU in minutes: a narrow, shallower AAGCN on short clips.
+BUILTIN_MODEL = {"base_channels": 16, "num_stages": 6, "inflate_stages": [3, 5], "down_stages": [3, 5]}
+
+
+def _build_presets() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for feat in ("j", "b", "jm", "bm"):
+        for split, (train, val) in _NTU_SPLITS.items():
+            ds = split.split("_")[0]
+            for kind in ("3dkp", "hrnet"):
+                # pyskl: configs/aagcn/aagcn_pyskl_{split}_{kind}/{feat}.py
+                out[f"aagcn_pyskl_{split}_{kind}_{feat}"] = dict(
+                    ann_file=_NTU_FILES[(ds, kind)], train_split=train, val_split=val, feat=feat
+                )
+        # Kinetics-skeleton (OpenPose-18), converted with `aagcn-lab convert kinetics`
+        out[f"kinetics_skeleton_{feat}"] = dict(
+            ann_file="data/kinetics/kinetics_skeleton.pkl", train_split="train", val_split="val", feat=feat,
+            epochs=16, repeat=1, clip_len=150,
+        )  # fmt: skip
+        out[f"builtin_{feat}"] = dict(
+            ann_file="builtin", train_split="xsub_train", val_split="xsub_val", feat=feat, clip_len=32,
+            epochs=12, repeat=1, batch_size=32, lr=0.1, lr_batch=64, num_workers=1, model=dict(BUILTIN_MODEL),
+            log_interval=10,
+        )  # fmt: skip
+    return out
+
+
+PRESETS: dict[str, dict] = _build_presets()
+
+
+def preset_names() -> list[str]:
+    """All preset names."""
+    return sorted(PRESETS)
+
+
+def preset(name: str, **overrides: Any) -> TrainConfig:
+    """A :class:`TrainConfig` from a preset name, with overrides."""
+    if name not in PRESETS:
+        close = [p for p in PRESETS if name in p or p.startswith(name.split("_")[0])][:8]
+        raise KeyError(f"unknown preset {name!r}" + (f"; did you mean {', '.join(close)}?" if close else "; see preset_names()"))
+    cfg = TrainConfig(**dict(PRESETS[name], preset=name))
+    return apply_overrides(cfg, overrides) if overrides else cfg
+
+
+# ------------------------------------------------------------------------------------------------
+# Overrides
+# ------------------------------------------------------------------------------------------------
+
+
+def _coerce(value: Any, typ: Any, name: str) -> Any:
+    """Turn a CLI/papermill value (often a string) into the field's type."""
+    if isinstance(typ, str):  # postponed annotations
+        typ = {"int": int, "float": float, "bool": bool, "str": str, "dict": dict}.get(typ, typ)
+    origin = typing.get_origin(typ) or typ
+    if isinstance(value, str) and origin is not str:
+        text = value.strip()
+        if origin is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"{name}: expected true/false, got {value!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            if origin in (int, float, dict, list):
+                raise ValueError(f"{name}: cannot read {value!r} as {getattr(origin, '__name__', origin)}") from None
+    if origin is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin in (int, float, bool, str, dict) and not isinstance(value, origin):
+        raise ValueError(f"{name}: expected {origin.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def apply_overrides(cfg: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
+    """Return a copy of ``cfg`` with overrides; ``'model.x'`` / ``'augment.x'`` set nested keys.
+
+    Values may be typed or strings (from the command line); unknown names are an error.
+    """
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    d = cfg.to_dict()
+    d["model"], d["augment"] = dict(d["model"]), dict(d["augment"])
+    for key, value in overrides.items():
+        key = key.replace("-", "_")
+        if "." in key:
+            group, sub = key.split(".", 1)
+            if group not in ("model", "augment"):
+                raise KeyError(f"unknown config group {group!r} in {key!r}; nested keys are model.* and augment.*")
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    pass
+            d[group][sub] = value
+        elif key in types:
+            d[key] = _coerce(value, types[key], key)
+        else:
+            close = [n for n in types if key in n or n in key][:5]
+            raise KeyError(f"unknown training option {key!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    _check_nested(d)
+    return TrainConfig(**d)
+
+
+def _check_nested(d: dict) -> None:
+    from ..data.pipeline import Augment
+    from ..model.aagcn import AAGCNConfig
+
+    model_fields = {f.name for f in dataclasses.fields(AAGCNConfig)} - {"layout", "num_classes"}
+    bad = sorted(set(d["model"]) - model_fields)
+    if bad:
+        raise KeyError(f"unknown model option(s) {', '.join(bad)}; model options: {', '.join(sorted(model_fields))}")
+    aug_fields = {f.name for f in dataclasses.fields(Augment)}
+    bad = sorted(set(d["augment"]) - aug_fields)
+    if bad:
+        raise KeyError(f"unknown augment option(s) {', '.join(bad)}; augment options: {', '.join(sorted(aug_fields))}")
+
+
+def load_config(path: str | os.PathLike) -> TrainConfig:
+    """Read a config JSON (as written to a run folder's ``config.json``)."""
+    d = json.loads(Path(path).read_text())
+    d = d.get("train", d)
+    return apply_overrides(TrainConfig(), d)

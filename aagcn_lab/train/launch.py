@@ -1,0 +1,133 @@
+"""Start a training run through ``torchrun`` as a subprocess -- from a notebook cell or a script.
+
+:func:`launch` writes the config into the run folder, starts ``python -m torch.distributed.run``
+(one node or several, with c10d rendezvous), streams the run's progress (a tqdm bar fed by the
+trainer's JSON log lines, plus anything else it prints), and returns its :class:`RunResult`. A
+failure in any process ends the whole job; :class:`LaunchError` then carries the last lines of
+output and the command that resumes the run.
+
+Several nodes by hand (two machines, 8 GPUs each)::
+
+    # on every node; NODE0 is the address of the first node
+    torchrun --nnodes 2 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint NODE0:29500 \\
+        --rdzv_id myrun -m aagcn_lab.train --config runs/x/launch_config.json
+
+or ``launch(cfg, nproc=8, nnodes=2, rdzv_endpoint="NODE0:29500")`` on each node. On SLURM see
+``scripts/slurm_train.sbatch``.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .config import TrainConfig
+from .trainer import RunResult
+
+__all__ = ["LaunchError", "launch", "torchrun_command"]
+
+
+class LaunchError(RuntimeError):
+    """A launched run exited with an error."""
+
+
+def torchrun_command(
+    config_path: str | os.PathLike,
+    nproc: int = 1,
+    nnodes: int = 1,
+    rdzv_endpoint: str | None = None,
+    rdzv_id: str = "aagcn-lab",
+    node_rank: int | None = None,
+    resume: str | None = None,
+) -> list[str]:
+    """The ``torchrun`` command line for a run config."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc)]
+    if nnodes == 1 and rdzv_endpoint is None:
+        cmd.append("--standalone")
+    else:
+        if rdzv_endpoint is None:
+            raise ValueError("several nodes need rdzv_endpoint='HOST:PORT' (the first node's address)")
+        cmd += ["--nnodes", str(nnodes), "--rdzv_backend", "c10d", "--rdzv_endpoint", rdzv_endpoint, "--rdzv_id", rdzv_id]
+        if node_rank is not None:
+            cmd += ["--node_rank", str(node_rank)]
+    cmd += ["-m", "aagcn_lab.train", "--config", str(config_path)]
+    if resume:
+        cmd += ["--resume", str(resume)]
+    return cmd
+
+
+def launch(
+    cfg: TrainConfig,
+    nproc: int = 1,
+    nnodes: int = 1,
+    rdzv_endpoint: str | None = None,
+    rdzv_id: str = "aagcn-lab",
+    node_rank: int | None = None,
+    resume: str | bool | None = None,
+    env: dict | None = None,
+    quiet: bool = False,
+) -> RunResult:
+    """Run ``cfg`` on ``nproc`` processes per node through torchrun; stream progress; return results.
+
+    ``resume=True`` continues from the run folder's ``latest.pt`` when there is one.
+    """
+    work = cfg.resolved_work_dir()
+    work.mkdir(parents=True, exist_ok=True)
+    config_path = work / "launch_config.json"
+    config_path.write_text(json.dumps(cfg.to_dict(), indent=2))
+    resume_arg = "auto" if resume is True else (str(resume) if resume else None)
+    cmd = torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, resume_arg)
+    run_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    bar = None
+    if not quiet:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=None, desc=f"{cfg.preset or 'run'} ({nproc}x{nnodes})", dynamic_ncols=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env, bufsize=1)
+    try:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            tail.append(line)
+            if line.startswith("[aagcn-lab] {"):
+                rec = json.loads(line[len("[aagcn-lab] ") :])
+                if bar is not None:
+                    if rec.get("total_steps") and bar.total != rec["total_steps"]:
+                        bar.total = rec["total_steps"]
+                    if rec.get("split") == "train":
+                        bar.n = rec["step"]
+                        bar.set_postfix(loss=f"{rec['loss']:.3f}", top1=f"{rec['top1']:.2f}")
+                    else:
+                        bar.write(f"{rec['split']} epoch {rec.get('epoch')}: top1 {rec.get('top1', 0):.4f}")
+                    bar.refresh()
+            elif not quiet and line.strip() and "\r" not in line:
+                (bar.write if bar is not None else print)(line)
+        code = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if code != 0:
+        raise LaunchError(
+            f"training exited with status {code}. Last output:\n" + "\n".join(tail) + f"\nResume with: {' '.join(torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, 'auto'))}"
+        )
+    results = work / "results.json"
+    if not results.exists():
+        raise LaunchError(f"the run finished but wrote no {results}")
+    d = json.loads(results.read_text())
+    return RunResult(
+        work_dir=Path(d["work_dir"]),
+        best_val_top1=d.get("best_val_top1"),
+        best_epoch=d.get("best_epoch"),
+        val=d.get("val") or {},
+        test=d.get("test") or {},
+        scores=Path(d["scores"]) if d.get("scores") else None,
+        checkpoint=Path(d["checkpoint"]) if d.get("checkpoint") else None,
+    )
