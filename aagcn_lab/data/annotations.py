@@ -276,7 +276,16 @@ def load_annotations(
     if not good:
         raise AnnotationError(f"{path}: no valid records", bad)
     known = {r["frame_dir"] for r in good}
+    rejected_ids = {name for name, _ in bad}
     clean_split = {str(k): [str(x) for x in v if x in known] for k, v in split.items()}
+    for name, ids in split.items():  # split entries without any record are reported, not dropped silently
+        orphans = [str(x) for x in ids if x not in known and x not in rejected_ids]
+        if orphans:
+            warnings.warn(
+                f"{path}: split {name!r} lists {len(orphans)} sample(s) with no record in the file "
+                f"(e.g. {', '.join(orphans[:5])}); they are left out",
+                stacklevel=2,
+            )
     return Annotations(good, clean_split, list(label_names) if label_names else None, layout, str(path), bad)
 
 

@@ -1,0 +1,139 @@
+"""Dataset conversion: the report every converter returns, and the ``convert`` command line.
+
+::
+
+    aagcn-lab convert ntu      SRC_DIR OUT.pkl --dataset ntu60|ntu120 [--workers N]
+    aagcn-lab convert kinetics JSON_DIR OUT.pkl [--label-file LABELS.json] [--split val]
+    aagcn-lab convert dense    DATA.npy LABEL.pkl OUT.pkl [--layout nturgb+d] [--split xsub_val]
+    aagcn-lab convert check    ANN.pkl [--layout NAME]
+
+(``python -m aagcn_lab.data.convert ...`` works too.) Every converter skips what it cannot use,
+says why, and keeps going; the exit code is non-zero only when nothing could be converted (or,
+for ``check``, when a record is invalid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from .report import summarize_annotations
+
+__all__ = ["add_arguments", "run", "main"]
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``ntu`` / ``kinetics`` / ``dense`` / ``check`` sub-commands to ``parser``."""
+    sub = parser.add_subparsers(dest="convert_format", metavar="{ntu,kinetics,dense,check}")
+    sub.required = True
+
+    p = sub.add_parser("ntu", help="a folder of raw NTU RGB+D .skeleton files -> annotation file")
+    p.add_argument("src", metavar="SRC", help="folder holding the .skeleton files")
+    p.add_argument("out", metavar="OUT", help="annotation file to write (.pkl)")
+    p.add_argument("--dataset", choices=("ntu60", "ntu120"), default="ntu60", help="which benchmark (default: ntu60)")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
+    p.add_argument("--max-bodies", type=int, default=2, help="person slots per sample (default: 2)")
+
+    p = sub.add_parser("kinetics", help="a folder of Kinetics-skeleton JSON files -> annotation file")
+    p.add_argument("src", metavar="JSON_DIR", help="folder holding one JSON per video")
+    p.add_argument("out", metavar="OUT", help="annotation file to write (.pkl)")
+    p.add_argument("--label-file", default=None, help="kinetics_{train,val}_label.json (video id -> label)")
+    p.add_argument("--split", default="val", help="name of the split holding every record (default: val)")
+    p.add_argument("--max-persons", type=int, default=2, help="persons kept per frame (default: 2)")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
+
+    p = sub.add_parser("dense", help="the authors' (N, C, T, V, M) .npy + label pickle -> annotation file")
+    p.add_argument("data", metavar="DATA_NPY", help="e.g. val_data_joint.npy")
+    p.add_argument("labels", metavar="LABEL_PKL", help="e.g. val_label.pkl: (sample_names, labels)")
+    p.add_argument("out", metavar="OUT", help="annotation file to write (.pkl)")
+    p.add_argument("--layout", default=None, help="skeleton layout (default: from the joint count)")
+    p.add_argument("--split", default=None, help="split name (default: from the file names, e.g. xsub_val)")
+    p.add_argument("--dataset", default=None, help="class names: ntu60, ntu120 or kinetics400 (default: guessed)")
+
+    p = sub.add_parser("check", help="validate an annotation file and print a summary")
+    p.add_argument("ann", metavar="ANN_FILE", help="annotation file (.pkl)")
+    p.add_argument("--layout", default=None, help="check the joints against this layout")
+
+
+def _check(path: str, layout: str | None) -> int:
+    from ..io import CorruptFileError, UnsafeFileError
+    from .annotations import AnnotationError, load_annotations
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the rejected records are printed below
+            ann = load_annotations(path, on_error="skip", layout=layout)
+    except (AnnotationError, CorruptFileError, UnsafeFileError, ValueError, FileNotFoundError) as e:
+        print(f"invalid: {e}", file=sys.stderr)
+        problems = getattr(e, "problems", [])
+        if str(e).count("\n") < 2:  # the message does not list the records itself
+            for name, why in problems[:20]:
+                print(f"  {name}: {why}", file=sys.stderr)
+            if len(problems) > 20:
+                print(f"  ... and {len(problems) - 20} more", file=sys.stderr)
+        return 1
+    print(summarize_annotations(ann))
+    if ann.rejected:
+        print(f"  {len(ann.rejected)} invalid record(s):")
+        for name, why in ann.rejected[:50]:
+            print(f"    {name}: {why}")
+        if len(ann.rejected) > 50:
+            print(f"    ... and {len(ann.rejected) - 50} more")
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sub-command parsed by :func:`add_arguments`; returns the exit code."""
+    from .dense import convert_dense
+    from .kinetics import convert_kinetics_folder
+    from .ntu import convert_ntu_folder
+
+    fmt = args.convert_format
+    try:
+        if fmt == "check":
+            return _check(args.ann, args.layout)
+        if fmt == "ntu":
+            report = convert_ntu_folder(
+                args.src, args.out, dataset=args.dataset, workers=args.workers, max_bodies=args.max_bodies
+            )
+        elif fmt == "kinetics":
+            report = convert_kinetics_folder(
+                args.src,
+                args.out,
+                label_file=args.label_file,
+                split_name=args.split,
+                max_persons=args.max_persons,
+                workers=args.workers,
+            )
+        elif fmt == "dense":
+            report = convert_dense(
+                args.data, args.labels, args.out, layout=args.layout, split_name=args.split, dataset=args.dataset
+            )
+        else:
+            raise ValueError(f"unknown conversion {fmt!r}")
+    except (OSError, ValueError) as e:  # bad arguments, unreadable label file, ...: one clear line
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m aagcn_lab.data.convert``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aagcn_lab.data.convert",
+        description="Convert skeleton datasets (raw NTU, Kinetics-skeleton JSON, 2s-AGCN arrays) to annotation files.",
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
