@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,8 +116,12 @@ def launch(
         if bar is not None:
             bar.close()
     if code != 0:
+        text = "\n".join(tail)
+        root = text[text.find("Root Cause") :] if "Root Cause" in text else text  # torchrun's summary
+        killed = re.search(r"rank\s*:\s*(\d+).*?exitcode\s*:\s*-(\d+)", root, re.S)
+        why = f" (the process of rank {killed.group(1)} was killed by signal {killed.group(2)})" if killed else ""
         raise LaunchError(
-            f"training exited with status {code}. Last output:\n" + "\n".join(tail) + f"\nResume with: {' '.join(torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, 'auto'))}"
+            f"training exited with status {code}{why}. Last output:\n" + "\n".join(tail) + f"\nResume with: {' '.join(torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, 'auto'))}"
         )
     results = work / "results.json"
     if not results.exists():

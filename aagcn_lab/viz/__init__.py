@@ -1,0 +1,116 @@
+"""Figures and interactive explorers: how an AAGCN sees a skeleton.
+
+* :mod:`.skeleton` -- draw poses and sequences (2D/3D, matplotlib/plotly), joints coloured by a
+  value, graphs drawn as edges;
+* :mod:`.graphs` -- the partition, learned and data-dependent graphs as heatmaps, ``alpha`` and
+  how far training moved each layer's graph;
+* :mod:`.attention` -- spatial, temporal and channel attention of one sample;
+* :mod:`.training` -- training curves, confusion matrices, per-class accuracy;
+* :mod:`.widgets` -- ipywidgets explorers (ipywidgets is imported only when one is built).
+
+Graph heatmaps have the **source joint on the rows and the target joint on the columns**: the
+package multiplies features from the right, ``out[w] = sum_v x[v] * A[v, w]``.
+
+Static figures are matplotlib (they render on GitHub); interactive ones are plotly.
+"""
+
+from .attention import (
+    SampleAttention,
+    layer_stride,
+    plot_attention_summary,
+    plot_channel_attention,
+    plot_spatial_attention,
+    plot_temporal_attention,
+    sample_attention,
+    step_frames,
+    steps_to_frames,
+)
+from .graphs import (
+    Panel,
+    data_graphs,
+    graph_drift,
+    layer_alphas,
+    layer_graphs,
+    plot_alpha,
+    plot_data_graph,
+    plot_graph_drift,
+    plot_graph_on_skeleton,
+    plot_heatmaps,
+    plot_learned_graph,
+    plot_partition,
+)
+from .skeleton import (
+    Edge,
+    NotebookFigure,
+    animate_skeleton,
+    as_keypoints,
+    draw_skeleton,
+    draw_skeleton_3d,
+    graph_edges,
+    guess_plane,
+    new_figure,
+    plot_skeleton,
+    plot_skeleton_3d,
+    rest_pose,
+    skeleton_traces,
+)
+from .training import (
+    confusion_matrix,
+    normalize_confusion,
+    per_class_accuracy,
+    plot_confusion,
+    plot_curves,
+    plot_per_class_accuracy,
+    read_metrics,
+    top_confusions,
+)
+from .widgets import Explorer, attention_explorer, graph_explorer, skeleton_player  # ipywidgets loads on first use
+
+__all__ = [
+    "Edge",
+    "Explorer",
+    "NotebookFigure",
+    "Panel",
+    "SampleAttention",
+    "animate_skeleton",
+    "as_keypoints",
+    "attention_explorer",
+    "confusion_matrix",
+    "data_graphs",
+    "draw_skeleton",
+    "draw_skeleton_3d",
+    "graph_drift",
+    "graph_edges",
+    "graph_explorer",
+    "guess_plane",
+    "layer_alphas",
+    "layer_graphs",
+    "layer_stride",
+    "new_figure",
+    "normalize_confusion",
+    "per_class_accuracy",
+    "plot_alpha",
+    "plot_attention_summary",
+    "plot_channel_attention",
+    "plot_confusion",
+    "plot_curves",
+    "plot_data_graph",
+    "plot_graph_drift",
+    "plot_graph_on_skeleton",
+    "plot_heatmaps",
+    "plot_learned_graph",
+    "plot_partition",
+    "plot_per_class_accuracy",
+    "plot_skeleton",
+    "plot_skeleton_3d",
+    "plot_spatial_attention",
+    "plot_temporal_attention",
+    "read_metrics",
+    "rest_pose",
+    "sample_attention",
+    "skeleton_player",
+    "skeleton_traces",
+    "step_frames",
+    "steps_to_frames",
+    "top_confusions",
+]

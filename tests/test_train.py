@@ -1,0 +1,297 @@
+"""The trainer on CPU: DDP equivalence, multi-node rendezvous, exact resume, nothing lost."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aagcn_lab.data import save_annotations
+from aagcn_lab.io import atomic_torch_save
+from aagcn_lab.model.checkpoint import read_checkpoint
+from aagcn_lab.scores import load_scores
+from aagcn_lab.train import DivergenceError, KeySampler, TrainConfig, apply_overrides, preset, train
+from aagcn_lab.train.launch import LaunchError, launch, torchrun_command
+
+TINY_MODEL = dict(base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3])
+
+
+@pytest.fixture(scope="module")
+def tiny_ann(tmp_path_factory) -> Path:
+    """96 + 32 short NTU-layout sequences of 4 classes that differ in which joints oscillate."""
+    rng = np.random.default_rng(0)
+    recs = []
+    for i in range(128):
+        label, t = i % 4, 30 + i % 20
+        kp = rng.normal(0, 0.3, (1, 1, 25, 3)) + np.array([0, 0, 3.0])
+        wave = np.sin(np.arange(t) / 3.0)[None, :, None, None]
+        moving = (np.arange(25) % 4 == label)[None, None, :, None]
+        kp = kp + 0.3 * wave * moving + rng.normal(0, 0.02, (1, t, 25, 3))
+        recs.append(dict(frame_dir=f"S{i:03d}", label=label, total_frames=t, keypoint=kp.astype(np.float16)))
+    ids = [r["frame_dir"] for r in recs]
+    path = tmp_path_factory.mktemp("data") / "tiny.pkl"
+    return save_annotations(path, recs, {"train": ids[:96], "val": ids[96:]}, label_names=list("abcd"), layout="nturgb+d")
+
+
+def tiny_cfg(ann: Path, work: Path, **kw) -> TrainConfig:
+    base = dict(
+        ann_file=str(ann), train_split="train", val_split="val", clip_len=16, epochs=2, repeat=1, batch_size=8,
+        lr=0.05, lr_batch=8, num_workers=0, model=dict(TINY_MODEL), log_interval=1, progress=False, test_clips=2,
+        work_dir=str(work), deterministic=True, tensorboard=False,
+    )  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def params(path: Path) -> torch.Tensor:
+    sd = read_checkpoint(path).state_dict
+    return torch.cat([v.flatten() for k, v in sd.items() if v.is_floating_point() and "running" not in k])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def test_config_presets_and_overrides():
+    cfg = preset("aagcn_pyskl_ntu60_xsub_3dkp_b")
+    assert (cfg.feat, cfg.train_split, cfg.val_split, cfg.lr, cfg.batch_size, cfg.epochs, cfg.repeat) == ("b", "xsub_train", "xsub_val", 0.1, 16, 16, 5)
+    assert (cfg.momentum, cfg.nesterov, cfg.weight_decay, cfg.clip_len, cfg.test_clips) == (0.9, True, 5e-4, 100, 10)
+    assert preset("aagcn_pyskl_ntu120_xset_hrnet_jm").ann_file.endswith("ntu120_hrnet.pkl")
+    over = apply_overrides(cfg, {"lr": "0.05", "deterministic": "true", "model.base_channels": "32", "augment.rotate_deg": 10})
+    assert over.lr == 0.05 and over.deterministic is True and over.model == {"base_channels": 32} and over.augment == {"rotate_deg": 10}
+    with pytest.raises(KeyError, match="unknown training option 'colour'"):
+        apply_overrides(cfg, {"colour": "red"})
+    with pytest.raises(KeyError, match="unknown model option"):
+        apply_overrides(cfg, {"model.widht": 3})
+    with pytest.raises(ValueError, match="epochs: cannot read 'many'"):
+        apply_overrides(cfg, {"epochs": "many"})
+    with pytest.raises(KeyError, match="unknown preset"):
+        preset("aagcn_pyskl_ntu61_xsub")
+
+
+def test_sampler_blocks_partition_each_epoch():
+    one = KeySampler(50, batch_size=4, world_size=1, rank=0, grad_accum=2, repeat=2, seed=3)
+    two = [KeySampler(50, 4, 2, r, 1, 2, 3) for r in range(2)]
+    for s in [one, *two]:
+        s.set_epoch(1)
+    keys1 = list(one)
+    keys2 = [list(s) for s in two]
+    assert one.steps_per_epoch == 100 // 8 and len(keys1) == 12 * 8
+    # micro-batch m of the single process == the batch of rank m
+    for step in range(12):
+        blk = keys1[step * 8 : step * 8 + 8]
+        assert blk[:4] == keys2[0][step * 4 : step * 4 + 4] and blk[4:] == keys2[1][step * 4 : step * 4 + 4]
+    assert len(set(keys1)) == len(keys1) and all(100 <= k < 200 for k in keys1)  # epoch 1 rounds, no repeats
+    one.set_epoch(1, start_step=5)
+    assert list(one) == keys1[5 * 8 :]
+    one.set_epoch(2)
+    assert list(one) != keys1
+
+
+def test_a_run_writes_everything_and_scores_are_keyed(tiny_ann, tmp_path):
+    res = train(tiny_cfg(tiny_ann, tmp_path / "run"))
+    work = tmp_path / "run"
+    for f in ("config.json", "metrics.jsonl", "latest.pt", "best.pt", "results.json", "confusion_test.npy"):
+        assert (work / f).exists(), f
+    recs = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
+    assert {r["split"] for r in recs} == {"train", "val", "test"}
+    assert [r["step"] for r in recs if r["split"] == "train"] == list(range(1, 25))
+    lrs = [r["lr"] for r in recs if r["split"] == "train"]
+    assert lrs[0] == pytest.approx(0.05) and all(a > b for a, b in zip(lrs, lrs[1:]))  # cosine per iteration
+    cfg = json.loads((work / "config.json").read_text())
+    assert cfg["global_batch"] == 8 and cfg["base_lr"] == pytest.approx(0.05)
+    scores = load_scores(res.scores)
+    assert scores.frame_dir == [f"S{i:03d}" for i in range(96, 128)] and scores.probs.shape == (32, 4)
+    assert np.allclose(scores.probs.sum(1), 1, atol=1e-5) and scores.meta["clips"] == 2
+    assert res.test["num_samples"] == 32 and res.best_val_top1 is not None
+
+
+def test_lr_scales_linearly_with_the_global_batch(tiny_ann, tmp_path):
+    from aagcn_lab.train import Trainer
+
+    t = Trainer(tiny_cfg(tiny_ann, tmp_path / "r", batch_size=4, grad_accum=3, lr=0.1, lr_batch=128, warmup_epochs=1))
+    assert t.base_lr == pytest.approx(0.1 * 12 / 128)
+    warm = t.sampler.steps_per_epoch
+    assert t.lr_at(0) == pytest.approx(t.base_lr / warm) and t.lr_at(warm - 1) == pytest.approx(t.base_lr)
+    assert t.lr_at(t.total_steps) == pytest.approx(0, abs=1e-12)
+
+
+def test_two_process_ddp_equals_one_process_with_the_same_global_batch(tiny_ann, tmp_path):
+    """gloo DDP with 2 x batch 4 vs one process with batch 4 and 2 accumulation steps."""
+    launch(tiny_cfg(tiny_ann, tmp_path / "one", batch_size=4, grad_accum=2, test_after=False), nproc=1, quiet=True)
+    launch(tiny_cfg(tiny_ann, tmp_path / "two", batch_size=4, grad_accum=1, test_after=False), nproc=2, quiet=True)
+    a, b = params(tmp_path / "one" / "latest.pt"), params(tmp_path / "two" / "latest.pt")
+    assert ((a - b).norm() / a.norm()).item() < 1e-6
+    cfg = json.loads((tmp_path / "two" / "config.json").read_text())
+    assert cfg["world_size"] == 2 and cfg["global_batch"] == 8
+
+
+def test_two_nodes_on_loopback(tiny_ann, tmp_path):
+    """Two torchrun launchers (one process each) meet through c10d rendezvous on 127.0.0.1."""
+    cfg = tiny_cfg(tiny_ann, tmp_path / "nodes", epochs=1)
+    work = cfg.resolved_work_dir()
+    work.mkdir(parents=True)
+    path = work / "launch_config.json"
+    path.write_text(json.dumps(cfg.to_dict()))
+    endpoint = f"127.0.0.1:{free_port()}"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    procs = [
+        subprocess.Popen(torchrun_command(path, 1, 2, endpoint, f"test-{os.getpid()}", node_rank=r), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for r in range(2)
+    ]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert json.loads((work / "config.json").read_text())["world_size"] == 2
+    assert json.loads((work / "results.json").read_text())["test"]["num_samples"] == 32
+
+
+def _run_module(cfg_path: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "aagcn_lab.train", "--config", str(cfg_path), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_kill_9_at_a_random_step_then_resume_gives_identical_weights(tiny_ann, tmp_path):
+    kw = dict(epochs=2, save_interval=1, test_after=False, num_workers=1, model=dict(TINY_MODEL, dropout=0.3), augment=dict(rotate_deg=10, noise_std=0.01))
+    paths = {}
+    for name in ("full", "killed"):
+        cfg = tiny_cfg(tiny_ann, tmp_path / name, **kw)
+        cfg.resolved_work_dir().mkdir(parents=True)
+        paths[name] = cfg.resolved_work_dir() / "c.json"
+        paths[name].write_text(json.dumps(cfg.to_dict()))
+    full = _run_module(paths["full"])
+    out = full.communicate(timeout=300)[0]
+    assert full.returncode == 0, out
+    kill_at = int(np.random.default_rng(int(time.time())).integers(2, 22))
+    proc = _run_module(paths["killed"])
+    for line in proc.stdout:
+        if line.startswith("[aagcn-lab] {") and json.loads(line[12:]).get("step") == kill_at:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    done = read_checkpoint(tmp_path / "killed" / "latest.pt").raw["train_state"]["global_step"]
+    assert done < 24  # really interrupted
+    resumed = _run_module(paths["killed"], "--resume", "auto")
+    out = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0 and "resumed from" in out, out
+    a = read_checkpoint(tmp_path / "full" / "latest.pt")
+    b = read_checkpoint(tmp_path / "killed" / "latest.pt")
+    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict), f"killed at step {kill_at}"
+    assert torch.equal(a.raw["train_state"]["optimizer"]["state"][0]["momentum_buffer"], b.raw["train_state"]["optimizer"]["state"][0]["momentum_buffer"])
+
+
+_KILL_MID_WRITE = """
+import os, signal, sys, torch
+from aagcn_lab.io import atomic_write
+def write(f):
+    f.write(b"x" * 100000)   # half a checkpoint ...
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)   # ... and the process dies
+atomic_write(sys.argv[1], write)
+"""
+
+
+def test_kill_during_checkpoint_write_keeps_the_previous_one(tmp_path, tiny_ann):
+    cfg = tiny_cfg(tiny_ann, tmp_path / "w", epochs=1, test_after=False)
+    train(cfg)
+    ckpt = tmp_path / "w" / "latest.pt"
+    before = params(ckpt)
+    proc = subprocess.run([sys.executable, "-c", _KILL_MID_WRITE, str(ckpt)], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    assert torch.equal(params(ckpt), before)  # still the complete previous checkpoint
+    assert list((tmp_path / "w").glob(".latest.pt.*.tmp"))  # the torn write stayed in its temp file
+    train(cfg, resume=True)  # a new run in the folder cleans the torn temp file up
+    assert not list((tmp_path / "w").glob(".latest.pt.*.tmp"))
+
+
+def test_atomic_save_replaces_whole_files(tmp_path):
+    path = tmp_path / "x.pt"
+    atomic_torch_save({"a": torch.ones(3)}, path)
+    atomic_torch_save({"a": torch.zeros(3)}, path)
+    assert torch.equal(torch.load(path, weights_only=True)["a"], torch.zeros(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]
+
+
+def test_divergence_stops_before_writing_nan(tiny_ann, tmp_path):
+    cfg = tiny_cfg(tiny_ann, tmp_path / "nan", lr=1e12, epochs=3, save_interval=1)
+    with pytest.raises(DivergenceError, match="loss became NaN/inf at epoch .* step .*latest.pt"):
+        train(cfg)
+    sd = read_checkpoint(tmp_path / "nan" / "latest.pt").state_dict
+    assert all(torch.isfinite(v).all() for v in sd.values() if v.is_floating_point())
+
+
+def test_a_crashed_process_ends_the_job_clearly_and_the_run_resumes(tiny_ann, tmp_path):
+    cfg = tiny_cfg(tiny_ann, tmp_path / "crash", epochs=2, save_interval=2, test_after=False)
+    work = cfg.resolved_work_dir()
+    work.mkdir(parents=True)
+    path = work / "launch_config.json"
+    path.write_text(json.dumps(cfg.to_dict()))
+    runner = subprocess.Popen(torchrun_command(path, nproc=2), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    for line in runner.stdout:
+        if line.startswith("[aagcn-lab] {") and json.loads(line[12:]).get("step") == 4:
+            os.kill(max(_training_processes(path)), signal.SIGKILL)  # one training process dies
+            break
+    out = runner.communicate(timeout=120)[0]
+    assert runner.returncode != 0 and "exitcode" in out and "-9" in out
+    # the launcher turns the same failure into one clear message with the resume command
+    with pytest.raises(LaunchError, match=r"(?s)rank \d was killed by signal 9.*Resume with: .*--resume auto"):
+        _launch_and_kill(cfg, tmp_path)
+    res = launch(cfg, nproc=2, resume=True, quiet=True)
+    assert res.val and read_checkpoint(work / "latest.pt").raw["train_state"]["global_step"] == 12
+
+
+def _training_processes(config_path: Path) -> list[int]:
+    """PIDs of the per-rank training processes torchrun started for this config (not torchrun itself)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = b" ".join(args).decode(errors="replace")
+        if "aagcn_lab.train" in text and str(config_path) in text and "torch.distributed.run" not in text:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _launch_and_kill(cfg: TrainConfig, tmp_path: Path) -> None:
+    """Run launch() while a watcher SIGKILLs one of its training processes a few seconds in."""
+    import threading
+
+    config_path = cfg.resolved_work_dir() / "launch_config.json"
+
+    def killer():
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            pids = _training_processes(config_path)
+            if len(pids) >= 2:
+                time.sleep(3)
+                os.kill(max(pids), signal.SIGKILL)
+                return
+            time.sleep(0.2)
+
+    th = threading.Thread(target=killer, daemon=True)
+    th.start()
+    try:
+        launch(cfg, nproc=2, resume=True, quiet=True)
+    finally:
+        th.join(timeout=5)
+
+
+def test_bad_data_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="annotation file .*nope.pkl not found"):
+        train(TrainConfig(ann_file=str(tmp_path / "nope.pkl"), work_dir=str(tmp_path / "x"), progress=False))
+
