@@ -1,0 +1,358 @@
+"""Multi-stream fusion: weighted sums of per-stream probabilities, matched by sample id.
+
+MS-AAGCN's final prediction is a weighted sum of the four streams' class probabilities (each
+stream: softmax per clip, averaged over 10 clips). pyskl's weights are 1:1 for joint + bone and
+2:2:1:1 for j:b:jm:bm. This module
+
+* reads score files -- ours (``.npz``) and pyskl's ``--out`` result pickles (a list of probability
+  vectors in annotation order, aligned through the annotation file and split name);
+* matches rows by ``frame_dir``, never by position, and refuses sets that differ, listing the
+  missing samples (the classic failure: files in different orders fuse to chance accuracy);
+* reports top-1, top-5 and mean class accuracy of each stream, each pair and the fusion;
+* optionally searches weights on a *tuning* split whose samples are disjoint from the evaluated
+  ones (it refuses to tune on the samples it reports on), and reports them beside the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .io import CorruptFileError, safe_pickle_load
+from .scores import Scores, load_scores, save_scores
+from .train.metrics import mean_class_accuracy, top_k_accuracy
+
+__all__ = [
+    "STREAM_ORDER",
+    "FusionError",
+    "FusionRow",
+    "FusionReport",
+    "default_weights",
+    "read_score_file",
+    "read_pyskl_results",
+    "align",
+    "fuse",
+    "fusion_report",
+    "search_weights",
+]
+
+STREAM_ORDER = ("j", "b", "jm", "bm")
+_PYSKL_WEIGHTS = {("b", "j"): {"j": 1.0, "b": 1.0}, ("b", "bm", "j", "jm"): {"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}}
+
+
+class FusionError(ValueError):
+    """Score files that cannot be fused as asked (different samples, classes or labels)."""
+
+
+def default_weights(streams: Sequence[str]) -> dict[str, float]:
+    """pyskl's weights: j:b = 1:1, j:b:jm:bm = 2:2:1:1; equal weights for any other set."""
+    key = tuple(sorted(streams))
+    return dict(_PYSKL_WEIGHTS.get(key, {s: 1.0 for s in streams}))
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading
+# ------------------------------------------------------------------------------------------------
+
+
+def read_pyskl_results(path: str | os.PathLike, ann_file: str | os.PathLike, split: str) -> Scores:
+    """pyskl's ``tools/test.py --out result.pkl`` (one probability vector per sample, in the order
+    pyskl's PoseDataset lists the split: annotation-file order), with ids and labels from the
+    annotation file."""
+    from .data.annotations import load_annotations
+
+    obj = safe_pickle_load(path)
+    if isinstance(obj, np.ndarray) and obj.ndim == 2:
+        rows = list(obj)
+    elif isinstance(obj, (list, tuple)) and all(isinstance(r, np.ndarray) and r.ndim == 1 for r in obj):
+        rows = list(obj)
+    else:
+        raise CorruptFileError(f"{path}: expected pyskl's --out result (a list of per-sample probability vectors)")
+    records = load_annotations(ann_file).select(split)
+    if len(records) != len(rows):
+        raise FusionError(
+            f"{path} has {len(rows)} results but split {split!r} of {ann_file} has {len(records)} samples: "
+            "the result file belongs to another split or annotation file"
+        )
+    probs = np.stack(rows).astype(np.float64)
+    return Scores([r["frame_dir"] for r in records], probs, np.array([int(r["label"]) for r in records]), {"source": "pyskl", "split": split})
+
+
+def read_score_file(path: str | os.PathLike, ann_file: str | os.PathLike | None = None, split: str | None = None) -> Scores:
+    """Our ``.npz`` score file, or a pyskl result pickle (then ``ann_file`` and ``split`` are needed)."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        return load_scores(path)
+    if ann_file is None or split is None:
+        raise FusionError(f"{path}: a pyskl result file has no sample ids; give the annotation file and split to align it")
+    return read_pyskl_results(path, ann_file, split)
+
+
+def stream_name(scores: Scores, path: str | os.PathLike | None = None) -> str:
+    """The stream of a score file: its metadata, else a j/b/jm/bm token in the file name."""
+    feat = scores.meta.get("feat")
+    if feat:
+        return str(feat)
+    if path is not None:
+        tokens = Path(path).stem.replace("-", "_").split("_")
+        for s in ("jm", "bm", "j", "b"):
+            if s in tokens:
+                return s
+        return Path(path).stem
+    raise FusionError("cannot tell which stream these scores are; name them")
+
+
+# ------------------------------------------------------------------------------------------------
+# Aligning and fusing
+# ------------------------------------------------------------------------------------------------
+
+
+def align(scores: Mapping[str, Scores]) -> tuple[list[str], dict[str, np.ndarray], np.ndarray | None]:
+    """Rows of every stream in one common sample order (the first stream's), matched by id.
+
+    Raises :class:`FusionError` naming the samples missing from each stream, a class-count
+    mismatch, or labels that disagree between files.
+    """
+    if not scores:
+        raise FusionError("no score files to fuse")
+    names = list(scores)
+    ref_ids = scores[names[0]].frame_dir
+    ref_set = set(ref_ids)
+    problems = []
+    for name in names[1:]:
+        ids = set(scores[name].frame_dir)
+        missing, extra = sorted(ref_set - ids), sorted(ids - ref_set)
+        if missing or extra:
+            msg = f"stream {name!r} vs {names[0]!r}:"
+            if missing:
+                msg += f" {len(missing)} sample(s) missing from {name!r} ({', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''});"
+            if extra:
+                msg += f" {len(extra)} sample(s) only in {name!r} ({', '.join(extra[:8])}{' ...' if len(extra) > 8 else ''})"
+            problems.append(msg)
+    if problems:
+        raise FusionError("score files cover different samples; fusing them would misalign predictions:\n  " + "\n  ".join(problems))
+    ks = {name: s.num_classes for name, s in scores.items()}
+    if len(set(ks.values())) > 1:
+        raise FusionError(f"streams have different numbers of classes: {ks}")
+    aligned = {name: s.reorder(ref_ids) for name, s in scores.items()}
+    labels = None
+    for name, s in aligned.items():
+        if s.labels is None:
+            continue
+        if labels is None:
+            labels = s.labels
+        elif not np.array_equal(labels, s.labels):
+            bad = [ref_ids[i] for i in np.nonzero(labels != s.labels)[0][:8]]
+            raise FusionError(f"labels of stream {name!r} disagree with the others for {', '.join(bad)}")
+    return list(ref_ids), {name: s.probs for name, s in aligned.items()}, labels
+
+
+def fuse(scores: Mapping[str, Scores], weights: Mapping[str, float] | None = None) -> Scores:
+    """``sum_s w_s * p_s`` over streams, rows matched by id (weights default to pyskl's)."""
+    ids, probs, labels = align(scores)
+    weights = dict(weights) if weights is not None else default_weights(list(scores))
+    unknown = sorted(set(weights) - set(scores))
+    if unknown:
+        raise FusionError(f"weights given for streams without scores: {', '.join(unknown)}")
+    fused = sum(weights.get(name, 0.0) * p for name, p in probs.items())
+    return Scores(ids, fused, labels, {"fused": {k: float(v) for k, v in weights.items()}})
+
+
+# ------------------------------------------------------------------------------------------------
+# Reporting
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FusionRow:
+    """One line of the report: a stream, a pair or a fusion, with its weights and accuracies."""
+
+    name: str
+    weights: dict[str, float]
+    top1: float
+    top5: float
+    mean_class_acc: float
+
+
+@dataclass
+class FusionReport:
+    """Accuracies of each stream, each pair and the fusion(s), on ``num_samples`` samples."""
+
+    rows: list[FusionRow]
+    num_samples: int
+    tuned_on: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, name: str) -> FusionRow:
+        """The row called ``name``."""
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"no row {name!r}; rows: {', '.join(r.name for r in self.rows)}")
+
+    @property
+    def best_single(self) -> FusionRow:
+        """The best single stream by top-1."""
+        return max((r for r in self.rows if len(r.weights) == 1), key=lambda r: r.top1)
+
+    def table(self) -> str:
+        """A plain-text table."""
+        lines = [f"{'':24s} {'weights':22s} {'top1':>7s} {'top5':>7s} {'mean cls':>8s}"]
+        for r in self.rows:
+            w = ":".join(f"{v:g}" for v in r.weights.values()) if len(r.weights) > 1 else ""
+            lines.append(f"{r.name:24s} {w:22s} {100 * r.top1:7.2f} {100 * r.top5:7.2f} {100 * r.mean_class_acc:8.2f}")
+        lines.append(f"({self.num_samples} samples" + (f"; weights tuned on {self.tuned_on}" if self.tuned_on else "") + ")")
+        lines += self.notes
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        """JSON-able structure (plots read this; no DataFrame needed)."""
+        return {
+            "num_samples": self.num_samples,
+            "tuned_on": self.tuned_on,
+            "rows": [dict(name=r.name, weights=r.weights, top1=r.top1, top5=r.top5, mean_class_acc=r.mean_class_acc) for r in self.rows],
+            "notes": self.notes,
+        }
+
+
+def _accuracies(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    top1, top5 = top_k_accuracy(probs, labels, (1, 5))
+    return top1, top5, mean_class_accuracy(probs, labels)
+
+
+def _ordered(names: Sequence[str]) -> list[str]:
+    return sorted(names, key=lambda n: (STREAM_ORDER.index(n) if n in STREAM_ORDER else len(STREAM_ORDER), n))
+
+
+def fusion_report(
+    scores: Mapping[str, Scores],
+    weights: Mapping[str, float] | None = None,
+    tuned: Mapping[str, float] | None = None,
+    tuned_on: str | None = None,
+) -> FusionReport:
+    """Top-1/top-5/mean class accuracy of every stream, every pair (pyskl's pair weights, else
+    equal), and the fusion of all streams with ``weights`` (default pyskl's) and ``tuned`` ones."""
+    ids, probs, labels = align(scores)
+    if labels is None:
+        raise FusionError("none of the score files has labels; accuracy needs them")
+    names = _ordered(list(scores))
+    rows = []
+    for name in names:
+        rows.append(FusionRow(name, {name: 1.0}, *_accuracies(probs[name], labels)))
+    if len(names) > 2:
+        for a, b in itertools.combinations(names, 2):
+            w = default_weights([a, b])
+            rows.append(FusionRow(f"{a}+{b}", w, *_accuracies(w[a] * probs[a] + w[b] * probs[b], labels)))
+    if len(names) > 1:
+        w = dict(weights) if weights is not None else default_weights(names)
+        w = {n: float(w.get(n, 0.0)) for n in names}
+        rows.append(FusionRow(f"fusion ({'+'.join(names)})", w, *_accuracies(sum(w[n] * probs[n] for n in names), labels)))
+        if tuned is not None:
+            t = {n: float(tuned.get(n, 0.0)) for n in names}
+            rows.append(FusionRow("fusion, tuned weights", t, *_accuracies(sum(t[n] * probs[n] for n in names), labels)))
+    return FusionReport(rows, len(ids), tuned_on)
+
+
+def search_weights(
+    tune: Mapping[str, Scores],
+    method: str = "simplex",
+    resolution: int = 10,
+    grid: Sequence[float] = (0.0, 0.5, 1.0, 1.5, 2.0),
+    evaluate_on: Mapping[str, Scores] | None = None,
+) -> tuple[dict[str, float], float]:
+    """Fusion weights that maximise top-1 on the *tuning* scores; returns ``(weights, top1)``.
+
+    ``method='simplex'``: every point of the probability simplex with step ``1/resolution``;
+    ``'grid'``: every combination of ``grid`` values per stream. Ties keep the candidate closest
+    to pyskl's default weights. Pass the scores you will report on as ``evaluate_on``: tuning
+    samples that appear there are refused, so weights are never tuned on the test samples.
+    """
+    ids, probs, labels = align(tune)
+    if labels is None:
+        raise FusionError("the tuning scores have no labels")
+    if evaluate_on is not None:
+        overlap = set(ids) & set(next(iter(evaluate_on.values())).frame_dir)
+        if overlap:
+            raise FusionError(
+                f"{len(overlap)} tuning sample(s) are also evaluated (e.g. {', '.join(sorted(overlap)[:5])}): "
+                "weights must be tuned on a split disjoint from the one you report"
+            )
+    names = _ordered(list(tune))
+    if method == "simplex":
+        cands = [c for c in itertools.product(range(resolution + 1), repeat=len(names)) if sum(c) == resolution]
+        cand = np.array(cands, dtype=np.float64) / resolution
+    elif method == "grid":
+        cand = np.array([c for c in itertools.product(grid, repeat=len(names)) if any(c)], dtype=np.float64)
+    else:
+        raise ValueError("method must be 'simplex' or 'grid'")
+    stack = np.stack([probs[n] for n in names])  # (S, N, K)
+    hits = np.zeros(len(cand))
+    for start in range(0, len(cand), 64):  # (C, N, K) in chunks
+        fused = np.einsum("cs,snk->cnk", cand[start : start + 64], stack)
+        hits[start : start + 64] = (fused.argmax(-1) == labels[None]).mean(1)
+    default = np.array([default_weights(names)[n] for n in names])
+    default = default / default.sum()
+    norm = cand / cand.sum(1, keepdims=True)
+    dist = np.abs(norm - default).sum(1)
+    best = max(range(len(cand)), key=lambda i: (round(hits[i], 12), -dist[i]))
+    return {n: float(cand[best, i]) for i, n in enumerate(names)}, float(hits[best])
+
+
+# ------------------------------------------------------------------------------------------------
+# Command line: aagcn-lab fuse
+# ------------------------------------------------------------------------------------------------
+
+
+def _load_named(paths: Sequence[str], ann_file: str | None, split: str | None) -> dict[str, Scores]:
+    out: dict[str, Scores] = {}
+    for item in paths:
+        name, _, path = item.rpartition("=") if "=" in item else ("", "", item)
+        s = read_score_file(path, ann_file, split)
+        name = name or stream_name(s, path)
+        if name in out:
+            raise FusionError(f"two score files for stream {name!r}; name them explicitly, e.g. j={path}")
+        out[name] = s
+    return out
+
+
+def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """``aagcn-lab fuse [STREAM=]SCORES ... [--weights j=2,b=2,jm=1,bm=1] [--tune [STREAM=]SCORES ...]``."""
+    p = argparse.ArgumentParser(prog="aagcn-lab fuse", description=__doc__.split("\n\n")[0])
+    p.add_argument("scores", nargs="+", help="score files ([STREAM=]path.npz, or pyskl result .pkl with --ann-file/--split)")
+    p.add_argument("--weights", default=None, help="e.g. j=2,b=2,jm=1,bm=1 (default: pyskl's)")
+    p.add_argument("--tune", nargs="+", default=None, help="score files of a disjoint tuning split for a weight search")
+    p.add_argument("--method", default="simplex", choices=("simplex", "grid"))
+    p.add_argument("--ann-file", default=None, help="annotation file (to align pyskl result pickles)")
+    p.add_argument("--split", default=None, help="split of the pyskl result pickles")
+    p.add_argument("--tune-split", default=None, help="split of pyskl tuning result pickles")
+    p.add_argument("--out", default=None, help="write the fused scores here (.npz)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    a = p.parse_args(extra)
+    try:
+        scores = _load_named(a.scores, a.ann_file, a.split)
+        weights = None
+        if a.weights:
+            weights = {k: float(v) for k, v in (kv.split("=") for kv in a.weights.split(","))}
+        tuned, tuned_on, note = None, None, []
+        if a.tune:
+            tune = _load_named(a.tune, a.ann_file, a.tune_split)
+            tuned, top1 = search_weights(tune, a.method, evaluate_on=scores)
+            tuned_on = ", ".join(sorted({str(s.meta.get("split", "?")) for s in tune.values()}))
+            note.append(f"weight search ({a.method}) on {tuned_on}: top-1 {100 * top1:.2f} with {tuned}")
+        report = fusion_report(scores, weights, tuned, tuned_on)
+        report.notes += note
+        if a.out:
+            save_scores(a.out, fuse(scores, weights))
+    except (FusionError, CorruptFileError, FileNotFoundError, KeyError, ValueError) as e:
+        print(f"aagcn-lab fuse: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.as_dict(), indent=2) if a.json else report.table())
+    return 0

@@ -1,0 +1,245 @@
+"""Predict actions of new skeletons with one or more checkpoints (one per stream), fused.
+
+::
+
+    from aagcn_lab import predict
+    preds = predict({"j": "runs/j/best.pt", "b": "runs/b/best.pt"}, "S001C001P001R001A001.skeleton")
+    print(preds[0])                      # top-5 classes by name with fused probabilities
+
+Inputs: an annotation file (every record, or ``sample=`` one of them), a raw NTU ``.skeleton``
+file, a Kinetics-skeleton JSON, a ``.npy`` array, or an in-memory array / record. Arrays are
+``(M, T, V, C)`` or ``(T, V, C)``: C = 3 is 3D (x, y, z), C = 2 is 2D pixels without scores
+(all scores 1), and ``(x, y, score)`` needs ``with_score=True``. Each checkpoint's stream (j, b,
+jm, bm) is read from the checkpoint (ours) or given as ``{stream: path}``; each stream gets its
+own test pipeline (pyskl's 10 clips) and the probabilities are fused with pyskl's weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data.annotations import load_annotations, validate_record
+from .data.classes import class_names
+from .data.pipeline import Pipeline
+from .fusion import default_weights
+from .model.aagcn import AAGCN
+from .model.checkpoint import load_checkpoint, read_checkpoint
+
+__all__ = ["Prediction", "predict", "read_input", "load_stream_models", "class_names_for"]
+
+
+@dataclass
+class Prediction:
+    """The fused prediction for one sample."""
+
+    frame_dir: str
+    probs: np.ndarray  # (K,) fused, sums to 1
+    class_names: list[str]
+    streams: dict[str, np.ndarray] = field(default_factory=dict)  # per-stream probabilities
+    label: int | None = None
+
+    def top(self, k: int = 5) -> list[tuple[int, str, float]]:
+        """The ``k`` most probable classes: ``(index, name, probability)``."""
+        order = np.argsort(self.probs)[::-1][:k]
+        return [(int(i), self.class_names[i], float(self.probs[i])) for i in order]
+
+    def as_dict(self, k: int = 5) -> dict:
+        """JSON-able form."""
+        d = {"sample": self.frame_dir, "top": [{"class": i, "name": n, "prob": p} for i, n, p in self.top(k)]}
+        if self.label is not None:
+            d["label"] = {"class": self.label, "name": self.class_names[self.label]}
+        d["streams"] = {s: self.class_names[int(p.argmax())] for s, p in self.streams.items()}
+        return d
+
+    def __str__(self) -> str:
+        head = f"{self.frame_dir}" + (f" (label: {self.class_names[self.label]})" if self.label is not None else "")
+        lines = [head] + [f"  {p:6.1%}  {name}" for _, name, p in self.top()]
+        return "\n".join(lines)
+
+
+def class_names_for(num_classes: int, meta: Mapping | None = None) -> list[str]:
+    """Class names from a checkpoint's metadata, else the dataset with that many classes."""
+    names = list((meta or {}).get("label_names") or [])
+    if len(names) == num_classes:
+        return names
+    by_count = {60: "ntu60", 120: "ntu120", 400: "kinetics400"}
+    try:
+        builtin = class_names("builtin")
+    except Exception:  # the built-in dataset module is optional here
+        builtin = []
+    if num_classes in by_count:
+        return class_names(by_count[num_classes])
+    if builtin and len(builtin) == num_classes:
+        return builtin
+    return [f"class {i}" for i in range(num_classes)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Inputs
+# ------------------------------------------------------------------------------------------------
+
+
+def _record_from_array(arr: np.ndarray, name: str, with_score: bool) -> dict:
+    arr = np.asarray(arr)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4:
+        raise ValueError(f"{name}: expected an array (M, T, V, C) or (T, V, C), got shape {arr.shape}")
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    arr = arr.astype(np.float32)
+    m, t, v, c = arr.shape
+    rec = {"frame_dir": name, "label": -1, "total_frames": t}  # -1: no label known
+    if with_score:
+        if c != 3:
+            raise ValueError(f"{name}: with_score needs C = 3 (x, y, score), got C = {c}")
+        rec.update(keypoint=arr[..., :2], keypoint_score=arr[..., 2], img_shape=(1080, 1920))
+    elif c == 2:
+        rec.update(keypoint=arr, keypoint_score=np.ones(arr.shape[:3], np.float32), img_shape=(1080, 1920))
+    else:
+        rec["keypoint"] = arr
+    problems = [p for p in validate_record(rec) if not p.startswith("label")]
+    if problems:
+        raise ValueError(f"{name}: {'; '.join(problems)}")
+    return rec
+
+
+def read_input(source, sample: str | None = None, with_score: bool = False) -> list[dict]:
+    """Annotation records (with labels where known) from any supported input."""
+    if isinstance(source, dict):
+        return [source]
+    if isinstance(source, (np.ndarray, torch.Tensor)):
+        return [_record_from_array(np.asarray(source), "array", with_score)]
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".skeleton":
+        from .data.ntu import read_ntu_skeleton
+
+        return [read_ntu_skeleton(path, notes=[])]
+    if suffix == ".json":
+        from .data.kinetics import read_kinetics_json
+
+        try:
+            return [read_kinetics_json(path)]
+        except ValueError as e:
+            if "label" not in str(e):
+                raise
+            return [read_kinetics_json(path, label=0) | {"label": -1}]
+    if suffix == ".npy":
+        return [_record_from_array(np.load(path, allow_pickle=False), path.stem, with_score)]
+    if suffix in (".pkl", ".pickle"):
+        ann = load_annotations(path, on_error="skip")
+        recs = ann.annotations
+        if sample is not None:
+            recs = [r for r in recs if r["frame_dir"] == sample]
+            if not recs:
+                raise KeyError(f"{path}: no sample {sample!r}")
+        return recs
+    raise ValueError(f"{path}: unsupported input (use .skeleton, Kinetics .json, .npy or an annotation .pkl)")
+
+
+# ------------------------------------------------------------------------------------------------
+# Models and prediction
+# ------------------------------------------------------------------------------------------------
+
+
+def load_stream_models(checkpoints) -> dict[str, tuple[AAGCN, dict]]:
+    """``{stream: (model, settings)}`` from a path, a list of paths or ``{stream: path}``."""
+    if isinstance(checkpoints, (str, os.PathLike)):
+        checkpoints = [checkpoints]
+    items = list(checkpoints.items()) if isinstance(checkpoints, Mapping) else [(None, c) for c in checkpoints]
+    out: dict[str, tuple[AAGCN, dict]] = {}
+    for stream, path in items:
+        model = load_checkpoint(path)
+        meta = getattr(model, "checkpoint_meta", {})
+        train_cfg = (read_checkpoint(path).raw.get("train_state") or {}).get("train_config", {})
+        stream = stream or meta.get("feat") or train_cfg.get("feat")
+        if stream is None:
+            if len(items) == 1:
+                stream = "j"
+            else:
+                raise ValueError(f"{path}: the checkpoint does not say its stream; pass {{'j': path, 'b': ...}} (CLI: j={path})")
+        if stream in out:
+            raise ValueError(f"two checkpoints for stream {stream!r}")
+        out[stream] = (model, {"clip_len": int(train_cfg.get("clip_len", 100)), "meta": meta})
+    return out
+
+
+@torch.no_grad()
+def predict(
+    checkpoints,
+    source,
+    sample: str | None = None,
+    weights: Mapping[str, float] | None = None,
+    num_clips: int = 10,
+    with_score: bool = False,
+    device: str = "cpu",
+) -> list[Prediction]:
+    """Fused top-k predictions for every sample of ``source`` (see the module docstring)."""
+    models = load_stream_models(checkpoints)
+    records = read_input(source, sample, with_score)
+    first_model = next(iter(models.values()))[0]
+    for stream, (model, _) in models.items():
+        if model.cfg.num_classes != first_model.cfg.num_classes:
+            raise ValueError(f"stream {stream!r} predicts {model.cfg.num_classes} classes, another {first_model.cfg.num_classes}")
+    names = class_names_for(first_model.cfg.num_classes, next(iter(models.values()))[1]["meta"])
+    w = dict(weights) if weights is not None else default_weights(list(models))
+    preds = []
+    for rec in records:
+        v = rec["keypoint"].shape[2]
+        per_stream = {}
+        for stream, (model, settings) in models.items():
+            if v != model.layout.num_joints:
+                raise ValueError(
+                    f"sample {rec['frame_dir']}: {v} joints, but the {stream} model is for layout {model.layout.name!r} "
+                    f"({model.layout.num_joints} joints)"
+                )
+            pipe = Pipeline(stream, "test", model.layout, settings["clip_len"], num_clips, model.cfg.num_person)
+            x = torch.from_numpy(pipe(rec)["keypoint"])[None].to(device)
+            per_stream[stream] = model.to(device).eval().forward_test(x)[0].double().cpu().numpy()
+        total = sum(w.get(s, 0.0) for s in per_stream)
+        fused = sum(w.get(s, 0.0) * p for s, p in per_stream.items()) / total
+        label = int(rec.get("label", -1))
+        label = label if 0 <= label < len(names) else None
+        preds.append(Prediction(str(rec["frame_dir"]), fused, names, per_stream, label))
+    return preds
+
+
+def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """``aagcn-lab predict --checkpoint [STREAM=]PATH ... --input FILE [--sample ID] [--json]``."""
+    p = argparse.ArgumentParser(prog="aagcn-lab predict", description="Predict the action of skeletons (fused top-5).")
+    p.add_argument("--checkpoint", "-c", nargs="+", required=True, help="[STREAM=]checkpoint, one per stream")
+    p.add_argument("--input", "-i", required=True, help=".skeleton, Kinetics .json, .npy, or annotation .pkl")
+    p.add_argument("--sample", default=None, help="one sample id of an annotation file")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--clips", type=int, default=10)
+    p.add_argument("--with-score", action="store_true", help="a .npy array's channel 2 is a detection score")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    a = p.parse_args(extra)
+    named = [c for c in a.checkpoint if "=" in c and not Path(c).exists()]
+    if named and len(named) != len(a.checkpoint):
+        print("aagcn-lab predict: name every checkpoint's stream (j=..., b=...) or none", file=sys.stderr)
+        return 2
+    ckpts = dict(c.split("=", 1) for c in named) if named else list(a.checkpoint)
+    try:
+        preds = predict(ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        print(f"aagcn-lab predict: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return 2
+    if a.json:
+        print(json.dumps([pr.as_dict(a.top_k) for pr in preds], indent=2))
+    else:
+        for pr in preds:
+            print(pr)
+    return 0
