@@ -587,6 +587,13 @@ class Trainer:
         if ckpt.exists():
             self.model.load_state_dict(read_checkpoint(ckpt).state_dict)
         scores = evaluate(self.model, self.test_set, self.cfg.batch_size, info=self.info, amp=self.cfg.amp, progress=self.cfg.progress)
+        if self.val_set is not None and self.val_set.split != self.test_set.split:
+            # the validation split scored with the test protocol too: fusion weights are tuned there
+            tune_set = SkeletonDataset(self.ann, self.val_set.split, self.cfg.feat, "test", self.cfg.clip_len, self.cfg.test_clips, self.test_set.layout)
+            tune = evaluate(self.model, tune_set, self.cfg.batch_size, info=self.info, amp=self.cfg.amp)
+            if self.info.is_main:
+                tune.meta.update({"label_names": self.label_names or [], "checkpoint": str(ckpt), "ann_file": self.cfg.ann_file})
+                save_scores(self.work_dir / f"scores_{tune_set.split}_{self.cfg.feat}.npz", tune)
         if not self.info.is_main:
             return {}, None, None
         scores.meta.update({"label_names": self.label_names or [], "checkpoint": str(ckpt), "ann_file": self.cfg.ann_file})

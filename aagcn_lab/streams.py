@@ -1,0 +1,193 @@
+"""Train the four streams of MS-AAGCN (joints, bones, joint motion, bone motion), then fuse them.
+
+Each stream trains in its own run folder ``<root>/<stream>`` through the trainer (via torchrun, so
+a notebook cell can run it), one after another or side by side on disjoint GPU sets. A stream
+whose run finished is not trained again; an interrupted one resumes from its ``latest.pt``. At
+the end the test-split score files are fused (pyskl's 2:2:1:1) and, when the validation split is
+disjoint from the test split, fusion weights are also searched on the validation scores.
+
+::
+
+    aagcn-lab streams --preset builtin                          # CPU, the built-in dataset
+    aagcn-lab streams --preset aagcn_pyskl_ntu60_xsub_3dkp --gpus 0,1,2,3,4,5,6,7 --parallel
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .fusion import FusionError, FusionReport, fuse, fusion_report, search_weights
+from .scores import Scores, load_scores, save_scores
+from .train.config import PRESETS, TrainConfig, apply_overrides, preset
+from .train.launch import launch
+from .train.trainer import RunResult
+
+__all__ = ["StreamsResult", "stream_configs", "train_streams", "fuse_runs"]
+
+STREAMS = ("j", "b", "jm", "bm")
+
+
+@dataclass
+class StreamsResult:
+    """Per-stream run results and the fusion report."""
+
+    root: Path
+    runs: dict[str, RunResult] = field(default_factory=dict)
+    report: FusionReport | None = None
+    tuned_weights: dict[str, float] | None = None
+    fused_scores: Path | None = None
+
+    def summary(self) -> str:
+        """Plain-text summary: the fusion table."""
+        return self.report.table() if self.report else "no fusion (streams missing)"
+
+
+def stream_configs(base: str | TrainConfig, streams: Sequence[str] = STREAMS, root: str | os.PathLike | None = None, **overrides) -> dict[str, TrainConfig]:
+    """One config per stream from a preset family (``'builtin'``, ``'aagcn_pyskl_ntu60_xsub_3dkp'``) or a config."""
+    out = {}
+    for s in streams:
+        if isinstance(base, TrainConfig):
+            cfg = apply_overrides(base, {"feat": s})
+            family = base.preset.rsplit("_", 1)[0] if base.preset else "run"
+        else:
+            name = f"{base}_{s}"
+            if name not in PRESETS:
+                raise KeyError(f"no preset {name!r}; families: builtin, aagcn_pyskl_<ntu60|ntu120>_<split>_<3dkp|hrnet>, kinetics_skeleton")
+            cfg = preset(name)
+            family = base
+        root_dir = Path(root) if root else Path("runs") / family
+        out[s] = apply_overrides(cfg, {**overrides, "work_dir": str(root_dir / s)})
+    return out
+
+
+def _finished(cfg: TrainConfig) -> RunResult | None:
+    res = cfg.resolved_work_dir() / "results.json"
+    if not res.exists():
+        return None
+    d = json.loads(res.read_text())
+    if not d.get("scores") or not Path(d["scores"]).exists():
+        return None
+    return RunResult(Path(d["work_dir"]), d.get("best_val_top1"), d.get("best_epoch"), d.get("val") or {}, d.get("test") or {}, Path(d["scores"]), Path(d["checkpoint"]) if d.get("checkpoint") else None)
+
+
+def train_streams(
+    base: str | TrainConfig = "builtin",
+    streams: Sequence[str] = STREAMS,
+    root: str | os.PathLike | None = None,
+    gpus: Sequence[int] | None = None,
+    parallel: bool = False,
+    nproc: int | None = None,
+    quiet: bool = False,
+    **overrides,
+) -> StreamsResult:
+    """Train (or resume, or skip when finished) every stream, then fuse their test scores.
+
+    ``gpus``: GPU ids to use. Sequentially every stream uses all of them (``nproc`` = their number);
+    with ``parallel=True`` the GPUs are split evenly between the streams, which run side by side.
+    On CPU, ``nproc`` processes per stream (default 1).
+    """
+    cfgs = stream_configs(base, streams, root, **overrides)
+    root_dir = cfgs[streams[0]].resolved_work_dir().parent
+    result = StreamsResult(root_dir)
+    todo = []
+    for s, cfg in cfgs.items():
+        done = _finished(cfg)
+        if done is not None:
+            result.runs[s] = done
+            if not quiet:
+                print(f"[streams] {s}: finished earlier ({done.work_dir}), not trained again")
+        else:
+            todo.append(s)
+
+    def run(s: str, devices: Sequence[int] | None, n: int) -> None:
+        env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, devices))} if devices else None
+        result.runs[s] = launch(cfgs[s], nproc=n, resume=True, env=env, quiet=quiet or parallel)
+        if not quiet:
+            print(f"[streams] {s}: test top-1 {result.runs[s].test.get('top1', float('nan')):.4f} ({result.runs[s].work_dir})")
+
+    if parallel and len(todo) > 1:
+        groups: list[list[int] | None]
+        if gpus:
+            per = max(1, len(gpus) // len(todo))
+            groups = [list(gpus[i * per : (i + 1) * per]) or [gpus[i % len(gpus)]] for i in range(len(todo))]
+        else:
+            groups = [None] * len(todo)
+        errors: list[BaseException] = []
+
+        def guarded(s, g):
+            try:
+                run(s, g, len(g) if g else (nproc or 1))
+            except BaseException as e:  # re-raised below, after the others finish
+                errors.append(e)
+
+        threads = [threading.Thread(target=guarded, args=(s, g)) for s, g in zip(todo, groups)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+    else:
+        for s in todo:
+            run(s, list(gpus) if gpus else None, len(gpus) if gpus else (nproc or 1))
+    return fuse_runs(result)
+
+
+def fuse_runs(result: StreamsResult) -> StreamsResult:
+    """Fuse the streams' test scores; tune weights on validation scores when that split is disjoint."""
+    test: dict[str, Scores] = {}
+    tune: dict[str, Scores] = {}
+    for s, run in result.runs.items():
+        if run.scores is None:
+            continue
+        test[s] = load_scores(run.scores)
+        cfg = json.loads((run.work_dir / "config.json").read_text())["train"]
+        tune_file = run.work_dir / f"scores_{cfg['val_split']}_{s}.npz"
+        if cfg["val_split"] != (cfg["test_split"] or cfg["val_split"]) and tune_file.exists():
+            tune[s] = load_scores(tune_file)
+    if len(test) < 2:
+        return result
+    tuned, tuned_on = None, None
+    if len(tune) == len(test):
+        try:
+            tuned, _ = search_weights(tune, evaluate_on=test)
+            tuned_on = next(iter(tune.values())).meta.get("split")
+        except FusionError as e:
+            print(f"[streams] weight search skipped: {e}", file=sys.stderr)
+    result.report = fusion_report(test, tuned=tuned, tuned_on=tuned_on)
+    result.tuned_weights = tuned
+    result.fused_scores = save_scores(result.root / "scores_fused.npz", fuse(test))
+    (result.root / "fusion.json").write_text(json.dumps(result.report.as_dict(), indent=2))
+    (result.root / "fusion.txt").write_text(result.report.table() + "\n")
+    return result
+
+
+def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """``aagcn-lab streams --preset FAMILY [--streams j,b,jm,bm] [--gpus 0,1] [--parallel] [overrides]``."""
+    from .cli import parse_overrides
+
+    p = argparse.ArgumentParser(prog="aagcn-lab streams", description="Train the four streams, then fuse.")
+    p.add_argument("--preset", default="builtin", help="preset family, e.g. builtin or aagcn_pyskl_ntu60_xsub_3dkp")
+    p.add_argument("--streams", default="j,b,jm,bm")
+    p.add_argument("--root", default=None, help="folder for the run folders (default runs/<family>)")
+    p.add_argument("--gpus", default=None, help="GPU ids, e.g. 0,1,2,3")
+    p.add_argument("--parallel", action="store_true", help="train the streams side by side on disjoint GPUs")
+    p.add_argument("--nproc", type=int, default=None, help="processes per stream (CPU)")
+    a, rest = p.parse_known_args(extra)
+    try:
+        res = train_streams(
+            a.preset, a.streams.split(","), a.root, [int(g) for g in a.gpus.split(",")] if a.gpus else None, a.parallel, a.nproc,
+            **parse_overrides(rest),
+        )  # fmt: skip
+    except (KeyError, ValueError, FileNotFoundError) as e:
+        print(f"aagcn-lab streams: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return 2
+    print(res.summary())
+    return 0
