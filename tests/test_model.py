@@ -256,3 +256,30 @@ def test_config_round_trip_and_validation():
         AAGCNConfig.from_dict({"colour": "red"})
     with pytest.raises(ValueError, match="unknown skeleton layout"):
         AAGCNConfig(layout="nope")
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_sharing_absent_persons_changes_nothing(mode):
+    """Each slot's zero-padded person computed once, counted with its multiplicity in BN."""
+    from aagcn_lab.model.aagcn import share_absent_persons
+
+    torch.manual_seed(0)
+    m = perturb(build_model(layout="nturgb+d", num_classes=6, base_channels=8, dropout=0.0)).double()
+    ref = copy.deepcopy(m)
+    ref.share_absent_persons = False
+    getattr(m, mode)(), getattr(ref, mode)()
+    x = torch.randn(6, 2, 20, 25, 3, dtype=torch.float64)
+    x[[0, 2, 3, 5], 1] = 0  # four samples without a second person
+    x[4, 0] = 0  # and one without a first person
+    keep, inverse, weight = share_absent_persons(x)
+    assert len(keep) == 12 - 4 + 1 and weight.sum() == 12 and weight.max() == 4
+    assert torch.equal(x.reshape(12, -1)[keep][inverse], x.reshape(12, -1))
+    out, want = m(x), ref(x)
+    assert rel(out, want) < 1e-12
+    out.square().sum().backward()
+    want.square().sum().backward()
+    for (name, p), q in zip(m.named_parameters(), ref.parameters()):
+        assert (p.grad - q.grad).abs().max() <= 1e-10 * max(q.grad.abs().max(), 1e-3), name
+    for (name, b), c in zip(m.named_buffers(), ref.buffers()):
+        assert torch.allclose(b.double(), c.double(), rtol=1e-12, atol=1e-14), name
+    assert share_absent_persons(torch.randn(3, 2, 5, 25, 3)) is None  # nothing to share

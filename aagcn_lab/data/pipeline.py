@@ -61,7 +61,8 @@ def prenormalize_3d(kp: np.ndarray, layout: Layout) -> np.ndarray:
     work = kp.astype(np.float32) if half else kp  # numpy's float16 maths is slow; emulate it exactly
     if not work.any():
         return kp
-    present = (np.abs(work) > 1e-8).any(axis=(2, 3))  # (M, T); np.isclose(x, 0) <=> |x| <= 1e-8
+    # (M, T) person present: pyskl's not np.isclose(x, 0) <=> |x| > 1e-8, i.e. x != 0 for float16
+    present = (work != 0).any(axis=(2, 3)) if half else (np.abs(work) > 1e-8).any(axis=(2, 3))
     if work.shape[0] >= 2 and present[1].sum() > present[0].sum():
         order = [1, 0] + list(range(2, work.shape[0]))
         work, present = work[order], present[order]
@@ -82,8 +83,8 @@ def prenormalize_3d(kp: np.ndarray, layout: Layout) -> np.ndarray:
     shoulders = centred[0, 0, 8].astype(np.float64) @ rz.T - centred[0, 0, 4].astype(np.float64) @ rz.T
     rx = rotation_matrix(np.cross(shoulders, [1, 0, 0]), angle_between(shoulders, [1, 0, 0]))
     m, t, v, c = centred.shape
-    out = centred.reshape(-1, c).astype(np.float64) @ rz.T  # float16 -> float64, as pyskl's einsum
-    out = out @ rx.T
+    # pyskl rotates twice; one product with (rx @ rz) is the same rotation (to ~1e-16)
+    out = centred.reshape(-1, c).astype(np.float64) @ (rx @ rz).T  # float16 -> float64, as pyskl's einsum
     return out.reshape(m, t, v, c)
 
 

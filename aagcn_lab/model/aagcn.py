@@ -24,6 +24,8 @@ from torch import Tensor, nn
 from ..graph import Layout, get_layout, spatial_partition
 
 __all__ = [
+    "share_absent_persons",
+    "batch_norm",
     "AAGCNConfig",
     "TemporalConv",
     "AdaptiveGraphConv",
@@ -149,6 +151,62 @@ def _conv_branch_init(conv: nn.Conv2d, branches: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# Sharing the computation of absent persons
+# ------------------------------------------------------------------------------------------------
+#
+# pyskl zero-pads the person axis to M = 2, and the padded person goes through the whole network.
+# Every zero-padded person of the same slot enters the blocks with the same values (data BN maps
+# zeros to a per-channel constant), and after that the only operation that mixes samples is
+# BatchNorm's batch statistics in training. So we compute each slot's absent person once and let it
+# count as many times as it occurs in the BN statistics -- the same function, and about 40% less
+# work on NTU, where most actions have one person. ``weight`` below is that multiplicity per row.
+
+
+def share_absent_persons(x: Tensor) -> tuple[Tensor, Tensor, Tensor] | None:
+    """Rows to compute for input ``(N, M, T, V, C)``: ``(keep, inverse, weight)`` or ``None``.
+
+    ``keep`` indexes the N*M persons that are computed (present persons plus one all-zero person
+    per slot), ``inverse`` maps every person to its computed row and ``weight`` counts how many
+    persons each computed row stands for. ``None`` when no two absent persons share a slot.
+    """
+    n, m = x.shape[:2]
+    absent = x.reshape(n, m, -1).abs().amax(-1) == 0  # (N, M)
+    if int(absent.sum(0).max()) < 2:
+        return None
+    flat = absent.reshape(-1)
+    slot = torch.arange(n * m, device=x.device) % m
+    first_absent = {int(s): int(torch.nonzero(flat & (slot == s))[0]) for s in range(m) if absent[:, s].any()}
+    keep_mask = ~flat
+    for idx in first_absent.values():
+        keep_mask[idx] = True
+    keep = torch.nonzero(keep_mask).squeeze(1)
+    position = torch.full((n * m,), -1, dtype=torch.long, device=x.device)
+    position[keep] = torch.arange(len(keep), device=x.device)
+    inverse = position.clone()
+    for s, idx in first_absent.items():
+        inverse[flat & (slot == s)] = position[idx]
+    weight = torch.bincount(inverse, minlength=len(keep)).to(x.dtype)
+    return keep, inverse, weight
+
+
+def batch_norm(bn: nn.BatchNorm2d, x: Tensor, weight: Tensor | None = None) -> Tensor:
+    """``bn(x)``, where row ``i`` of ``x`` counts ``weight[i]`` times in the training statistics."""
+    if weight is None or not bn.training:
+        return bn(x)
+    n = weight.sum() * x.shape[2] * x.shape[3]
+    mean = (weight @ x.sum((2, 3))) / n
+    centred = x - mean[None, :, None, None]
+    var = (weight @ centred.square().sum((2, 3))) / n
+    with torch.no_grad():  # running statistics exactly as nn.BatchNorm2d keeps them
+        bn.num_batches_tracked += 1
+        mom = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+        bn.running_mean.mul_(1 - mom).add_(mom * mean)
+        bn.running_var.mul_(1 - mom).add_(mom * var * n / (n - 1))
+    scale = bn.weight * torch.rsqrt(var + bn.eps)
+    return centred * scale[None, :, None, None] + bn.bias[None, :, None, None]
+
+
+# ------------------------------------------------------------------------------------------------
 # Temporal convolution
 # ------------------------------------------------------------------------------------------------
 
@@ -170,8 +228,8 @@ class TemporalConv(nn.Module):
         _conv_init(self.conv)
         _bn_init(self.bn, 1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.bn(self.conv(x))
+    def forward(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
+        return batch_norm(self.bn, self.conv(x), weight)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -304,7 +362,7 @@ class AdaptiveGraphConv(nn.Module):
         return g + self.alpha * c if self.graph == "tip" else g + c
 
     # -- forward -----------------------------------------------------------------------------------
-    def forward(self, x: Tensor, trace: dict | None = None) -> Tensor:
+    def forward(self, x: Tensor, trace: dict | None = None, weight: Tensor | None = None) -> Tensor:
         n, c, t, v = x.shape
         k = self.num_subset
         g = self.effective_graph(x, trace)
@@ -316,7 +374,8 @@ class AdaptiveGraphConv(nn.Module):
         w = torch.cat([conv.weight for conv in self.conv_d], dim=1)  # (C_out, K*C_in, 1, 1)
         b = torch.stack([conv.bias for conv in self.conv_d]).sum(0)
         y = F.conv2d(agg, w, b)
-        y = F.relu(self.bn(y) + self.down(x))
+        res = x if isinstance(self.down, nn.Identity) else batch_norm(self.down[1], self.down[0](x), weight)
+        y = F.relu(batch_norm(self.bn, y, weight) + res)
         return self.attend(y, trace)
 
     def attend(self, y: Tensor, trace: dict | None = None) -> Tensor:
@@ -375,12 +434,12 @@ class AAGCNBlock(nn.Module):
         if init == "original" and self.residual_kind == "conv":
             self.residual.init_weights()
 
-    def forward(self, x: Tensor, trace: dict | None = None) -> Tensor:
-        out = self.tcn(self.gcn(x, trace))
+    def forward(self, x: Tensor, trace: dict | None = None, weight: Tensor | None = None) -> Tensor:
+        out = self.tcn(self.gcn(x, trace, weight), weight)
         if self.residual_kind == "identity":
             out = out + x
         elif self.residual_kind == "conv":
-            out = out + self.residual(x)
+            out = out + self.residual(x, weight)
         return F.relu(out)
 
 
@@ -427,6 +486,7 @@ class AAGCNBackbone(nn.Module):
             blocks.append(AAGCNBlock(c_in, base, A, stride, **gcn_kwargs))
         self.gcn = nn.ModuleList(blocks)
         self.out_channels = base
+        self.channels_last = False  # run the blocks in channels-last memory format (a speed option)
 
     def init_weights(self) -> None:
         """data_bn weight 1 / bias 0, then every block."""
@@ -445,16 +505,27 @@ class AAGCNBackbone(nn.Module):
             x = self.data_bn(x.view(n, m * v * c, t))  # channel = m*V*C + v*C + c
         return x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
 
-    def forward(self, x: Tensor, traces: list[dict] | None = None) -> Tensor:
+    def forward(self, x: Tensor, traces: list[dict] | None = None, share_absent: bool = True) -> Tensor:
         n, m = x.shape[:2]
-        x = self.embed(x)
+        shared = share_absent_persons(x) if share_absent and traces is None else None
+        h = self.embed(x)  # (N*M, C, T, V)
+        if self.channels_last:
+            h = h.contiguous(memory_format=torch.channels_last)
+        weight = None
+        if shared is not None:  # compute each slot's absent person once (see share_absent_persons)
+            keep, inverse, weight = shared
+            h = h[keep]
+            if not self.training:
+                weight = None  # eval-mode BN treats rows independently: no weighting needed
         for block in self.gcn:
             trace = None
             if traces is not None:
                 trace = {}
                 traces.append(trace)
-            x = block(x, trace)
-        return x.reshape((n, m) + x.shape[1:])
+            h = block(h, trace, weight)
+        if shared is not None:
+            h = h[inverse]
+        return h.reshape((n, m) + h.shape[1:])
 
 
 class GCNHead(nn.Module):
@@ -532,6 +603,7 @@ class AAGCN(nn.Module):
         self.cfg = cfg
         self.backbone = AAGCNBackbone(cfg)
         self.cls_head = GCNHead(cfg.num_classes, self.backbone.out_channels, cfg.dropout)
+        self.share_absent_persons = True  # an execution strategy, not part of the model (see above)
         self.init_weights()
 
     @property
@@ -556,7 +628,7 @@ class AAGCN(nn.Module):
     def forward_features(self, x: Tensor, traces: list[dict] | None = None) -> Tensor:
         """Backbone features ``(N, M, C', T', V)``."""
         self.check_input(x)
-        return self.backbone(x, traces)
+        return self.backbone(x, traces, self.share_absent_persons)
 
     def forward_head(self, feat: Tensor) -> Tensor:
         """Logits from backbone features."""

@@ -1,0 +1,309 @@
+"""Speed and memory figures (a script, not a test): ``python -m aagcn_lab.bench SECTION``.
+
+Sections:
+
+* ``model``    -- forward (inference) and forward+backward+SGD step samples/s, batch 16, M=2,
+  T=100, NTU layout; 10-clip inference; the model vs the straightforward transcription of the
+  reference equations (the oracle in :mod:`aagcn_lab.model.reference`), with the largest output
+  difference; flags ``--amp bf16``, ``--channels-last``, ``--compile``, ``--device cuda``.
+* ``pipeline`` -- test-mode pipeline samples/s per core for each feature, vs the one-to-one
+  transcription of pyskl's transforms (:mod:`aagcn_lab.data.reference`).
+* ``data``     -- Dataset + DataLoader samples/s and private memory per worker for 0..N workers.
+* ``train``    -- a real training loop on the built-in dataset (data loading included): samples/s
+  and peak memory.
+* ``all``      -- everything above with defaults.
+
+The batch mix matters: in NTU-60, 11 of 60 actions have two persons, so by default 3 of the 16
+samples carry a second person (``--two-person 1.0`` gives a batch where every sample has two).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["machine", "bench_model", "bench_pipeline", "bench_data", "bench_train", "main", "cli"]
+
+
+def machine() -> str:
+    """One line describing the machine and the software."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads){gpu}, "
+        f"numpy {np.__version__}, Python {platform.python_version()}"
+    )
+
+
+def _time(fn: Callable[[], object], iters: int, warmup: int = 1, sync: bool = False) -> float:
+    """Median seconds of ``fn`` over ``iters`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        if sync:
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        fn()
+        if sync:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _batch(n: int, two_person: float, t: int = 100, v: int = 25, clips: int | None = None, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    shape = (n, clips, 2, t, v, 3) if clips else (n, 2, t, v, 3)
+    x = torch.randn(shape, generator=g)
+    n_two = round(two_person * n)
+    if clips:
+        x[n_two:, :, 1] = 0
+    else:
+        x[n_two:, 1] = 0
+    return x
+
+
+# ------------------------------------------------------------------------------------------------
+# model
+# ------------------------------------------------------------------------------------------------
+
+
+def bench_model(
+    device: str = "cpu", batch: int = 16, two_person: float = 3 / 16, amp: str = "none", channels_last: bool = False,
+    compile: bool = False, iters: int = 3, oracle: bool = True, test_batch: int = 4,
+) -> dict:
+    """Model throughput; with ``oracle`` also the reference transcription and the ratios."""  # fmt: skip
+    from .model import build_model
+    from .model.reference import reference_forward
+
+    dev = torch.device(device)
+    sync = dev.type == "cuda"
+    torch.manual_seed(0)
+    model = build_model(layout="nturgb+d", num_classes=60).to(dev)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        model.backbone.channels_last = True
+    fast = torch.compile(model) if compile else model
+    x = _batch(batch, two_person).to(dev)
+    y = torch.randint(0, 60, (batch,), generator=torch.Generator().manual_seed(1)).to(dev)
+    xt = _batch(test_batch, two_person, clips=10).to(dev)
+    ctx = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if amp == "bf16" else (lambda: torch.autocast(dev.type, enabled=False))
+
+    def train_step(net: Callable, m: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        opt.zero_grad(set_to_none=True)
+        with ctx():
+            loss = torch.nn.functional.cross_entropy(net(x).float(), y)
+        loss.backward()
+        opt.step()
+
+    def infer(net: Callable) -> None:
+        with torch.inference_mode(), ctx():
+            net(x)
+
+    def infer10(net: Callable) -> None:
+        with torch.inference_mode(), ctx():
+            n, nc = xt.shape[:2]
+            net(xt.reshape(n * nc, *xt.shape[2:])).float().softmax(-1).view(n, nc, -1).mean(1)
+
+    out: dict = {"batch": batch, "two_person": two_person, "device": device, "amp": amp, "channels_last": channels_last, "compile": compile}
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    out["train_samples_s"] = batch / _time(lambda: train_step(fast, model, opt), iters, sync=sync)
+    if sync:
+        torch.cuda.reset_peak_memory_stats()
+        train_step(fast, model, opt)
+        out["train_peak_mem_mb_per_sample"] = torch.cuda.max_memory_allocated() / 2**20 / batch
+    model.eval()
+    out["infer_samples_s"] = batch / _time(lambda: infer(fast), iters, sync=sync)
+    out["infer10_samples_s"] = test_batch / _time(lambda: infer10(fast), iters, sync=sync)
+    if oracle:
+        ref_model = copy.deepcopy(model)
+        ref = lambda inp: reference_forward(ref_model, inp)  # noqa: E731
+        ref_model.train()
+        ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        out["oracle_train_samples_s"] = batch / _time(lambda: train_step(ref, ref_model, ref_opt), iters, sync=sync)
+        ref_model.eval()
+        out["oracle_infer_samples_s"] = batch / _time(lambda: infer(ref), iters, sync=sync)
+        out["oracle_infer10_samples_s"] = test_batch / _time(lambda: infer10(ref), iters, sync=sync)
+        # same weights again, then compare outputs and gradients once
+        a, b = copy.deepcopy(model).train(), copy.deepcopy(model).train()
+        la = torch.nn.functional.cross_entropy(a(x), y)
+        lb = torch.nn.functional.cross_entropy(reference_forward(b, x), y)
+        la.backward()
+        lb.backward()
+        ga = torch.cat([p.grad.flatten() for p in a.parameters()])
+        gb = torch.cat([p.grad.flatten() for p in b.parameters()])
+        out["max_rel_loss_diff"] = abs(la.item() - lb.item()) / abs(lb.item())
+        out["grad_rel_diff"] = ((ga - gb).norm() / gb.norm()).item()
+        for key in ("train", "infer", "infer10"):
+            out[f"speedup_{key}"] = out[f"{key}_samples_s"] / out[f"oracle_{key}_samples_s"]
+    flops = 12.95e9 * (2 * round(two_person * batch) + (batch - round(two_person * batch))) / (2 * batch)  # per sample actually computed
+    out["model_gflop_per_sample_fwd"] = flops / 1e9
+    out["achieved_tflops_train"] = 3 * flops * out["train_samples_s"] / 1e12
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# pipeline and data
+# ------------------------------------------------------------------------------------------------
+
+
+def _records(n: int = 64, seed: int = 0) -> list[dict]:
+    """NTU-like records: 1 or 2 persons, 40..300 frames, float16."""
+    rng = np.random.default_rng(seed)
+    recs = []
+    for i in range(n):
+        m, t = (2 if i % 6 == 0 else 1), int(rng.integers(40, 300))
+        kp = rng.normal(0, 0.3, (m, 1, 25, 3)) + np.array([0, 0, 3.0]) + np.cumsum(rng.normal(0, 0.01, (m, t, 25, 3)), 1)
+        recs.append(dict(frame_dir=f"S{i:04d}", label=i % 60, total_frames=t, keypoint=kp.astype(np.float16)))
+    return recs
+
+
+def bench_pipeline(samples: int = 64, feats: Sequence[str] = ("j", "b", "jm", "bm"), split: str = "test") -> dict:
+    """Pipeline samples/s on one core, fast vs the pyskl transcription."""
+    from .data.pipeline import build_pipeline
+    from .data.reference import reference_pipeline
+
+    recs = _records(samples)
+    out = {"split": split, "samples": samples}
+    for feat in feats:
+        fast, ref = build_pipeline(feat, split), reference_pipeline(feat, split)
+        rng = np.random.RandomState(0)
+        tf = _time(lambda: [fast(dict(r), rng) for r in recs], 3)  # noqa: B023
+        tr = _time(lambda: [ref(dict(r), np.random.RandomState(0)) for r in recs], 3)  # noqa: B023
+        out[f"{feat}_samples_s"] = samples / tf
+        out[f"{feat}_oracle_samples_s"] = samples / tr
+        out[f"{feat}_speedup"] = tr / tf
+    return out
+
+
+def _private_mb(pid: int) -> float:
+    try:
+        fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/smaps_rollup").read().splitlines()[1:])
+        return sum(int(fields[k].split()[0]) for k in ("Private_Clean", "Private_Dirty")) / 1024
+    except OSError:
+        return float("nan")
+
+
+class _PidLog:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self, _worker: int) -> None:
+        with open(self.path, "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+
+def bench_data(workers: Sequence[int] = (0, 1, 2, 4), samples: int = 2000, feat: str = "j") -> dict:
+    """Dataset + DataLoader (train mode) samples/s and private memory per worker."""
+    import tempfile
+
+    from torch.utils.data import DataLoader
+
+    from .data import SkeletonDataset, save_annotations
+
+    recs = _records(samples)
+    out: dict = {"samples": samples}
+    with tempfile.TemporaryDirectory() as tmp:
+        ann = save_annotations(f"{tmp}/a.pkl", recs, {"train": [r["frame_dir"] for r in recs]})
+        ds = SkeletonDataset(ann, "train", feat=feat, mode="train")
+        out["data_mb"] = ds.records.nbytes() / 2**20
+        for w in workers:
+            log = f"{tmp}/pids{w}"
+            loader = DataLoader(ds, batch_size=16, num_workers=w, worker_init_fn=_PidLog(log) if w else None, persistent_workers=w > 0)
+            t = time.perf_counter()
+            for _ in loader:
+                pass
+            out[f"workers{w}_samples_s"] = samples / (time.perf_counter() - t)
+            if w:
+                pids = [int(p) for p in open(log).read().split()]
+                out[f"workers{w}_private_mb_per_worker"] = max(_private_mb(p) for p in pids)
+            del loader
+    return out
+
+
+def bench_train(steps: int = 30, device: str = "auto", batch_size: int = 32, num_workers: int = 1) -> dict:
+    """A real training loop (data loading included) on the built-in dataset."""
+    import tempfile
+
+    from .train.config import preset
+    from .train.trainer import Trainer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = preset(
+            "builtin_j", work_dir=tmp, max_steps=steps, progress=False, test_after=False, val_interval=0, tensorboard=False,
+            device=device, batch_size=batch_size, num_workers=num_workers, log_interval=10**9,
+        )  # fmt: skip
+        trainer = Trainer(cfg)
+        t = time.perf_counter()
+        trainer.fit()
+        dt = time.perf_counter() - t
+    out = {"steps": steps, "batch_size": batch_size, "clip_len": cfg.clip_len, "model": cfg.model, "samples_s": steps * batch_size / dt}
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if torch.cuda.is_available() and trainer.info.device.type == "cuda":
+        out["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# command line
+# ------------------------------------------------------------------------------------------------
+
+
+def _print(title: str, d: dict) -> None:
+    print(f"\n== {title}")
+    for k, v in d.items():
+        print(f"  {k:34s} {v:.4g}" if isinstance(v, float) else f"  {k:34s} {v}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m aagcn_lab.bench {model,pipeline,data,train,all} [options]``."""
+    p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("section", choices=("model", "pipeline", "data", "train", "all"))
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--two-person", type=float, default=3 / 16, help="fraction of samples with a second person")
+    p.add_argument("--amp", default="none", choices=("none", "bf16"))
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--iters", type=int, default=3)
+    p.add_argument("--no-oracle", action="store_true")
+    p.add_argument("--workers", default="0,1,2,4")
+    p.add_argument("--steps", type=int, default=30)
+    a = p.parse_args(argv)
+    print(f"machine: {machine()}")
+    if a.section in ("model", "all"):
+        _print("model (NTU layout, M=2, T=100)", bench_model(a.device, a.batch, a.two_person, a.amp, a.channels_last, a.compile, a.iters, not a.no_oracle))
+    if a.section in ("pipeline", "all"):
+        _print("test-mode pipeline, one core", bench_pipeline())
+    if a.section in ("data", "all"):
+        _print("Dataset + DataLoader (train mode, feat j)", bench_data([int(w) for w in a.workers.split(",")]))
+    if a.section in ("train", "all"):
+        _print("training loop, built-in dataset", bench_train(a.steps, "auto" if a.device == "cpu" else a.device))
+    return 0
+
+
+def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """``aagcn-lab bench ...`` (same as ``python -m aagcn_lab.bench``)."""
+    return main(list(extra))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
