@@ -673,6 +673,23 @@ class AAGCN(nn.Module):
         """Number of trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
+    @torch.no_grad()
+    def flops(self, frames: int = 100) -> int:
+        """Forward FLOPs of one sample (M persons, ``frames`` frames), counting convolutions,
+        matrix products and linear layers as torch's ``FlopCounterMode`` does (both persons, as
+        pyskl computes them)."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        x = torch.randn(1, self.cfg.num_person, frames, self.backbone.num_joints, self.cfg.in_channels, device=self.cls_head.fc_cls.weight.device)
+        x[:, :, 0] += 1  # no absent person: count everything
+        was_training = self.training
+        self.eval()
+        counter = FlopCounterMode(display=False)
+        with counter:
+            self(x)
+        self.train(was_training)
+        return int(counter.get_total_flops())
+
 
 def build_model(**kwargs: Any) -> AAGCN:
     """Build an :class:`AAGCN` from keyword arguments of :class:`AAGCNConfig`."""

@@ -120,6 +120,7 @@ def setup_distributed(device: str = "auto") -> DistInfo:
     dev = torch.device(f"cuda:{local}" if use_cuda else "cpu")
     if use_cuda:
         torch.cuda.set_device(dev)
+
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
     return DistInfo(rank, world, local, dev)
@@ -339,6 +340,11 @@ class Trainer:
         if cfg.deterministic:
             set_deterministic()
         self.info = setup_distributed(cfg.device)
+        if self.info.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+            # Leave a core to each data worker: intra-op threads that share a core with another busy
+            # process spin at every barrier and slow training down many times over.
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // local - cfg.num_workers))
         self.work_dir = cfg.resolved_work_dir()
         if self.info.is_main:
             self.work_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,260 @@
+"""The lab: run the numbered notebooks headless (the main job), and the helpers they share.
+
+``aagcn-lab lab`` executes ``notebooks/01_*.ipynb`` ... ``06_*.ipynb`` with papermill into a run
+folder (default ``runs/lab``): the executed notebooks, the figures they saved, the models they
+trained, and an index (``index.md`` and ``results.json``) with the headline numbers. Papermill
+parameters reach every notebook that declares them::
+
+    aagcn-lab lab                                             # built-in dataset, CPU, minutes
+    aagcn-lab lab -p epochs 2 --notebooks 01,02               # a quick look
+    aagcn-lab lab -p preset aagcn_pyskl_ntu60_xsub_3dkp -p ann_file data/nturgbd/ntu60_3danno.pkl \\
+                  -p nproc 8 --out runs/ntu60_xsub            # the full recipe on 8 GPUs
+
+The notebooks share one run folder (``run_root``): notebook 03 trains the joint stream (or loads
+``checkpoint``), 04 reuses it, 05 trains the other three streams, 06 fuses them -- each notebook
+trains what it needs when it runs alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "notebooks_dir",
+    "list_notebooks",
+    "run_lab",
+    "LabResult",
+    "save_figure",
+    "record",
+    "ensure_stream",
+    "ensure_streams",
+    "stream_root",
+]
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers used inside the notebooks
+# ------------------------------------------------------------------------------------------------
+
+
+def save_figure(fig: Any, run_root: str | os.PathLike, name: str, dpi: int = 110) -> Path:
+    """Save a matplotlib figure as ``<run_root>/figures/<name>.png`` (listed in the lab index)."""
+    path = Path(run_root) / "figures" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def record(run_root: str | os.PathLike, notebook: str, **results: Any) -> Path:
+    """Merge headline results of a notebook into ``<run_root>/results/<notebook>.json``."""
+    path = Path(run_root) / "results" / f"{notebook}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text()) if path.exists() else {}
+    old.update(results)
+    path.write_text(json.dumps(old, indent=2, default=float))
+    return path
+
+
+def stream_root(run_root: str | os.PathLike) -> Path:
+    """Where the lab keeps the four stream runs."""
+    return Path(run_root) / "streams"
+
+
+def ensure_stream(
+    run_root: str | os.PathLike,
+    feat: str = "j",
+    preset: str = "builtin",
+    checkpoint: str | None = None,
+    nproc: int = 1,
+    quiet: bool = False,
+    **overrides: Any,
+) -> Path:
+    """A trained checkpoint of one stream: ``checkpoint`` if given, else the lab's run of that
+    stream (trained now through torchrun if it has not finished yet)."""
+    if checkpoint:
+        if not Path(checkpoint).exists():
+            raise FileNotFoundError(f"checkpoint {checkpoint} not found")
+        return Path(checkpoint)
+    from .streams import stream_configs
+    from .train.launch import launch
+
+    cfg = stream_configs(preset, [feat], stream_root(run_root), **overrides)[feat]
+    best = cfg.resolved_work_dir() / "best.pt"
+    if (cfg.resolved_work_dir() / "results.json").exists() and best.exists():
+        return best
+    result = launch(cfg, nproc=nproc, resume=True, quiet=quiet)
+    return result.checkpoint or best
+
+
+def ensure_streams(
+    run_root: str | os.PathLike,
+    preset: str = "builtin",
+    streams: Sequence[str] = ("j", "b", "jm", "bm"),
+    gpus: Sequence[int] | None = None,
+    parallel: bool = False,
+    nproc: int | None = None,
+    quiet: bool = False,
+    **overrides: Any,
+):
+    """Train (or reuse) every stream under the lab's run folder, then fuse: a :class:`StreamsResult`."""
+    from .streams import train_streams
+
+    return train_streams(preset, streams, stream_root(run_root), gpus, parallel, nproc, quiet, **overrides)
+
+
+# ------------------------------------------------------------------------------------------------
+# The main job
+# ------------------------------------------------------------------------------------------------
+
+
+def notebooks_dir() -> Path:
+    """The repository's ``notebooks/`` folder (next to the package, or under the current folder)."""
+    for cand in (Path(__file__).resolve().parents[1] / "notebooks", Path.cwd() / "notebooks"):
+        if cand.is_dir() and list(cand.glob("[0-9][0-9]_*.ipynb")):
+            return cand
+    raise FileNotFoundError("cannot find the notebooks/ folder; run from the repository root or pass --notebooks-dir")
+
+
+def list_notebooks(folder: str | os.PathLike | None = None, only: Sequence[str] | None = None) -> list[Path]:
+    """The numbered notebooks, in order (``only``: numbers or names to keep, e.g. ['01', '04'])."""
+    nbs = sorted(Path(folder or notebooks_dir()).glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        wanted = {str(o).zfill(2) if str(o).isdigit() else str(o) for o in only}
+        nbs = [nb for nb in nbs if nb.name[:2] in wanted or nb.stem in wanted or nb.name in wanted]
+        if not nbs:
+            raise FileNotFoundError(f"no notebook matches {', '.join(only)}")
+    return nbs
+
+
+@dataclass
+class LabResult:
+    """Where the lab wrote everything, and what each notebook reported."""
+
+    out_dir: Path
+    notebooks: list[dict] = field(default_factory=list)  # name, status, seconds, output, error
+    results: dict[str, dict] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook ran without an error."""
+        return all(nb["status"] == "ok" for nb in self.notebooks)
+
+
+def _declared_parameters(nb: Path) -> set[str]:
+    import papermill
+
+    return set(papermill.inspect_notebook(str(nb)).keys())
+
+
+def run_lab(
+    out_dir: str | os.PathLike = "runs/lab",
+    parameters: Mapping[str, Any] | None = None,
+    notebooks: Sequence[str] | None = None,
+    notebooks_folder: str | os.PathLike | None = None,
+    kernel: str = "python3",
+    stop_on_error: bool = False,
+    quiet: bool = False,
+) -> LabResult:
+    """Execute the notebooks with papermill into ``out_dir``; write ``index.md`` and ``results.json``."""
+    import papermill
+
+    out = Path(out_dir).resolve()
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    folder = Path(notebooks_folder or notebooks_dir())
+    params = {"run_root": str(out), **(parameters or {})}
+    result = LabResult(out)
+    for nb in list_notebooks(folder, notebooks):
+        declared = _declared_parameters(nb)
+        unknown = sorted(set(params) - declared - {"run_root"})
+        given = {k: v for k, v in params.items() if k in declared}
+        target = out / "notebooks" / nb.name
+        if not quiet:
+            extra = f" (not used here: {', '.join(unknown)})" if unknown else ""
+            print(f"[lab] {nb.name} ...{extra}", flush=True)
+        t0 = time.perf_counter()
+        entry = {"name": nb.name, "output": str(target), "parameters": given}
+        try:
+            papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder), progress_bar=False)
+            entry["status"] = "ok"
+        except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
+            entry["status"] = "error"
+            entry["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else e}"
+            if not quiet:
+                print(f"[lab] {nb.name} failed: {entry['error']} (see {target})", file=sys.stderr, flush=True)
+        entry["seconds"] = round(time.perf_counter() - t0, 1)
+        result.notebooks.append(entry)
+        if not quiet and entry["status"] == "ok":
+            print(f"[lab] {nb.name} done in {entry['seconds']:.0f} s", flush=True)
+        if entry["status"] != "ok" and stop_on_error:
+            break
+    for f in sorted((out / "results").glob("*.json")):
+        result.results[f.stem] = json.loads(f.read_text())
+    result.figures = sorted((out / "figures").glob("*.png"))
+    _write_index(result)
+    return result
+
+
+def _write_index(result: LabResult) -> None:
+    out = result.out_dir
+    (out / "results.json").write_text(
+        json.dumps(
+            {"notebooks": result.notebooks, "results": result.results, "figures": [str(f.relative_to(out)) for f in result.figures]},
+            indent=2,
+            default=float,
+        )
+    )
+    lines = ["# aagcn_lab run", "", f"Folder: `{out}`", "", "## Notebooks", ""]
+    for nb in result.notebooks:
+        status = "ok" if nb["status"] == "ok" else f"**failed**: {nb.get('error', '')}"
+        lines.append(f"- [{nb['name']}](notebooks/{nb['name']}) -- {status} ({nb['seconds']:.0f} s)")
+    lines += ["", "## Results", ""]
+    for name, res in result.results.items():
+        lines.append(f"### {name}")
+        for k, v in res.items():
+            lines.append(f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {json.dumps(v, default=float)}")
+        lines.append("")
+    lines += ["## Figures", ""]
+    for f in result.figures:
+        rel = f.relative_to(out)
+        lines += [f"### {f.stem}", "", f"![{f.stem}]({rel})", ""]
+    (out / "index.md").write_text("\n".join(lines))
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """``aagcn-lab lab [-p NAME VALUE]... [--out DIR] [--notebooks 01,04]``."""
+    p = argparse.ArgumentParser(prog="aagcn-lab lab", description="Run every notebook headless (the main job).")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="papermill parameter")
+    p.add_argument("--out", default="runs/lab", help="run folder (default runs/lab)")
+    p.add_argument("--notebooks", default=None, help="which notebooks, e.g. 01,03 (default: all)")
+    p.add_argument("--notebooks-dir", default=None)
+    p.add_argument("--stop-on-error", action="store_true")
+    a = p.parse_args(extra)
+    params = {k: _parse_value(v) for k, v in a.parameter}
+    try:
+        res = run_lab(a.out, params, a.notebooks.split(",") if a.notebooks else None, a.notebooks_dir, stop_on_error=a.stop_on_error)
+    except FileNotFoundError as e:
+        print(f"aagcn-lab lab: {e}", file=sys.stderr)
+        return 2
+    print(f"\n[lab] executed notebooks, figures and the index are in {res.out_dir}")
+    print(f"[lab] index: {res.out_dir / 'index.md'}")
+    for name, r in res.results.items():
+        headline = {k: v for k, v in r.items() if isinstance(v, (int, float))}
+        if headline:
+            print(f"[lab] {name}: " + ", ".join(f"{k} {v:.4g}" for k, v in list(headline.items())[:6]))
+    return 0 if res.ok else 1
