@@ -9,6 +9,7 @@ annotations, pipelines, the built-in dataset), :mod:`~aagcn_lab.train` (the trai
 from .graph import LAYOUTS, Layout, define_layout, get_layout, normalized_adjacency, spatial_partition
 from .model import AAGCN, AAGCNConfig, build_model
 from .model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from .predict import Prediction, predict
 
 __version__ = "0.1.0"
 
@@ -16,6 +17,7 @@ __all__ = [
     "AAGCN",
     "AAGCNConfig",
     "CheckpointError",
+    "Prediction",
     "LAYOUTS",
     "Layout",
     "build_model",
@@ -23,6 +25,7 @@ __all__ = [
     "get_layout",
     "load_checkpoint",
     "normalized_adjacency",
+    "predict",
     "read_checkpoint",
     "save_checkpoint",
     "spatial_partition",

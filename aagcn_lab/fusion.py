@@ -199,6 +199,16 @@ class FusionReport:
         raise KeyError(f"no row {name!r}; rows: {', '.join(r.name for r in self.rows)}")
 
     @property
+    def fused(self) -> FusionRow | None:
+        """The fusion of all streams with the given (by default pyskl's) weights."""
+        return next((r for r in self.rows if r.name.startswith("fusion (")), None)
+
+    @property
+    def tuned(self) -> FusionRow | None:
+        """The fusion with searched weights, when a search was made."""
+        return next((r for r in self.rows if r.name == "fusion, tuned weights"), None)
+
+    @property
     def best_single(self) -> FusionRow:
         """The best single stream by top-1."""
         return max((r for r in self.rows if len(r.weights) == 1), key=lambda r: r.top1)

@@ -37,6 +37,9 @@ __all__ = [
     "ensure_stream",
     "ensure_streams",
     "stream_root",
+    "batch_per_class",
+    "dataset_for",
+    "class_statistics",
 ]
 
 
@@ -102,12 +105,79 @@ def ensure_streams(
     parallel: bool = False,
     nproc: int | None = None,
     quiet: bool = False,
-    **overrides: Any,
+    **options: Any,
 ):
-    """Train (or reuse) every stream under the lab's run folder, then fuse: a :class:`StreamsResult`."""
+    """Train (or reuse) every stream under the lab's run folder, then fuse: a :class:`StreamsResult`.
+
+    ``options``: ``nnodes``, ``rdzv_endpoint``, ``node_rank`` for several nodes, and any training
+    option (``epochs``, ``ann_file``, ``model.base_channels`` ...)."""
     from .streams import train_streams
 
-    return train_streams(preset, streams, stream_root(run_root), gpus, parallel, nproc, quiet, **overrides)
+    return train_streams(preset, streams, stream_root(run_root), gpus, parallel, nproc, quiet, **options)
+
+
+def dataset_for(checkpoint: str | os.PathLike, ann_file: str = "", split: str = "", mode: str = "val", feat: str = ""):
+    """The evaluation data of a checkpoint as a :class:`~aagcn_lab.data.SkeletonDataset`: its own
+    run's annotation file, test split, clip length and stream unless given (a pyskl checkpoint
+    needs ``ann_file`` and ``split``; with neither, the built-in dataset's ``xsub_val`` is used
+    when the layouts agree)."""
+    from .data import SkeletonDataset
+    from .model.checkpoint import read_checkpoint
+    from .train.trainer import resolve_annotations
+
+    info = read_checkpoint(checkpoint)
+    run = (info.raw.get("train_state") or {}).get("train_config", {})
+    ann_file = ann_file or run.get("ann_file") or "builtin"
+    split = split or run.get("test_split") or run.get("val_split") or "xsub_val"
+    feat = feat or info.meta.get("feat") or run.get("feat") or "j"
+    ann = resolve_annotations(ann_file)
+    if ann.num_joints != info.config.get_layout().num_joints:
+        raise ValueError(f"{ann.source} has {ann.num_joints} joints; the checkpoint's layout has {info.config.get_layout().num_joints}: pass ann_file")
+    return SkeletonDataset(ann, split, feat=feat, mode=mode, clip_len=int(run.get("clip_len", 100)), layout=info.config.layout)
+
+
+def batch_per_class(dataset, per_class: int = 1, classes: Sequence[int] | None = None):
+    """``(x, labels, frame_dirs)``: the first ``per_class`` samples of each class of a
+    :class:`~aagcn_lab.data.SkeletonDataset` (one clip each), in class order."""
+    import numpy as np
+    import torch
+
+    labels = np.asarray(dataset.labels)
+    wanted = list(classes) if classes is not None else sorted(set(labels.tolist()))
+    idx = [int(i) for c in wanted for i in np.nonzero(labels == c)[0][:per_class]]
+    if not idx:
+        raise ValueError("no sample of the requested classes in this dataset")
+    x = torch.stack([dataset[i][0][0] for i in idx])
+    ids = dataset.frame_dirs
+    return x, [int(labels[i]) for i in idx], [ids[i] for i in idx]
+
+
+def class_statistics(model, dataset, layer: int, per_class: int = 8, batch_size: int = 32) -> dict:
+    """Per class, the mean over samples (person 0) of what ``model.inspect`` reports at ``layer``:
+    spatial attention ``(K, V)``, temporal attention ``(K, T_l)``, channel attention ``(K, C_l)``,
+    data-dependent graph ``(K, 3, V, V)`` (entries missing when the model has no such part), and
+    the class order ``classes``."""
+    import numpy as np
+
+    x, labels, _ = batch_per_class(dataset, per_class)
+    labels = np.asarray(labels)
+    was_training = model.training
+    model.eval()
+    parts: dict[str, list] = {"spatial": [], "temporal": [], "channel": [], "data_graph": []}
+    for start in range(0, len(x), batch_size):
+        lay = model.inspect(x[start : start + batch_size]).layers[layer]
+        for key in parts:
+            val = getattr(lay, key)
+            if val is not None:
+                parts[key].append(val[:, 0].float().numpy())
+    model.train(was_training)
+    classes = sorted(set(labels.tolist()))
+    out: dict = {"classes": classes}
+    for key, chunks in parts.items():
+        if chunks:
+            arr = np.concatenate(chunks)
+            out[key] = np.stack([arr[labels == c].mean(0) for c in classes])
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

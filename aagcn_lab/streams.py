@@ -85,13 +85,19 @@ def train_streams(
     parallel: bool = False,
     nproc: int | None = None,
     quiet: bool = False,
+    nnodes: int = 1,
+    rdzv_endpoint: str | None = None,
+    node_rank: int | None = None,
     **overrides,
 ) -> StreamsResult:
     """Train (or resume, or skip when finished) every stream, then fuse their test scores.
 
     ``gpus``: GPU ids to use. Sequentially every stream uses all of them (``nproc`` = their number);
     with ``parallel=True`` the GPUs are split evenly between the streams, which run side by side.
-    On CPU, ``nproc`` processes per stream (default 1).
+    On CPU, ``nproc`` processes per stream (default 1); ``parallel=True`` runs one single-threaded
+    stream per core at a time (on a small machine much faster than one stream using every core).
+    Several nodes: call it on every node with the same ``nnodes`` and ``rdzv_endpoint`` (the first
+    node's ``HOST:PORT``) and streams one after another.
     """
     cfgs = stream_configs(base, streams, root, **overrides)
     root_dir = cfgs[streams[0]].resolved_work_dir().parent
@@ -107,8 +113,13 @@ def train_streams(
             todo.append(s)
 
     def run(s: str, devices: Sequence[int] | None, n: int) -> None:
-        env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, devices))} if devices else None
-        result.runs[s] = launch(cfgs[s], nproc=n, resume=True, env=env, quiet=quiet or parallel)
+        env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, devices))} if devices else {}
+        if parallel and not devices:
+            env["OMP_NUM_THREADS"] = "1"  # side by side on CPU: a core each, no oversubscription
+        result.runs[s] = launch(
+            cfgs[s], nproc=n, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint, rdzv_id=f"aagcn-lab-{s}", node_rank=node_rank,
+            resume=True, env=env, quiet=quiet or parallel,
+        )  # fmt: skip
         if not quiet:
             print(f"[streams] {s}: test top-1 {result.runs[s].test.get('top1', float('nan')):.4f} ({result.runs[s].work_dir})")
 
@@ -117,15 +128,19 @@ def train_streams(
         if gpus:
             per = max(1, len(gpus) // len(todo))
             groups = [list(gpus[i * per : (i + 1) * per]) or [gpus[i % len(gpus)]] for i in range(len(todo))]
-        else:
+            slots = max(1, len(gpus) // per)
+        else:  # CPU: one single-threaded run per core at a time
             groups = [None] * len(todo)
+            slots = max(1, (os.cpu_count() or 1) // (nproc or 1))
+        gate = threading.Semaphore(slots)
         errors: list[BaseException] = []
 
         def guarded(s, g):
-            try:
-                run(s, g, len(g) if g else (nproc or 1))
-            except BaseException as e:  # re-raised below, after the others finish
-                errors.append(e)
+            with gate:
+                try:
+                    run(s, g, len(g) if g else (nproc or 1))
+                except BaseException as e:  # re-raised below, after the others finish
+                    errors.append(e)
 
         threads = [threading.Thread(target=guarded, args=(s, g)) for s, g in zip(todo, groups)]
         for t in threads:

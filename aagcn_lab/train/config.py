@@ -126,10 +126,11 @@ def _build_presets() -> dict[str, dict]:
             ann_file="data/kinetics/kinetics_skeleton.pkl", train_split="train", val_split="val", feat=feat,
             epochs=16, repeat=1, clip_len=150,
         )  # fmt: skip
+        # built-in data: select models and tune fusion on held-out performers, report on xsub_val
         out[f"builtin_{feat}"] = dict(
-            ann_file="builtin", train_split="xsub_train", val_split="xsub_val", feat=feat, clip_len=32,
-            epochs=12, repeat=1, batch_size=32, lr=0.1, lr_batch=64, num_workers=1, model=dict(BUILTIN_MODEL),
-            log_interval=10,
+            ann_file="builtin", train_split="xsub_train", val_split="xsub_holdout", test_split="xsub_val", feat=feat,
+            clip_len=32, epochs=15, repeat=1, batch_size=32, lr=0.1, lr_batch=32, num_workers=0,
+            model=dict(BUILTIN_MODEL), log_interval=10,
         )  # fmt: skip
     return out
 

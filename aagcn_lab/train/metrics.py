@@ -16,10 +16,14 @@ def top_k_accuracy(scores: np.ndarray, labels: Sequence[int], ks: Sequence[int] 
     return [float((order[:, : min(k, scores.shape[1])] == labels[:, None]).any(1).mean()) for k in ks]
 
 
-def confusion_matrix(pred: Sequence[int], labels: Sequence[int], num_classes: int) -> np.ndarray:
-    """``(K, K)`` counts: row = true class, column = predicted class."""
-    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(cm, (np.asarray(labels), np.asarray(pred)), 1)
+def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int | None = None) -> np.ndarray:
+    """``(K, K)`` counts, ``cm[i, j]`` = samples of true class ``i`` predicted as ``j``."""
+    t, p = np.asarray(y_true, dtype=np.int64).ravel(), np.asarray(y_pred, dtype=np.int64).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {t.shape} vs {p.shape}")
+    k = int(num_classes if num_classes is not None else max(t.max(initial=-1), p.max(initial=-1)) + 1)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (t, p), 1)
     return cm
 
 
@@ -33,15 +37,11 @@ def mean_class_accuracy(scores: np.ndarray, labels: Sequence[int]) -> float:
     return float(np.mean(recalls))
 
 
-def per_class_accuracy(scores: np.ndarray, labels: Sequence[int], num_classes: int) -> np.ndarray:
-    """Recall of each class ``(K,)``; NaN for a class without samples."""
-    labels, pred = np.asarray(labels), np.asarray(scores).argmax(1)
-    out = np.full(num_classes, np.nan)
-    for c in range(num_classes):
-        mask = labels == c
-        if mask.any():
-            out[c] = (pred[mask] == c).mean()
-    return out
+def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
+    """Recall of each class from a confusion matrix, ``cm[i, i] / sum_j cm[i, j]`` (NaN: no samples)."""
+    m = np.asarray(cm, dtype=np.float64)
+    rows = m.sum(axis=1)
+    return np.divide(np.diag(m), rows, out=np.full(len(m), np.nan), where=rows > 0)
 
 
 def evaluate_scores(scores: np.ndarray, labels: Sequence[int], num_classes: int | None = None) -> dict:
@@ -53,6 +53,6 @@ def evaluate_scores(scores: np.ndarray, labels: Sequence[int], num_classes: int 
         "top1": top1,
         "top5": top5,
         "mean_class_acc": mean_class_accuracy(scores, labels),
-        "confusion": confusion_matrix(scores.argmax(1), labels, num_classes),
+        "confusion": confusion_matrix(labels, scores.argmax(1), num_classes),
         "num_samples": int(len(scores)),
     }

@@ -29,6 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..train.metrics import confusion_matrix, per_class_accuracy  # re-exported for plotting code
 from .skeleton import new_figure, to_numpy
 
 __all__ = [
@@ -188,30 +189,11 @@ def plot_curves(
 # ------------------------------------------------------------------------------------------------
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
-    """``(K, K)`` counts, ``cm[i, j]`` = samples of true class i predicted as j."""
-    t = to_numpy(y_true).astype(int).ravel()
-    p = to_numpy(y_pred).astype(int).ravel()
-    if t.shape != p.shape:
-        raise ValueError(f"y_true and y_pred differ in length: {t.shape} vs {p.shape}")
-    k = int(num_classes if num_classes is not None else max(t.max(initial=-1), p.max(initial=-1)) + 1)
-    cm = np.zeros((k, k), dtype=np.int64)
-    np.add.at(cm, (t, p), 1)
-    return cm
-
-
 def normalize_confusion(cm: Any) -> np.ndarray:
     """Divide each row by its sum (rows of a class with no samples stay 0)."""
     m = to_numpy(cm)
     rows = m.sum(axis=1, keepdims=True)
     return np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
-
-
-def per_class_accuracy(cm: Any) -> np.ndarray:
-    """Recall of each class, ``cm[i, i] / sum_j cm[i, j]``, ``(K,)`` (NaN for a class with no samples)."""
-    m = to_numpy(cm)
-    rows = m.sum(axis=1)
-    return np.divide(np.diag(m), rows, out=np.full(len(m), np.nan), where=rows > 0)
 
 
 def top_confusions(cm: Any, class_names: Sequence[str] | None = None, k: int = 10) -> list[tuple[Any, Any, int]]:
