@@ -26,6 +26,7 @@ from .ntu import (
 )
 from .pipeline import FEATS, Augment, Pipeline, build_pipeline, sample_indices
 from .report import ConversionReport
+from .synthetic import SyntheticConfig, builtin_annotations, describe, generate, generate_sample
 
 __all__ = [
     "FEATS",
@@ -42,11 +43,16 @@ __all__ = [
     "SampleError",
     "SkeletonDataset",
     "SkeletonFileError",
+    "SyntheticConfig",
     "build_pipeline",
+    "builtin_annotations",
     "class_names",
     "convert_dense",
     "convert_kinetics_folder",
     "convert_ntu_folder",
+    "describe",
+    "generate",
+    "generate_sample",
     "load_annotations",
     "missing_samples",
     "ntu_splits",
