@@ -34,6 +34,7 @@ __all__ = [
     "STREAM_ORDER",
     "FusionError",
     "FusionRow",
+    "parse_weights",
     "FusionReport",
     "default_weights",
     "read_score_file",
@@ -153,6 +154,22 @@ def align(scores: Mapping[str, Scores]) -> tuple[list[str], dict[str, np.ndarray
             bad = [ref_ids[i] for i in np.nonzero(labels != s.labels)[0][:8]]
             raise FusionError(f"labels of stream {name!r} disagree with the others for {', '.join(bad)}")
     return list(ref_ids), {name: s.probs for name, s in aligned.items()}, labels
+
+
+def parse_weights(text: str) -> dict[str, float] | None:
+    """Stream weights from text such as ``"j=2,b=2,jm=1,bm=1"`` or ``"j:2,b:2"``; ``""`` gives None (the defaults)."""
+    if not text.strip():
+        return None
+    weights = {}
+    for item in text.split(","):
+        name, sep, value = item.replace(":", "=").partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"bad fusion weight {item!r} in {text!r}: expected STREAM=NUMBER, e.g. j=2,b=2,jm=1,bm=1") from None
+        if not sep or not name.strip():
+            raise ValueError(f"bad fusion weight {item!r} in {text!r}: expected STREAM=NUMBER")
+    return weights
 
 
 def fuse(scores: Mapping[str, Scores], weights: Mapping[str, float] | None = None) -> Scores:
@@ -350,7 +367,7 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
         scores = _load_named(a.scores, a.ann_file, a.split)
         weights = None
         if a.weights:
-            weights = {k: float(v) for k, v in (kv.split("=") for kv in a.weights.split(","))}
+            weights = parse_weights(a.weights)
         tuned, tuned_on, note = None, None, []
         if a.tune:
             tune = _load_named(a.tune, a.ann_file, a.tune_split)

@@ -220,9 +220,18 @@ class LabResult:
 
 
 def _declared_parameters(nb: Path) -> set[str]:
-    import papermill
+    """Names assigned in the notebook's cell tagged ``parameters`` (read with ``ast``: exact)."""
+    import ast
 
-    return set(papermill.inspect_notebook(str(nb)).keys())
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    names: set[str] = set()
+    for cell in cells:
+        if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for node in ast.parse(source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
 
 
 def run_lab(
