@@ -64,3 +64,18 @@ def perturb(model: torch.nn.Module, seed: int = 0, scale: float = 0.05, calibrat
         v = model.backbone.num_joints
         calibrate_bn(model, torch.randn(4, cfg.num_person, 24, v, cfg.in_channels, generator=g))
     return model
+
+
+# The lab's main job on small parameters, shared by the notebook and the four-stream tests: every
+# notebook executed with papermill; notebook 03 trains the joint stream, 05 the other three, 06 fuses.
+LAB_EPOCHS = 5
+LAB_PARAMETERS = {"epochs": LAB_EPOCHS, "options": {"test_clips": 2}}
+
+
+@pytest.fixture(scope="session")
+def lab_run(tmp_path_factory):
+    """``(out_dir, LabResult)`` of ``run_lab`` on small parameters (a few minutes on 2 cores)."""
+    from aagcn_lab.lab import run_lab
+
+    out = tmp_path_factory.mktemp("lab")
+    return out, run_lab(out, parameters=LAB_PARAMETERS, quiet=True)

@@ -1,0 +1,55 @@
+"""The four-stream run of the lab (j, b, jm, bm on the built-in data) and its fusion, redone from the score files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from aagcn_lab import cli
+from aagcn_lab.fusion import fuse, fusion_report
+from aagcn_lab.scores import load_scores, save_scores
+from aagcn_lab.streams import train_streams
+
+
+def stream_scores(out, split="xsub_val"):
+    return {s: load_scores(out / "streams" / s / f"scores_{split}_{s}.npz") for s in ("j", "b", "jm", "bm")}
+
+
+def test_fused_result_is_at_least_the_best_stream_and_reproduces_from_the_score_files(lab_run, tmp_path, capsys):
+    out, result = lab_run
+    recorded = json.loads((out / "streams" / "fusion.json").read_text())
+    report = fusion_report(stream_scores(out))
+    assert report.num_samples == 552 and report.fused.weights == {"j": 2, "b": 2, "jm": 1, "bm": 1}
+    assert report.fused.top1 >= report.best_single.top1
+    assert report.fused.top1 == result.results["06_fusion"]["fused_top1"]
+    fused_row = next(r for r in recorded["rows"] if r["name"] == report.fused.name)
+    assert fused_row["top1"] == report.fused.top1
+    # the same from the command line, on the saved files
+    files = [f"{s}={out / 'streams' / s / f'scores_xsub_val_{s}.npz'}" for s in ("j", "b", "jm", "bm")]
+    assert cli.main(["fuse", *files, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert next(r for r in printed["rows"] if r["name"] == report.fused.name)["top1"] == report.fused.top1
+
+
+def test_shuffled_score_files_fuse_like_ordered_ones(lab_run, tmp_path):
+    out, _ = lab_run
+    scores = stream_scores(out)
+    rng = np.random.default_rng(0)
+    shuffled = {}
+    for name, s in scores.items():
+        order = rng.permutation(len(s))
+        path = save_scores(tmp_path / f"{name}.npz", s.reorder([s.frame_dir[i] for i in order]))
+        shuffled[name] = load_scores(path)
+    assert shuffled["j"].frame_dir != scores["j"].frame_dir
+    a, b = fuse(scores), fuse(shuffled)
+    np.testing.assert_allclose(b.reorder(a.frame_dir).probs, a.probs, rtol=0, atol=1e-12)
+    assert fusion_report(shuffled).as_dict() == fusion_report(scores).as_dict()
+
+
+def test_a_finished_stream_is_not_trained_again(lab_run):
+    out, _ = lab_run
+    stamp = {s: (out / "streams" / s / "best.pt").stat().st_mtime_ns for s in ("j", "b", "jm", "bm")}
+    res = train_streams("builtin", ["j", "b", "jm", "bm"], out / "streams", quiet=True, epochs=5, test_clips=2)
+    assert {s: (out / "streams" / s / "best.pt").stat().st_mtime_ns for s in stamp} == stamp
+    assert res.report.fused.top1 >= res.report.best_single.top1
