@@ -242,8 +242,12 @@ def run_lab(
     kernel: str = "python3",
     stop_on_error: bool = False,
     quiet: bool = False,
+    cell_timeout: int | None = None,
 ) -> LabResult:
-    """Execute the notebooks with papermill into ``out_dir``; write ``index.md`` and ``results.json``."""
+    """Execute the notebooks with papermill into ``out_dir``; write ``index.md`` and ``results.json``.
+
+    ``cell_timeout`` (seconds, default none) fails a cell that runs longer, instead of waiting forever.
+    """
     import papermill
 
     out = Path(out_dir).resolve()
@@ -262,7 +266,8 @@ def run_lab(
         t0 = time.perf_counter()
         entry = {"name": nb.name, "output": str(target), "parameters": given}
         try:
-            papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder), progress_bar=False)
+            papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder), progress_bar=False,
+                                      execution_timeout=cell_timeout)
             entry["status"] = "ok"
         except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
             entry["status"] = "error"
@@ -323,10 +328,12 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
     p.add_argument("--notebooks", default=None, help="which notebooks, e.g. 01,03 (default: all)")
     p.add_argument("--notebooks-dir", default=None)
     p.add_argument("--stop-on-error", action="store_true")
+    p.add_argument("--cell-timeout", type=int, default=None, help="fail a cell that runs longer than this (seconds)")
     a = p.parse_args(extra)
     params = {k: _parse_value(v) for k, v in a.parameter}
     try:
-        res = run_lab(a.out, params, a.notebooks.split(",") if a.notebooks else None, a.notebooks_dir, stop_on_error=a.stop_on_error)
+        res = run_lab(a.out, params, a.notebooks.split(",") if a.notebooks else None, a.notebooks_dir, stop_on_error=a.stop_on_error,
+                      cell_timeout=a.cell_timeout)
     except FileNotFoundError as e:
         print(f"aagcn-lab lab: {e}", file=sys.stderr)
         return 2

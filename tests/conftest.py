@@ -74,8 +74,25 @@ LAB_PARAMETERS = {"epochs": LAB_EPOCHS, "options": {"test_clips": 2}}
 
 @pytest.fixture(scope="session")
 def lab_run(tmp_path_factory):
-    """``(out_dir, LabResult)`` of ``run_lab`` on small parameters (a few minutes on 2 cores)."""
-    from aagcn_lab.lab import run_lab
+    """``(out_dir, LabResult)`` of the main job (``aagcn-lab lab``) on small parameters (minutes on 2 cores).
+
+    It runs as its own process, exactly as a user starts it, so that nothing the other tests did to
+    this process (signal handlers, environment, thread settings) reaches papermill or the kernels.
+    """
+    import json
+    import subprocess
+    import sys
+
+    from aagcn_lab.lab import LabResult
 
     out = tmp_path_factory.mktemp("lab")
-    return out, run_lab(out, parameters=LAB_PARAMETERS, quiet=True)
+    cmd = [sys.executable, "-m", "aagcn_lab.cli", "lab", "--out", str(out), "--cell-timeout", "1500"]
+    for name, value in LAB_PARAMETERS.items():
+        cmd += ["-p", name, json.dumps(value)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, cwd=REPO)
+    if not (out / "results.json").exists():
+        pytest.fail(f"the lab wrote no results.json (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    summary = json.loads((out / "results.json").read_text())
+    result = LabResult(out, summary["notebooks"], summary["results"], [out / f for f in summary["figures"]])
+    assert f"index: {out / 'index.md'}" in proc.stdout  # the main job says where everything is
+    return out, result
