@@ -87,7 +87,7 @@ def _batch(n: int, two_person: float, t: int = 100, v: int = 25, clips: int | No
 
 def bench_model(
     device: str = "cpu", batch: int = 16, two_person: float = 3 / 16, amp: str = "none", channels_last: bool = False,
-    compile: bool = False, iters: int = 3, oracle: bool = True, test_batch: int = 4, share_absent: str = "auto",
+    compile: bool = False, iters: int = 3, oracle: bool = True, test_batch: int = 4, share_absent: bool = True,
 ) -> dict:
     """Model throughput; with ``oracle`` also the reference transcription and the ratios."""  # fmt: skip
     from .model import build_model
@@ -97,7 +97,7 @@ def bench_model(
     sync = dev.type == "cuda"
     torch.manual_seed(0)
     model = build_model(layout="nturgb+d", num_classes=60).to(dev)
-    model.share_absent_persons = {"always": True, "never": False}.get(share_absent, share_absent)
+    model.share_absent_persons = share_absent
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         model.backbone.channels_last = True
@@ -287,13 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--compile", action="store_true")
     p.add_argument("--iters", type=int, default=3)
     p.add_argument("--no-oracle", action="store_true")
-    p.add_argument("--share-absent", default="auto", choices=["auto", "always", "never"], help="compute absent persons once (see the model)")
+    p.add_argument("--no-share-absent", action="store_true", help="compute every zero-padded person (see the model)")
     p.add_argument("--workers", default="0,1,2,4")
     p.add_argument("--steps", type=int, default=30)
     a = p.parse_args(argv)
     print(f"machine: {machine()}")
     if a.section in ("model", "all"):
-        _print("model (NTU layout, M=2, T=100)", bench_model(a.device, a.batch, a.two_person, a.amp, a.channels_last, a.compile, a.iters, not a.no_oracle, share_absent=a.share_absent))
+        _print("model (NTU layout, M=2, T=100)", bench_model(a.device, a.batch, a.two_person, a.amp, a.channels_last, a.compile, a.iters, not a.no_oracle, share_absent=not a.no_share_absent))
     if a.section in ("pipeline", "all"):
         _print("test-mode pipeline, one core", bench_pipeline())
     if a.section in ("data", "all"):

@@ -11,6 +11,8 @@ from aagcn_lab.fusion import fuse, fusion_report
 from aagcn_lab.scores import load_scores, save_scores
 from aagcn_lab.streams import train_streams
 
+from .conftest import LAB_EPOCHS, LAB_PARAMETERS
+
 
 def stream_scores(out, split="xsub_val"):
     return {s: load_scores(out / "streams" / s / f"scores_{split}_{s}.npz") for s in ("j", "b", "jm", "bm")}
@@ -50,6 +52,7 @@ def test_shuffled_score_files_fuse_like_ordered_ones(lab_run, tmp_path):
 def test_a_finished_stream_is_not_trained_again(lab_run):
     out, _ = lab_run
     stamp = {s: (out / "streams" / s / "best.pt").stat().st_mtime_ns for s in ("j", "b", "jm", "bm")}
-    res = train_streams("builtin", ["j", "b", "jm", "bm"], out / "streams", quiet=True, epochs=5, test_clips=2)
+    options = dict(LAB_PARAMETERS["options"], epochs=LAB_EPOCHS)  # what the lab trained them with
+    res = train_streams("builtin", ["j", "b", "jm", "bm"], out / "streams", quiet=True, **options)
     assert {s: (out / "streams" / s / "best.pt").stat().st_mtime_ns for s in stamp} == stamp
     assert res.report.fused.top1 >= res.report.best_single.top1

@@ -489,17 +489,15 @@ class Trainer:
             correct1 += int((top5[:, 0] == y).sum())
             correct5 += int((top5 == y[:, None]).any(1).sum())
             count += len(y)
-        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
-        finite = math.isfinite(loss_sum)
-        if finite and not self.scaler.is_enabled():  # fp16's scaler skips non-finite steps by itself
-            finite = bool(torch.stack([g.isfinite().all() for g in grads]).all()) if grads else True
-        if not _all_true(finite, self.info):
+        if not _all_true(math.isfinite(loss_sum), self.info):
             raise DivergenceError(
-                f"loss or gradients became NaN/inf at epoch {self.epoch}, step {self.global_step} (lr {lr:.4g}); stopped "
-                f"before the update, so {self.work_dir / 'latest.pt'} holds the last good state. Lower the lr or check the data."
+                f"loss became NaN/inf at epoch {self.epoch}, step {self.global_step} (lr {lr:.4g}); stopped before the "
+                f"update, so {self.work_dir / 'latest.pt'} holds the last good state. Lower the lr or check the data."
             )
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        # A finite loss can still give non-finite gradients or an overflowing update; either leaves
+        # NaN/inf in the weights, so one check after the step covers both (fp16's scaler skips such steps).
         params_ok = bool(torch.stack([p.isfinite().all() for p in self.model.parameters()]).all())
         if not _all_true(params_ok, self.info):
             raise DivergenceError(
