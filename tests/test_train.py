@@ -19,6 +19,7 @@ from aagcn_lab.model.checkpoint import read_checkpoint
 from aagcn_lab.scores import load_scores
 from aagcn_lab.train import DivergenceError, KeySampler, TrainConfig, apply_overrides, preset, train
 from aagcn_lab.train.launch import LaunchError, launch, torchrun_command
+from aagcn_lab.train.testing import test_checkpoint as score_checkpoint
 
 TINY_MODEL = dict(base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3])
 
@@ -131,9 +132,14 @@ def test_lr_scales_linearly_with_the_global_batch(tiny_ann, tmp_path):
 def test_two_process_ddp_equals_one_process_with_the_same_global_batch(tiny_ann, tmp_path):
     """gloo DDP with 2 x batch 4 vs one process with batch 4 and 2 accumulation steps."""
     launch(tiny_cfg(tiny_ann, tmp_path / "one", batch_size=4, grad_accum=2, test_after=False), nproc=1, quiet=True)
-    launch(tiny_cfg(tiny_ann, tmp_path / "two", batch_size=4, grad_accum=1, test_after=False), nproc=2, quiet=True)
+    launch(tiny_cfg(tiny_ann, tmp_path / "two", batch_size=4, grad_accum=1, test_checkpoint="last"), nproc=2, quiet=True)
     a, b = params(tmp_path / "one" / "latest.pt"), params(tmp_path / "two" / "latest.pt")
     assert ((a - b).norm() / a.norm()).item() < 1e-6
+    # test scores gathered from two ranks' shards == the same checkpoint scored by one process
+    two = load_scores(tmp_path / "two" / "scores_val_j.npz")
+    one, _ = score_checkpoint(tmp_path / "two" / "latest.pt", num_clips=2, device="cpu", num_workers=0)
+    assert two.frame_dir == one.frame_dir and len(two.frame_dir) == 32
+    np.testing.assert_allclose(two.probs, one.probs, atol=1e-6)
     cfg = json.loads((tmp_path / "two" / "config.json").read_text())
     assert cfg["world_size"] == 2 and cfg["global_batch"] == 8
 
@@ -148,10 +154,16 @@ def test_two_nodes_on_loopback(tiny_ann, tmp_path):
     endpoint = f"127.0.0.1:{free_port()}"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     procs = [
-        subprocess.Popen(torchrun_command(path, 1, 2, endpoint, f"test-{os.getpid()}", node_rank=r), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(torchrun_command(path, 1, 2, endpoint, f"test-{os.getpid()}", node_rank=r), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         for r in range(2)
     ]
-    outs = [p.communicate(timeout=300)[0] for p in procs]
+    try:
+        outs = [p.communicate(timeout=300)[0] for p in procs]
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGKILL)  # the launcher and its worker
+        outs = [p.communicate()[0][-4000:] for p in procs]
+        pytest.fail("two-node run did not finish in 300 s:\n" + "\n----\n".join(outs))
     assert [p.returncode for p in procs] == [0, 0], outs
     assert json.loads((work / "config.json").read_text())["world_size"] == 2
     assert json.loads((work / "results.json").read_text())["test"]["num_samples"] == 32

@@ -126,12 +126,41 @@ def setup_distributed(device: str = "auto") -> DistInfo:
     return DistInfo(rank, world, local, dev)
 
 
+# The latest collective's work handles stay referenced here for the life of the process. A gloo
+# worker thread that drops the last reference to a finished work frees its tensors, and freeing a
+# tensor Python has seen needs the GIL. If the main thread is at that moment tearing the process
+# group down, it holds the GIL while ~ProcessGroupGloo joins that worker thread, and both wait
+# forever (seen at the end of two-node runs on a loaded 2-core machine). With a reference kept here
+# the worker only decrements a count, and the work is freed later by Python itself.
+_LAST_COLLECTIVE: list[object] = []
+
+
 def _all_true(flag: bool, info: DistInfo) -> bool:
     if not info.enabled:
         return flag
     t = torch.tensor([1.0 if flag else 0.0], device=info.device if info.device.type == "cuda" else "cpu")
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    work = dist.all_reduce(t, op=dist.ReduceOp.MIN, async_op=True)
+    _LAST_COLLECTIVE[:] = [work, t]
+    work.wait()
     return bool(t.item())
+
+
+def _gather_rows(rows: torch.Tensor, info: DistInfo) -> list[torch.Tensor]:
+    """Every rank's ``rows`` (same trailing shape and dtype, any length), in rank order."""
+    comm = info.device if info.device.type == "cuda" else torch.device("cpu")
+    count = torch.tensor([len(rows)], dtype=torch.int64, device=comm)
+    counts = [torch.zeros_like(count) for _ in range(info.world_size)]
+    first = dist.all_gather(counts, count, async_op=True)
+    _LAST_COLLECTIVE[:] = [first, count, counts]
+    first.wait()
+    sizes = [int(c.item()) for c in counts]
+    padded = torch.zeros((max(sizes), *rows.shape[1:]), dtype=rows.dtype, device=comm)
+    padded[: len(rows)] = rows.to(comm)
+    outs = [torch.empty_like(padded) for _ in range(info.world_size)]
+    second = dist.all_gather(outs, padded, async_op=True)
+    _LAST_COLLECTIVE[:] = [first, count, counts, second, padded, outs]
+    second.wait()
+    return [o[:k].cpu() for o, k in zip(outs, sizes)]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -307,16 +336,14 @@ def evaluate(
             p = model.forward_test(x.to(info.device, non_blocking=True))
         probs.append(p.float().cpu())
         idx.append(i)
-    local = (torch.cat(probs).numpy() if probs else np.zeros((0, model.cfg.num_classes)), torch.cat(idx).numpy() if idx else np.zeros(0, np.int64))
-    if info.enabled:
-        gathered = [None] * info.world_size
-        dist.all_gather_object(gathered, local)
-    else:
-        gathered = [local]
+    probs = torch.cat(probs) if probs else torch.zeros((0, model.cfg.num_classes))
+    idx = torch.cat(idx).to(torch.int64) if idx else torch.zeros(0, dtype=torch.int64)
+    if info.enabled:  # one float64 gather: float32 probabilities and sample indices both travel exactly
+        rows = torch.cat(_gather_rows(torch.cat([probs.double(), idx[:, None].double()], 1), info))
+        probs, idx = rows[:, :-1].float(), rows[:, -1].to(torch.int64)
     if not info.is_main:
         return None
-    p = np.concatenate([g[0] for g in gathered])
-    order = np.concatenate([g[1] for g in gathered])
+    p, order = probs.numpy(), idx.numpy()
     assert np.array_equal(order, np.arange(n)), "evaluation shards lost samples"
     return Scores(dataset.frame_dirs, p, dataset.labels, {"feat": dataset.feat, "split": dataset.split, "clips": dataset.pipeline.num_clips})
 
