@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from .runtime import keep_freed_memory
+
 __all__ = ["machine", "bench_model", "bench_pipeline", "bench_data", "bench_train", "main", "cli"]
 
 
@@ -136,7 +138,7 @@ def bench_model(
     out["infer_samples_s"] = batch / _time(lambda: infer(fast), iters, sync=sync)
     out["infer10_samples_s"] = test_batch / _time(lambda: infer10(fast), iters, sync=sync)
     if oracle:
-        ref_model = copy.deepcopy(model)
+        ref_model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)  # the plain layout
         ref = lambda inp: reference_forward(ref_model, inp)  # noqa: E731
         ref_model.train()
         ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
@@ -145,7 +147,7 @@ def bench_model(
         out["oracle_infer_samples_s"] = batch / _time(lambda: infer(ref), iters, sync=sync)
         out["oracle_infer10_samples_s"] = test_batch / _time(lambda: infer10(ref), iters, sync=sync)
         # same weights again, then compare outputs and gradients once
-        a, b = copy.deepcopy(model).train(), copy.deepcopy(model).train()
+        a, b = copy.deepcopy(model).train(), copy.deepcopy(model).to(memory_format=torch.contiguous_format).train()
         la = torch.nn.functional.cross_entropy(a(x), y)
         lb = torch.nn.functional.cross_entropy(reference_forward(b, x), y)
         la.backward()
@@ -290,8 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-share-absent", action="store_true", help="compute every zero-padded person (see the model)")
     p.add_argument("--workers", default="0,1,2,4")
     p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
     a = p.parse_args(argv)
+    kept = False if a.default_malloc else keep_freed_memory()
     print(f"machine: {machine()}")
+    print(f"malloc: {'freed memory kept for reuse (aagcn_lab.runtime)' if kept else 'default'}")
     if a.section in ("model", "all"):
         _print("model (NTU layout, M=2, T=100)", bench_model(a.device, a.batch, a.two_person, a.amp, a.channels_last, a.compile, a.iters, not a.no_oracle, share_absent=not a.no_share_absent))
     if a.section in ("pipeline", "all"):

@@ -25,6 +25,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .runtime import keep_freed_memory
+
 __all__ = ["main", "parse_overrides"]
 
 
@@ -201,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "extra_ok", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    keep_freed_memory()  # CPU speed: see aagcn_lab.runtime
     try:
         return int(args.func(args, extra) or 0)
     except BrokenPipeError:  # e.g. `aagcn-lab presets | head`

@@ -26,6 +26,7 @@ from ..graph import Layout, get_layout, spatial_partition
 __all__ = [
     "share_absent_persons",
     "batch_norm",
+    "fold_batch_norm",
     "AAGCNConfig",
     "TemporalConv",
     "AdaptiveGraphConv",
@@ -206,6 +207,23 @@ def batch_norm(bn: nn.BatchNorm2d, x: Tensor, weight: Tensor | None = None) -> T
     return centred * scale[None, :, None, None] + bn.bias[None, :, None, None]
 
 
+def fold_batch_norm(conv_weight: Tensor, conv_bias: Tensor | None, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
+    """Weights and bias of one convolution equal to eval-mode ``bn(conv(x))``.
+
+    ``bn(z) = (z - mean) * s + beta`` with ``s = gamma / sqrt(var + eps)`` is affine per output
+    channel, so it folds into the convolution: ``W' = W * s``, ``b' = (b - mean) * s + beta``.
+    Saves a pass over every activation at inference; the same function up to rounding.
+    """
+    s = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+    b = conv_bias if conv_bias is not None else torch.zeros_like(bn.running_mean)
+    return conv_weight * s.view(-1, *([1] * (conv_weight.dim() - 1))), (b - bn.running_mean) * s + bn.bias
+
+
+def _inference(bn: nn.BatchNorm2d) -> bool:
+    """True when BN uses running statistics and no gradient is recorded: fold BN, work in place."""
+    return not bn.training and not torch.is_grad_enabled()
+
+
 # ------------------------------------------------------------------------------------------------
 # Temporal convolution
 # ------------------------------------------------------------------------------------------------
@@ -229,6 +247,9 @@ class TemporalConv(nn.Module):
         _bn_init(self.bn, 1)
 
     def forward(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
+        if _inference(self.bn):
+            w, b = fold_batch_norm(self.conv.weight, self.conv.bias, self.bn)
+            return F.conv2d(x, w, b, self.conv.stride, self.conv.padding)
         return batch_norm(self.bn, self.conv(x), weight)
 
 
@@ -362,37 +383,53 @@ class AdaptiveGraphConv(nn.Module):
         return g + self.alpha * c if self.graph == "tip" else g + c
 
     # -- forward -----------------------------------------------------------------------------------
+    def stacked_weights(self) -> tuple[Tensor, Tensor]:
+        """``sum_k W_k (x G_k)`` is one 1x1 convolution over the K aggregations stacked as channels:
+        its weight ``(C_out, K*C_in, 1, 1)`` and bias (the sum of the K biases)."""
+        w = torch.cat([conv.weight for conv in self.conv_d], dim=1)
+        return w, torch.stack([conv.bias for conv in self.conv_d]).sum(0)
+
     def forward(self, x: Tensor, trace: dict | None = None, weight: Tensor | None = None) -> Tensor:
         n, c, t, v = x.shape
         k = self.num_subset
-        g = self.effective_graph(x, trace)
-        # Aggregate over joints for every subset at once: (N, C*T, V) @ (N, V, K*V) -> (N, C, T, K, V)
+        g = self.effective_graph(x, trace)  # (N, K, V, V), or (K, V, V) without C_k
+        if _inference(self.bn):
+            xr = x.reshape(n, c * t, v)
+            # each subset's product written straight into its slot of (N, K, C*T, V) = (N, K*C, T, V)
+            agg = x.new_empty((n, k, c * t, v))
+            for i in range(k):
+                gi = g[..., i, :, :]
+                torch.bmm(xr, gi if gi.dim() == 3 else gi.expand(n, v, v), out=agg[:, i])
+            y = F.conv2d(agg.view(n, k * c, t, v), *fold_batch_norm(*self.stacked_weights(), self.bn))
+            if isinstance(self.down, nn.Identity):
+                y.add_(x)
+            else:
+                y.add_(F.conv2d(x, *fold_batch_norm(self.down[0].weight, self.down[0].bias, self.down[1])))
+            return self.attend(y.relu_(), trace)
+        # (N, C*T, V) @ (N, V, K*V) -> (N, C, T, K, V), regrouped to (N, K*C, T, V)
         g_cat = g.transpose(-3, -2).reshape(*g.shape[:-3], v, k * v)
-        agg = torch.matmul(x.reshape(n, c * t, v), g_cat).view(n, c, t, k, v)
-        agg = agg.permute(0, 3, 1, 2, 4).reshape(n, k * c, t, v)  # (N, K*C, T, V)
-        # sum_k W_k (x G_k) is one 1x1 convolution over the stacked subsets
-        w = torch.cat([conv.weight for conv in self.conv_d], dim=1)  # (C_out, K*C_in, 1, 1)
-        b = torch.stack([conv.bias for conv in self.conv_d]).sum(0)
-        y = F.conv2d(agg, w, b)
+        agg = torch.matmul(x.reshape(n, c * t, v), g_cat).view(n, c, t, k, v).permute(0, 3, 1, 2, 4).reshape(n, k * c, t, v)
+        y = F.conv2d(agg, *self.stacked_weights())
         res = x if isinstance(self.down, nn.Identity) else batch_norm(self.down[1], self.down[0](x), weight)
         y = F.relu(batch_norm(self.bn, y, weight) + res)
         return self.attend(y, trace)
 
     def attend(self, y: Tensor, trace: dict | None = None) -> Tensor:
         """Spatial, then temporal, then channel attention, each ``y * a + y``."""
+        in_place = not torch.is_grad_enabled()  # y * (1 + a) in one pass over y, no new tensor
         if self.use_spatial:
             a = torch.sigmoid(self.conv_sa(y.mean(-2)))  # (N, 1, V)
-            y = y * a.unsqueeze(-2) + y
+            y = y.mul_(1 + a.unsqueeze(-2)) if in_place else y * a.unsqueeze(-2) + y
             if trace is not None:
                 trace["spatial"] = a[:, 0].detach()
         if self.use_temporal:
             a = torch.sigmoid(self.conv_ta(y.mean(-1)))  # (N, 1, T)
-            y = y * a.unsqueeze(-1) + y
+            y = y.mul_(1 + a.unsqueeze(-1)) if in_place else y * a.unsqueeze(-1) + y
             if trace is not None:
                 trace["temporal"] = a[:, 0].detach()
         if self.use_channel:
             a = torch.sigmoid(self.fc2c(F.relu(self.fc1c(y.mean((-2, -1))))))  # (N, C)
-            y = y * a[..., None, None] + y
+            y = y.mul_(1 + a[..., None, None]) if in_place else y * a[..., None, None] + y
             if trace is not None:
                 trace["channel"] = a.detach()
         return y
@@ -436,6 +473,10 @@ class AAGCNBlock(nn.Module):
 
     def forward(self, x: Tensor, trace: dict | None = None, weight: Tensor | None = None) -> Tensor:
         out = self.tcn(self.gcn(x, trace, weight), weight)
+        if not torch.is_grad_enabled():  # out is ours: add and rectify in place
+            if self.residual_kind != "none":
+                out.add_(x if self.residual_kind == "identity" else self.residual(x, weight))
+            return out.relu_()
         if self.residual_kind == "identity":
             out = out + x
         elif self.residual_kind == "conv":

@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .aagcn import AAGCN, AAGCNBlock, AdaptiveGraphConv
+from .aagcn import AAGCN, AAGCNBlock, AdaptiveGraphConv, TemporalConv
 
-__all__ = ["reference_unit", "reference_block", "reference_features", "reference_forward"]
+__all__ = ["reference_unit", "reference_tcn", "reference_block", "reference_features", "reference_forward"]
 
 
 def reference_unit(gcn: AdaptiveGraphConv, x: Tensor) -> Tensor:
@@ -51,6 +51,11 @@ def reference_unit(gcn: AdaptiveGraphConv, x: Tensor) -> Tensor:
     return y
 
 
+def reference_tcn(tcn: TemporalConv, x: Tensor) -> Tensor:
+    """pyskl ``unit_tcn.forward``: convolution, then BN."""
+    return tcn.bn(tcn.conv(x))
+
+
 def reference_block(block: AAGCNBlock, x: Tensor) -> Tensor:
     """pyskl ``AAGCNBlock.forward``."""
     if block.residual_kind == "none":
@@ -58,8 +63,8 @@ def reference_block(block: AAGCNBlock, x: Tensor) -> Tensor:
     elif block.residual_kind == "identity":
         res = x
     else:
-        res = block.residual(x)
-    return F.relu(block.tcn(reference_unit(block.gcn, x)) + res)
+        res = reference_tcn(block.residual, x)
+    return F.relu(reference_tcn(block.tcn, reference_unit(block.gcn, x)) + res)
 
 
 def reference_features(model: AAGCN, x: Tensor) -> Tensor:

@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader, Sampler
 from ..data import Annotations, Augment, SkeletonDataset, load_annotations
 from ..model import AAGCN, AAGCNConfig
 from ..model.checkpoint import read_checkpoint, save_checkpoint
+from ..runtime import keep_freed_memory
 from ..scores import Scores, save_scores
 from .config import TrainConfig
 from .metrics import evaluate_scores
@@ -367,6 +368,8 @@ class Trainer:
         if cfg.deterministic:
             set_deterministic()
         self.info = setup_distributed(cfg.device)
+        if self.info.device.type == "cpu":
+            keep_freed_memory()  # freed activations are reused instead of page-faulted in again
         if self.info.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
             # Leave a core to each data worker: intra-op threads that share a core with another busy
             # process spin at every barrier and slow training down many times over.
