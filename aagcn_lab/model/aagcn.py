@@ -219,11 +219,6 @@ def fold_batch_norm(conv_weight: Tensor, conv_bias: Tensor | None, bn: nn.BatchN
     return conv_weight * s.view(-1, *([1] * (conv_weight.dim() - 1))), (b - bn.running_mean) * s + bn.bias
 
 
-def _inference(bn: nn.BatchNorm2d) -> bool:
-    """True when BN uses running statistics and no gradient is recorded: fold BN, work in place."""
-    return not bn.training and not torch.is_grad_enabled()
-
-
 # ------------------------------------------------------------------------------------------------
 # Temporal convolution
 # ------------------------------------------------------------------------------------------------
@@ -247,10 +242,14 @@ class TemporalConv(nn.Module):
         _bn_init(self.bn, 1)
 
     def forward(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
-        if _inference(self.bn):
-            w, b = fold_batch_norm(self.conv.weight, self.conv.bias, self.bn)
-            return F.conv2d(x, w, b, self.conv.stride, self.conv.padding)
         return batch_norm(self.bn, self.conv(x), weight)
+
+    def infer(self, x: Tensor) -> Tensor:
+        """Inference on channels-last activations ``(N, T, V, C) -> (N, T', V, C_out)``, BN folded."""
+        w, b = fold_batch_norm(self.conv.weight, self.conv.bias, self.bn)
+        w = w.contiguous(memory_format=torch.channels_last)
+        y = F.conv2d(x.permute(0, 3, 1, 2), w, b, self.conv.stride, self.conv.padding)
+        return y.permute(0, 2, 3, 1).contiguous()  # already laid out so: a view
 
 
 # ------------------------------------------------------------------------------------------------
@@ -366,7 +365,7 @@ class AdaptiveGraphConv(nn.Module):
         k, ci = self.num_subset, self.inter_c
         w = torch.cat([c.weight for c in self.conv_a] + [c.weight for c in self.conv_b])
         b = torch.cat([c.bias for c in self.conv_a] + [c.bias for c in self.conv_b])
-        emb = F.conv2d(x, w, b).view(n, 2, k, ci, t, v)  # theta and phi for all subsets at once
+        emb = F.conv2d(x, w, b).reshape(n, 2, k, ci, t, v)  # theta and phi for all subsets at once
         theta = emb[:, 0].permute(0, 1, 4, 2, 3).reshape(n, k, v, ci * t)  # (N, K, V, C_e*T)
         phi = emb[:, 1].reshape(n, k, ci * t, v)  # (N, K, C_e*T, V)
         scores = torch.matmul(theta, phi) / (ci * t)  # (N, K, V, V)
@@ -393,19 +392,6 @@ class AdaptiveGraphConv(nn.Module):
         n, c, t, v = x.shape
         k = self.num_subset
         g = self.effective_graph(x, trace)  # (N, K, V, V), or (K, V, V) without C_k
-        if _inference(self.bn):
-            xr = x.reshape(n, c * t, v)
-            # each subset's product written straight into its slot of (N, K, C*T, V) = (N, K*C, T, V)
-            agg = x.new_empty((n, k, c * t, v))
-            for i in range(k):
-                gi = g[..., i, :, :]
-                torch.bmm(xr, gi if gi.dim() == 3 else gi.expand(n, v, v), out=agg[:, i])
-            y = F.conv2d(agg.view(n, k * c, t, v), *fold_batch_norm(*self.stacked_weights(), self.bn))
-            if isinstance(self.down, nn.Identity):
-                y.add_(x)
-            else:
-                y.add_(F.conv2d(x, *fold_batch_norm(self.down[0].weight, self.down[0].bias, self.down[1])))
-            return self.attend(y.relu_(), trace)
         # (N, C*T, V) @ (N, V, K*V) -> (N, C, T, K, V), regrouped to (N, K*C, T, V)
         g_cat = g.transpose(-3, -2).reshape(*g.shape[:-3], v, k * v)
         agg = torch.matmul(x.reshape(n, c * t, v), g_cat).view(n, c, t, k, v).permute(0, 3, 1, 2, 4).reshape(n, k * c, t, v)
@@ -413,6 +399,28 @@ class AdaptiveGraphConv(nn.Module):
         res = x if isinstance(self.down, nn.Identity) else batch_norm(self.down[1], self.down[0](x), weight)
         y = F.relu(batch_norm(self.bn, y, weight) + res)
         return self.attend(y, trace)
+
+    def infer(self, x: Tensor, trace: dict | None = None) -> Tensor:
+        """Inference (eval mode, no autograd) on channels-last activations ``(N, T, V, C) -> (N, T, V, C_out)``.
+
+        The same function as :meth:`forward`, laid out for the CPU: with channels last, every 1x1
+        convolution is one matrix product over ``(N*T*V, C)``, the joints of the K subsets sit side
+        by side so ``sum_k W_k (x G_k)`` is a single product with the stacked weights, BN is folded
+        into the weights, and the residual, ReLU and attention work in place.
+        """
+        n, t, v, c = x.shape
+        k = self.num_subset
+        g = self.effective_graph(x.permute(0, 3, 1, 2), trace)  # (N, K, V, W), or (K, V, W)
+        gt = g.movedim(-1, -3).reshape(*g.shape[:-3], 1, v * k, v)  # [(w, k), v] = G_k[v, w]
+        agg = torch.matmul(gt, x)  # (N, T, W*K, C): sum_v G_k[v, w] x[.., v, :] for every (w, k)
+        w, b = fold_batch_norm(*self.stacked_weights(), self.bn)
+        if isinstance(self.down, nn.Identity):
+            y = torch.addmm(b, agg.view(-1, k * c), w.flatten(1).t()).add_(x.view(-1, c))
+        else:
+            wd, bd = fold_batch_norm(self.down[0].weight, self.down[0].bias, self.down[1])
+            y = torch.addmm(b + bd, agg.view(-1, k * c), w.flatten(1).t()).addmm_(x.reshape(-1, c), wd.flatten(1).t())
+        y = y.view(n, t, v, -1).relu_()
+        return self.attend(y.permute(0, 3, 1, 2), trace).permute(0, 2, 3, 1)  # attention on a view, in place
 
     def attend(self, y: Tensor, trace: dict | None = None) -> Tensor:
         """Spatial, then temporal, then channel attention, each ``y * a + y``."""
@@ -473,15 +481,20 @@ class AAGCNBlock(nn.Module):
 
     def forward(self, x: Tensor, trace: dict | None = None, weight: Tensor | None = None) -> Tensor:
         out = self.tcn(self.gcn(x, trace, weight), weight)
-        if not torch.is_grad_enabled():  # out is ours: add and rectify in place
-            if self.residual_kind != "none":
-                out.add_(x if self.residual_kind == "identity" else self.residual(x, weight))
-            return out.relu_()
         if self.residual_kind == "identity":
             out = out + x
         elif self.residual_kind == "conv":
             out = out + self.residual(x, weight)
         return F.relu(out)
+
+    def infer(self, x: Tensor, trace: dict | None = None) -> Tensor:
+        """Inference on channels-last activations ``(N, T, V, C)`` (see :meth:`AdaptiveGraphConv.infer`)."""
+        out = self.tcn.infer(self.gcn.infer(x, trace))
+        if self.residual_kind == "identity":
+            out.add_(x)
+        elif self.residual_kind == "conv":
+            out.add_(self.residual.infer(x))
+        return out.relu_()
 
 
 class AAGCNBackbone(nn.Module):
@@ -558,15 +571,20 @@ class AAGCNBackbone(nn.Module):
             h = h[keep]
             if not self.training:
                 weight = None  # eval-mode BN treats rows independently: no weighting needed
+        inference = not self.training and not torch.is_grad_enabled()
+        if inference:  # channels-last activations through the blocks' inference path
+            h = h.permute(0, 2, 3, 1).contiguous()  # (N*M, T, V, C)
         for block in self.gcn:
             trace = None
             if traces is not None:
                 trace = {}
                 traces.append(trace)
-            h = block(h, trace, weight)
+            h = block.infer(h, trace) if inference else block(h, trace, weight)
+        if inference:
+            h = h.permute(0, 3, 1, 2)
         if shared is not None:
             h = h[inverse]
-        return h.reshape((n, m) + h.shape[1:])
+        return h.reshape((n, m) + h.shape[1:]).contiguous()
 
 
 class GCNHead(nn.Module):
