@@ -28,6 +28,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -54,20 +55,23 @@ def machine() -> str:
     )
 
 
-def _time(fn: Callable[[], object], iters: int, warmup: int = 1, sync: bool = False) -> float:
-    """Median seconds of ``fn`` over ``iters`` runs after ``warmup`` runs."""
+def _time(*fns: Callable[[], object], iters: int, warmup: int = 1, sync: bool = False) -> list[float]:
+    """Median seconds of each function over ``iters`` rounds after ``warmup``; the functions take
+    turns within a round, so a machine that speeds up or slows down affects them alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(iters):
-        if sync:
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if sync:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for fn, ts in zip(fns, times):
+            if sync:
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            fn()
+            if sync:
+                torch.cuda.synchronize()
+            ts.append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
 
 
 def _batch(n: int, two_person: float, t: int = 100, v: int = 25, clips: int | None = None, seed: int = 0) -> torch.Tensor:
@@ -127,25 +131,26 @@ def bench_model(
 
     out: dict = {"batch": batch, "two_person": two_person, "device": device, "amp": amp, "channels_last": channels_last,
                  "compile": compile, "share_absent_persons": share_absent}  # fmt: skip
-    model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    out["train_samples_s"] = batch / _time(lambda: train_step(fast, model, opt), iters, sync=sync)
-    if sync:
-        torch.cuda.reset_peak_memory_stats()
-        train_step(fast, model, opt)
-        out["train_peak_mem_mb_per_sample"] = torch.cuda.max_memory_allocated() / 2**20 / batch
-    model.eval()
-    out["infer_samples_s"] = batch / _time(lambda: infer(fast), iters, sync=sync)
-    out["infer10_samples_s"] = test_batch / _time(lambda: infer10(fast), iters, sync=sync)
-    if oracle:
+    if oracle:  # the reference transcription, with the same weights, timed in turns with the model
         ref_model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)  # the plain layout
         ref = lambda inp: reference_forward(ref_model, inp)  # noqa: E731
-        ref_model.train()
         ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-        out["oracle_train_samples_s"] = batch / _time(lambda: train_step(ref, ref_model, ref_opt), iters, sync=sync)
-        ref_model.eval()
-        out["oracle_infer_samples_s"] = batch / _time(lambda: infer(ref), iters, sync=sync)
-        out["oracle_infer10_samples_s"] = test_batch / _time(lambda: infer10(ref), iters, sync=sync)
+    for mode, work, samples in (("train", train_step, batch), ("infer", infer, batch), ("infer10", infer10, test_batch)):
+        model.train(mode == "train")
+        fns = [partial(work, fast, model, opt) if mode == "train" else partial(work, fast)]
+        if oracle:
+            ref_model.train(mode == "train")
+            fns.append(partial(work, ref, ref_model, ref_opt) if mode == "train" else partial(work, ref))
+        times = _time(*fns, iters=iters, sync=sync)
+        out[f"{mode}_samples_s"] = samples / times[0]
+        if oracle:
+            out[f"oracle_{mode}_samples_s"] = samples / times[1]
+        if mode == "train" and sync:
+            torch.cuda.reset_peak_memory_stats()
+            train_step(fast, model, opt)
+            out["train_peak_mem_mb_per_sample"] = torch.cuda.max_memory_allocated() / 2**20 / batch
+    if oracle:
         # same weights again, then compare outputs and gradients once
         a, b = copy.deepcopy(model).train(), copy.deepcopy(model).to(memory_format=torch.contiguous_format).train()
         la = torch.nn.functional.cross_entropy(a(x), y)
@@ -190,8 +195,7 @@ def bench_pipeline(samples: int = 64, feats: Sequence[str] = ("j", "b", "jm", "b
     for feat in feats:
         fast, ref = build_pipeline(feat, split), reference_pipeline(feat, split)
         rng = np.random.RandomState(0)
-        tf = _time(lambda: [fast(dict(r), rng) for r in recs], 3)  # noqa: B023
-        tr = _time(lambda: [ref(dict(r), np.random.RandomState(0)) for r in recs], 3)  # noqa: B023
+        tf, tr = _time(lambda: [fast(dict(r), rng) for r in recs], lambda: [ref(dict(r), np.random.RandomState(0)) for r in recs], iters=3)  # noqa: B023
         out[f"{feat}_samples_s"] = samples / tf
         out[f"{feat}_oracle_samples_s"] = samples / tr
         out[f"{feat}_speedup"] = tr / tf

@@ -359,24 +359,33 @@ class AdaptiveGraphConv(nn.Module):
         ('cvpr') or ``A_k`` ('fixed')."""
         return self.A + self.PA if self.graph == "cvpr" else self.A
 
-    def data_graph(self, x: Tensor) -> Tensor:
-        """The data-dependent graph ``C_k`` (Eq. 5): ``(N, C, T, V) -> (N, K, V, V)``."""
-        n, _, t, v = x.shape
+    def data_graph(self, x: Tensor, channels_last: bool = False) -> Tensor:
+        """The data-dependent graph ``C_k`` (Eq. 5): ``(N, C, T, V) -> (N, K, V, V)``.
+
+        With ``channels_last`` the input is ``(N, T, V, C)`` and the embeddings are one matrix product.
+        """
         k, ci = self.num_subset, self.inter_c
-        w = torch.cat([c.weight for c in self.conv_a] + [c.weight for c in self.conv_b])
+        w = torch.cat([c.weight for c in self.conv_a] + [c.weight for c in self.conv_b])  # theta_k, then phi_k
         b = torch.cat([c.bias for c in self.conv_a] + [c.bias for c in self.conv_b])
-        emb = F.conv2d(x, w, b).reshape(n, 2, k, ci, t, v)  # theta and phi for all subsets at once
-        theta = emb[:, 0].permute(0, 1, 4, 2, 3).reshape(n, k, v, ci * t)  # (N, K, V, C_e*T)
-        phi = emb[:, 1].reshape(n, k, ci * t, v)  # (N, K, C_e*T, V)
+        if channels_last:
+            n, t, v, c = x.shape
+            emb = torch.addmm(b, x.view(-1, c), w.flatten(1).t()).view(n, t, v, 2, k, ci)
+            theta = emb[:, :, :, 0].permute(0, 3, 2, 1, 4).reshape(n, k, v, t * ci)  # (N, K, V, T*C_e)
+            phi = emb[:, :, :, 1].permute(0, 3, 1, 4, 2).reshape(n, k, t * ci, v)  # (N, K, T*C_e, V)
+        else:
+            n, _, t, v = x.shape
+            emb = F.conv2d(x, w, b).view(n, 2, k, ci, t, v)  # theta and phi for all subsets at once
+            theta = emb[:, 0].permute(0, 1, 4, 2, 3).reshape(n, k, v, ci * t)  # (N, K, V, C_e*T)
+            phi = emb[:, 1].reshape(n, k, ci * t, v)  # (N, K, C_e*T, V)
         scores = torch.matmul(theta, phi) / (ci * t)  # (N, K, V, V)
         return torch.tanh(scores) if self.graph == "tip" else torch.softmax(scores, dim=-2)
 
-    def effective_graph(self, x: Tensor, trace: dict | None = None) -> Tensor:
+    def effective_graph(self, x: Tensor, trace: dict | None = None, channels_last: bool = False) -> Tensor:
         """``G_k = B_k + alpha C_k`` per sample, ``(N, K, V, V)``, or ``(K, V, V)`` without C."""
         g = self.static_graph()
         if not self.data_dependent:
             return g
-        c = self.data_graph(x)
+        c = self.data_graph(x, channels_last)
         if trace is not None:
             trace["data_graph"] = c.detach()
         return g + self.alpha * c if self.graph == "tip" else g + c
@@ -410,9 +419,11 @@ class AdaptiveGraphConv(nn.Module):
         """
         n, t, v, c = x.shape
         k = self.num_subset
-        g = self.effective_graph(x.permute(0, 3, 1, 2), trace)  # (N, K, V, W), or (K, V, W)
-        gt = g.movedim(-1, -3).reshape(*g.shape[:-3], 1, v * k, v)  # [(w, k), v] = G_k[v, w]
-        agg = torch.matmul(gt, x)  # (N, T, W*K, C): sum_v G_k[v, w] x[.., v, :] for every (w, k)
+        g = self.effective_graph(x, trace, channels_last=True)  # (N, K, V, W), or (K, V, W)
+        gt = g.movedim(-1, -3).reshape(-1, v * k, v)  # [(w, k), v] = G_k[v, w], per sample or shared
+        agg = x.new_empty((n, t, v * k, c))  # (N, T, W*K, C): sum_v G_k[v, w] x[.., v, :] for every (w, k)
+        for i in range(n):  # one batched product over T per sample
+            torch.bmm(gt[i if len(gt) > 1 else 0].expand(t, v * k, v), x[i], out=agg[i])
         w, b = fold_batch_norm(*self.stacked_weights(), self.bn)
         if isinstance(self.down, nn.Identity):
             y = torch.addmm(b, agg.view(-1, k * c), w.flatten(1).t()).add_(x.view(-1, c))
@@ -426,12 +437,12 @@ class AdaptiveGraphConv(nn.Module):
         """Spatial, then temporal, then channel attention, each ``y * a + y``."""
         in_place = not torch.is_grad_enabled()  # y * (1 + a) in one pass over y, no new tensor
         if self.use_spatial:
-            a = torch.sigmoid(self.conv_sa(y.mean(-2)))  # (N, 1, V)
+            a = torch.sigmoid(self.conv_sa(y.mean(-2).contiguous()))  # (N, 1, V)
             y = y.mul_(1 + a.unsqueeze(-2)) if in_place else y * a.unsqueeze(-2) + y
             if trace is not None:
                 trace["spatial"] = a[:, 0].detach()
         if self.use_temporal:
-            a = torch.sigmoid(self.conv_ta(y.mean(-1)))  # (N, 1, T)
+            a = torch.sigmoid(self.conv_ta(y.mean(-1).contiguous()))  # (N, 1, T)
             y = y.mul_(1 + a.unsqueeze(-1)) if in_place else y * a.unsqueeze(-1) + y
             if trace is not None:
                 trace["temporal"] = a[:, 0].detach()
