@@ -74,6 +74,14 @@ def _time(*fns: Callable[[], object], iters: int, warmup: int = 1, sync: bool = 
     return [statistics.median(ts) for ts in times]
 
 
+def _faults(fn: Callable[[], object]) -> tuple[int, float]:
+    """Minor page faults and system CPU seconds of one run of ``fn`` (what malloc's setting changes)."""
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    fn()
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return r1.ru_minflt - r0.ru_minflt, r1.ru_stime - r0.ru_stime
+
+
 def _batch(n: int, two_person: float, t: int = 100, v: int = 25, clips: int | None = None, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     shape = (n, clips, 2, t, v, 3) if clips else (n, 2, t, v, 3)
@@ -136,6 +144,12 @@ def bench_model(
         ref_model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)  # the plain layout
         ref = lambda inp: reference_forward(ref_model, inp)  # noqa: E731
         ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    if not sync:  # a fresh process that only infers (aagcn-lab test / predict): what malloc costs
+        model.eval()
+        out["infer10_first_minor_page_faults"], out["infer10_first_system_s"] = _faults(partial(infer10, fast))
+        if oracle:
+            ref_model.eval()
+            out["oracle_infer10_first_minor_page_faults"], out["oracle_infer10_first_system_s"] = _faults(partial(infer10, ref))
     for mode, work, samples in (("train", train_step, batch), ("infer", infer, batch), ("infer10", infer10, test_batch)):
         model.train(mode == "train")
         fns = [partial(work, fast, model, opt) if mode == "train" else partial(work, fast)]

@@ -4,10 +4,14 @@ Why. An AAGCN activation for a batch is tens of megabytes (16 samples x 2 person
 100 frames x 25 joints x 4 bytes = 20 MB, more in the wide layers). glibc's ``malloc`` serves
 blocks that large with a fresh ``mmap`` and gives them back to the kernel on ``free``, so every
 layer of every forward and backward pass page-faults its output in again, and the kernel zeroes
-each page first. On our 2-core VM that was 40% of all CPU time (1.7 million minor page faults
-and 3.5 s of system time per 10-clip inference batch; ``python -m aagcn_lab.bench model`` prints
-the figures). Asking malloc to keep freed memory in the heap removes all of it: the same memory
-is reused from step to step. The cost is that the process keeps its peak memory until it exits.
+each page first. How much depends on the process's history (glibc raises its mmap threshold as
+it frees blocks, up to 32 MB). ``python -m aagcn_lab.bench model`` prints it for a fresh process's
+first 10-clip inference batch, with and without ``--default-malloc``: on our 2-core VM the
+reference transcription took 4.0 million minor page faults and 7.7 s of system time by default
+against 0.15 million and 0.3 s with this setting, our inference path 0.45 million and 0.8 s
+against 0.1 million and 0.2 s; in the steady state after a training step the bench sees no
+difference. Keeping freed memory in the heap means the same memory is reused from step to step;
+the cost is that the process keeps its peak memory until it exits.
 
 The entry points (``aagcn-lab train|test|predict|bench``, ``python -m aagcn_lab.train``) call
 :func:`keep_freed_memory`; set ``AAGCN_LAB_MALLOC=default`` to leave malloc alone. Library users

@@ -207,7 +207,7 @@ def batch_norm(bn: nn.BatchNorm2d, x: Tensor, weight: Tensor | None = None) -> T
     return centred * scale[None, :, None, None] + bn.bias[None, :, None, None]
 
 
-def fold_batch_norm(conv_weight: Tensor, conv_bias: Tensor | None, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
+def fold_batch_norm(conv_weight: Tensor, conv_bias: Tensor, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
     """Weights and bias of one convolution equal to eval-mode ``bn(conv(x))``.
 
     ``bn(z) = (z - mean) * s + beta`` with ``s = gamma / sqrt(var + eps)`` is affine per output
@@ -215,8 +215,7 @@ def fold_batch_norm(conv_weight: Tensor, conv_bias: Tensor | None, bn: nn.BatchN
     Saves a pass over every activation at inference; the same function up to rounding.
     """
     s = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-    b = conv_bias if conv_bias is not None else torch.zeros_like(bn.running_mean)
-    return conv_weight * s.view(-1, *([1] * (conv_weight.dim() - 1))), (b - bn.running_mean) * s + bn.bias
+    return conv_weight * s.view(-1, *([1] * (conv_weight.dim() - 1))), (conv_bias - bn.running_mean) * s + bn.bias
 
 
 # ------------------------------------------------------------------------------------------------

@@ -139,29 +139,28 @@ _LAST_COLLECTIVE: list[object] = []
 def _all_true(flag: bool, info: DistInfo) -> bool:
     if not info.enabled:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=info.device if info.device.type == "cuda" else "cpu")
+    t = torch.tensor([1.0 if flag else 0.0], device=info.device)
     work = dist.all_reduce(t, op=dist.ReduceOp.MIN, async_op=True)
     _LAST_COLLECTIVE[:] = [work, t]
     work.wait()
     return bool(t.item())
 
 
-def _gather_rows(rows: torch.Tensor, info: DistInfo) -> list[torch.Tensor]:
-    """Every rank's ``rows`` (same trailing shape and dtype, any length), in rank order."""
-    comm = info.device if info.device.type == "cuda" else torch.device("cpu")
-    count = torch.tensor([len(rows)], dtype=torch.int64, device=comm)
+def _gather_rows(rows: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Every rank's ``rows`` (same trailing shape and dtype, any length) stacked in rank order, on CPU."""
+    count = torch.tensor([len(rows)], dtype=torch.int64, device=info.device)
     counts = [torch.zeros_like(count) for _ in range(info.world_size)]
     first = dist.all_gather(counts, count, async_op=True)
     _LAST_COLLECTIVE[:] = [first, count, counts]
     first.wait()
     sizes = [int(c.item()) for c in counts]
-    padded = torch.zeros((max(sizes), *rows.shape[1:]), dtype=rows.dtype, device=comm)
-    padded[: len(rows)] = rows.to(comm)
+    padded = torch.zeros((max(sizes), *rows.shape[1:]), dtype=rows.dtype, device=info.device)
+    padded[: len(rows)] = rows.to(info.device)
     outs = [torch.empty_like(padded) for _ in range(info.world_size)]
     second = dist.all_gather(outs, padded, async_op=True)
     _LAST_COLLECTIVE[:] = [first, count, counts, second, padded, outs]
     second.wait()
-    return [o[:k].cpu() for o, k in zip(outs, sizes)]
+    return torch.cat([o[:k] for o, k in zip(outs, sizes)]).cpu()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -340,7 +339,7 @@ def evaluate(
     probs = torch.cat(probs) if probs else torch.zeros((0, model.cfg.num_classes))
     idx = torch.cat(idx).to(torch.int64) if idx else torch.zeros(0, dtype=torch.int64)
     if info.enabled:  # one float64 gather: float32 probabilities and sample indices both travel exactly
-        rows = torch.cat(_gather_rows(torch.cat([probs.double(), idx[:, None].double()], 1), info))
+        rows = _gather_rows(torch.cat([probs.double(), idx[:, None].double()], 1), info)
         probs, idx = rows[:, :-1].float(), rows[:, -1].to(torch.int64)
     if not info.is_main:
         return None
@@ -370,11 +369,11 @@ class Trainer:
         self.info = setup_distributed(cfg.device)
         if self.info.device.type == "cpu":
             keep_freed_memory()  # freed activations are reused instead of page-faulted in again
-        if self.info.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-            # Leave a core to each data worker: intra-op threads that share a core with another busy
-            # process spin at every barrier and slow training down many times over.
-            local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // local - cfg.num_workers))
+            if "OMP_NUM_THREADS" not in os.environ:
+                # Leave a core to each data worker: intra-op threads that share a core with another
+                # busy process spin at every barrier and slow training down many times over.
+                local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+                torch.set_num_threads(max(1, (os.cpu_count() or 1) // local - cfg.num_workers))
         self.work_dir = cfg.resolved_work_dir()
         if self.info.is_main:
             self.work_dir.mkdir(parents=True, exist_ok=True)
