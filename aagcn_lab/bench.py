@@ -2,6 +2,10 @@
 
 Sections:
 
+* ``options``  -- the training step at a large batch in fp32 eager against bf16 autocast +
+  channels-last + ``torch.compile``: samples/s and their ratio, peak memory per sample, model
+  FLOP/s against the device's measured bf16 matmul rate; then a real training loop with those
+  options and the DataLoader (data loading included). Meant for ``--device cuda``.
 * ``model``    -- forward (inference) and forward+backward+SGD step samples/s, batch 16, M=2,
   T=100, NTU layout; 10-clip inference; the model vs the straightforward transcription of the
   reference equations (the oracle in :mod:`aagcn_lab.model.reference`), with the largest output
@@ -11,7 +15,7 @@ Sections:
 * ``data``     -- Dataset + DataLoader samples/s and private memory per worker for 0..N workers.
 * ``train``    -- a real training loop on the built-in dataset (data loading included): samples/s
   and peak memory.
-* ``all``      -- everything above with defaults.
+* ``all``      -- everything above with defaults (``options`` only with ``--device cuda``).
 
 The batch mix matters: in NTU-60, 11 of 60 actions have two persons, so by default 3 of the 16
 samples carry a second person (``--two-person 1.0`` gives a batch where every sample has two).
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import platform
 import resource
@@ -35,7 +40,7 @@ import torch
 
 from .runtime import keep_freed_memory
 
-__all__ = ["machine", "bench_model", "bench_pipeline", "bench_data", "bench_train", "main", "cli"]
+__all__ = ["machine", "bench_model", "bench_options", "bench_pipeline", "bench_data", "bench_train", "main", "cli"]
 
 
 def machine() -> str:
@@ -183,9 +188,71 @@ def bench_model(
         out["oracle_grad_rel_err_vs_fp64"] = ((gb - g64).norm() / g64.norm()).item()
         for key in ("train", "infer", "infer10"):
             out[f"speedup_{key}"] = out[f"{key}_samples_s"] / out[f"oracle_{key}_samples_s"]
-    flops = 12.95e9 * (2 * round(two_person * batch) + (batch - round(two_person * batch))) / (2 * batch)  # per sample actually computed
+    n_two = round(two_person * batch)  # persons actually computed: the absent ones are shared
+    flops = model.flops() * (2 * n_two + batch - n_two) / (2 * batch)
     out["model_gflop_per_sample_fwd"] = flops / 1e9
     out["achieved_tflops_train"] = 3 * flops * out["train_samples_s"] / 1e12
+    return out
+
+
+def _matmul_tflops(dev: torch.device, dtype: torch.dtype = torch.bfloat16) -> float:
+    """Measured dense matrix-product rate of the device in ``dtype`` (the ceiling to read FLOP/s against)."""
+    n = 8192 if dev.type == "cuda" else 1024
+    a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
+    reps = 20 if dev.type == "cuda" else 2
+    t = _time(lambda: [a @ b for _ in range(reps)], iters=3, sync=dev.type == "cuda")[0]
+    return 2 * n**3 * reps / t / 1e12
+
+
+def bench_options(
+    device: str = "cuda", batch: int = 256, two_person: float = 3 / 16, frames: int = 100, iters: int = 10, compile: bool = True,
+) -> dict:
+    """Training steps/s of fp32 eager against bf16 autocast + channels-last (+ ``torch.compile``) at the
+    same batch, peak memory per sample, and model FLOP/s against the device's measured bf16 matmul rate."""  # fmt: skip
+    from .model import build_model
+
+    dev = torch.device(device)
+    sync = dev.type == "cuda"
+    x = _batch(batch, two_person, t=frames).to(dev)
+    y = torch.randint(0, 60, (batch,), generator=torch.Generator().manual_seed(1)).to(dev)
+    out: dict = {"device": device, "batch": batch, "two_person": two_person, "frames": frames}
+    if sync:
+        out["cudnn_tf32"], out["matmul_tf32"] = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    out["bf16_matmul_tflops"] = _matmul_tflops(dev)
+    torch.manual_seed(0)
+    model0 = build_model(layout="nturgb+d", num_classes=60)
+    n_two = round(two_person * batch)  # persons actually computed: the absent ones are shared
+    flops = model0.flops(frames) * (2 * n_two + batch - n_two) / (2 * batch)
+    options = {"fp32_eager": ("none", False, False), "fast": ("bf16", True, compile)}
+    for name, (amp, channels_last, compiled) in options.items():
+        model = copy.deepcopy(model0).to(dev).train()
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+            model.backbone.channels_last = True
+        net = torch.compile(model) if compiled else model
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+        def step(net: Callable = net, opt: torch.optim.Optimizer = opt, amp: str = amp) -> None:
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp == "bf16"):
+                loss = torch.nn.functional.cross_entropy(net(x).float(), y)
+            loss.backward()
+            opt.step()
+
+        for _ in range(2):  # compilation and autotuning happen here
+            step()
+        if sync:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        rate = batch / _time(step, iters=iters, sync=sync)[0]
+        out[f"{name}_samples_s"] = rate
+        out[f"{name}_tflops"] = 3 * flops * rate / 1e12  # forward + backward (twice the forward)
+        if sync:
+            out[f"{name}_peak_mem_mb_per_sample"] = torch.cuda.max_memory_allocated() / 2**20 / batch
+        out[f"{name}_options"] = f"amp={amp} channels_last={channels_last} compile={compiled}"
+        del net, model, opt
+    out["speedup"] = out["fast_samples_s"] / out["fp32_eager_samples_s"]
+    out["fast_fraction_of_bf16_matmul_rate"] = out["fast_tflops"] / out["bf16_matmul_tflops"]
     return out
 
 
@@ -267,8 +334,12 @@ def bench_data(workers: Sequence[int] = (0, 1, 2, 4), samples: int = 2000, feat:
     return out
 
 
-def bench_train(steps: int = 30, device: str = "auto", batch_size: int = 32, num_workers: int = 1) -> dict:
-    """A real training loop (data loading included) on the built-in dataset."""
+def bench_train(
+    steps: int = 30, device: str = "auto", batch_size: int = 32, num_workers: int = 1, amp: str = "none", channels_last: bool = False,
+    compile: bool = False, full_model: bool = False, clip_len: int = 32,
+) -> dict:
+    """A real training loop (data loading included) on the built-in dataset; the preset's small model,
+    or with ``full_model`` pyskl's AAGCN (NTU layout, 25 joints)."""  # fmt: skip
     import tempfile
 
     from .train.config import preset
@@ -277,13 +348,18 @@ def bench_train(steps: int = 30, device: str = "auto", batch_size: int = 32, num
     with tempfile.TemporaryDirectory() as tmp:
         cfg = preset(
             "builtin_j", work_dir=tmp, max_steps=steps, progress=False, test_after=False, val_interval=0, tensorboard=False,
-            device=device, batch_size=batch_size, num_workers=num_workers, log_interval=10**9,
+            device=device, batch_size=batch_size, num_workers=num_workers, log_interval=max(1, steps // 3), amp=amp, channels_last=channels_last,
+            compile=compile, clip_len=clip_len, repeat=max(1, steps * batch_size // 800 + 1), **({"model": {}} if full_model else {}),
         )  # fmt: skip
         trainer = Trainer(cfg)
         t = time.perf_counter()
         trainer.fit()
         dt = time.perf_counter() - t
-    out = {"steps": steps, "batch_size": batch_size, "clip_len": cfg.clip_len, "model": cfg.model, "samples_s": steps * batch_size / dt}
+        windows = [json.loads(line) for line in open(f"{tmp}/metrics.jsonl")]
+        windows = [w["samples_per_s"] for w in windows if w.get("split") == "train"]
+    out = {"steps": steps, "batch_size": batch_size, "num_workers": num_workers, "clip_len": cfg.clip_len, "model": cfg.model,
+           "amp": amp, "channels_last": channels_last, "compile": compile, "samples_s_whole_run": steps * batch_size / dt,
+           "samples_s_last_third": windows[-1]}  # fmt: skip
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if torch.cuda.is_available() and trainer.info.device.type == "cuda":
         out["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
@@ -302,9 +378,9 @@ def _print(title: str, d: dict) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m aagcn_lab.bench {model,pipeline,data,train,all} [options]``."""
+    """``python -m aagcn_lab.bench {model,options,pipeline,data,train,all} [flags]``."""
     p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("section", choices=("model", "pipeline", "data", "train", "all"))
+    p.add_argument("section", choices=("model", "options", "pipeline", "data", "train", "all"))
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--two-person", type=float, default=3 / 16, help="fraction of samples with a second person")
@@ -316,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-share-absent", action="store_true", help="compute every zero-padded person (see the model)")
     p.add_argument("--workers", default="0,1,2,4")
     p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--options-batch", type=int, default=256, help="batch of the options section (and its training loop)")
+    p.add_argument("--frames", type=int, default=100, help="clip length of the options section")
+    p.add_argument("--no-compile", action="store_true", help="options section: the fast configuration without torch.compile")
     p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
     a = p.parse_args(argv)
     kept = False if a.default_malloc else keep_freed_memory()
@@ -323,6 +402,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"malloc: {'freed memory kept for reuse (aagcn_lab.runtime)' if kept else 'default'}")
     if a.section in ("model", "all"):
         _print("model (NTU layout, M=2, T=100)", bench_model(a.device, a.batch, a.two_person, a.amp, a.channels_last, a.compile, a.iters, not a.no_oracle, share_absent=not a.no_share_absent))
+    if a.section == "options" or (a.section == "all" and a.device.startswith("cuda")):
+        _print(f"training options at batch {a.options_batch} (NTU layout, T={a.frames})", bench_options(
+            a.device, a.options_batch, a.two_person, a.frames, max(a.iters, 10) if a.device.startswith("cuda") else a.iters, not a.no_compile))
+        _print("training loop with the fast options, data loading included", bench_train(
+            a.steps, a.device, a.options_batch, os.cpu_count() or 1, "bf16", True, not a.no_compile, full_model=True, clip_len=a.frames))
     if a.section in ("pipeline", "all"):
         _print("test-mode pipeline, one core", bench_pipeline())
     if a.section in ("data", "all"):

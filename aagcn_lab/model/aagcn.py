@@ -163,12 +163,14 @@ def _conv_branch_init(conv: nn.Conv2d, branches: int) -> None:
 # work on NTU, where most actions have one person. ``weight`` below is that multiplicity per row.
 
 
+@torch.compiler.disable  # data-dependent bookkeeping on an (N, M) mask: eager, outside any compiled graph
 def share_absent_persons(x: Tensor) -> tuple[Tensor, Tensor, Tensor] | None:
     """Rows to compute for input ``(N, M, T, V, C)``: ``(keep, inverse, weight)`` or ``None``.
 
     ``keep`` indexes the N*M persons that are computed (present persons plus one all-zero person
     per slot), ``inverse`` maps every person to its computed row and ``weight`` counts how many
     persons each computed row stands for. ``None`` when no two absent persons share a slot.
+    (Traced by ``torch.compile`` it crashes inductor 2.13's scheduler, hence eager.)
     """
     n, m = x.shape[:2]
     absent = x.reshape(n, m, -1).abs().amax(-1) == 0  # (N, M)
@@ -194,6 +196,9 @@ def batch_norm(bn: nn.BatchNorm2d, x: Tensor, weight: Tensor | None = None) -> T
     """``bn(x)``, where row ``i`` of ``x`` counts ``weight[i]`` times in the training statistics."""
     if weight is None or not bn.training:
         return bn(x)
+    if x.dtype != bn.weight.dtype:  # autocast: statistics in the parameters' precision, as BatchNorm2d keeps them
+        with torch.autocast(x.device.type, enabled=False):
+            return batch_norm(bn, x.to(bn.weight.dtype), weight.to(bn.weight.dtype)).to(x.dtype)
     n = weight.sum() * x.shape[2] * x.shape[3]
     mean = (weight @ x.sum((2, 3))) / n
     centred = x - mean[None, :, None, None]
@@ -606,8 +611,10 @@ class AAGCNBackbone(nn.Module):
             h = h[keep]
             if not self.training:
                 weight = None  # eval-mode BN treats rows independently: no weighting needed
-        inference = not self.training and not torch.is_grad_enabled()
-        if inference:  # channels-last activations through the blocks' inference path
+        # the blocks' inference path: laid out for the CPU in the parameters' precision (its
+        # products write in place, which autocast does not cover); GPUs and autocast use forward()
+        inference = not self.training and not torch.is_grad_enabled() and h.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
+        if inference:  # channels-last activations
             h = h.permute(0, 2, 3, 1).contiguous()  # (N*M, T, V, C)
         for block in self.gcn:
             trace = None

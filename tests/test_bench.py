@@ -1,0 +1,24 @@
+"""The bench script runs end to end at small sizes (figures themselves are never asserted on)."""
+
+import pytest
+
+from aagcn_lab import bench
+
+
+def test_bench_model_reports_ratios_and_float64_noise_floor():
+    out = bench.bench_model(batch=2, two_person=0.5, test_batch=1, iters=1)
+    for key in ("train", "infer", "infer10"):
+        assert out[f"speedup_{key}"] > 0
+    # both float32 paths are compared with the float64 oracle: the fast path is as close as the oracle
+    assert out["max_rel_loss_diff"] < 1e-5
+    assert out["grad_rel_err_vs_fp64"] < 1e-3 and out["oracle_grad_rel_err_vs_fp64"] < 1e-3
+    assert out["model_gflop_per_sample_fwd"] == pytest.approx(12.95 * 3 / 4, rel=0.01)  # one of two samples has two persons
+
+
+def test_bench_options_section_runs_on_the_cpu(capsys):
+    assert bench.main(["options", "--options-batch", "4", "--frames", "12", "--iters", "1", "--steps", "2", "--no-compile"]) == 0
+    text = capsys.readouterr().out
+    for field in ("fp32_eager_samples_s", "fast_samples_s", "speedup", "bf16_matmul_tflops", "fast_fraction_of_bf16_matmul_rate",
+                  "samples_s_last_third"):  # fmt: skip
+        assert field in text, field
+    assert "amp=bf16 channels_last=True compile=False" in text
