@@ -250,7 +250,7 @@ def bench_options(
         if sync:
             out[f"{name}_peak_mem_mb_per_sample"] = torch.cuda.max_memory_allocated() / 2**20 / batch
         out[f"{name}_options"] = f"amp={amp} channels_last={channels_last} compile={compiled}"
-        del net, model, opt
+        del step, net, model, opt  # the step holds them too
     out["speedup"] = out["fast_samples_s"] / out["fp32_eager_samples_s"]
     out["fast_fraction_of_bf16_matmul_rate"] = out["fast_tflops"] / out["bf16_matmul_tflops"]
     return out
