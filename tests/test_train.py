@@ -280,20 +280,23 @@ def _training_processes(config_path: Path) -> list[int]:
 
 
 def _launch_and_kill(cfg: TrainConfig, tmp_path: Path) -> None:
-    """Run launch() while a watcher SIGKILLs one of its training processes a few seconds in."""
+    """Run launch() while a watcher SIGKILLs one of its training processes once this launch has
+    logged its first training step (a fixed delay raced a quick run to its end)."""
     import threading
 
     config_path = cfg.resolved_work_dir() / "launch_config.json"
+    metrics = cfg.resolved_work_dir() / "metrics.jsonl"
+    seen = len(metrics.read_text().splitlines()) if metrics.exists() else 0
 
     def killer():
         deadline = time.time() + 120
         while time.time() < deadline:
+            lines = metrics.read_text().splitlines()[seen:] if metrics.exists() else []
             pids = _training_processes(config_path)
-            if len(pids) >= 2:
-                time.sleep(3)
+            if len(pids) >= 2 and any('"split": "train"' in line for line in lines):
                 os.kill(max(pids), signal.SIGKILL)
                 return
-            time.sleep(0.2)
+            time.sleep(0.02)
 
     th = threading.Thread(target=killer, daemon=True)
     th.start()

@@ -503,7 +503,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.train()
-        loss_sum, correct1, correct5, count = 0.0, 0, 0, 0
+        sums, count = torch.zeros(3, device=dev, dtype=torch.float64), 0  # loss * n, top-1 hits, top-5 hits
         for m, (x, y) in enumerate(batches):
             x, y = x[:, 0].to(dev, non_blocking=True), y.to(dev, non_blocking=True)  # one clip when training
             last = m == len(batches) - 1
@@ -513,11 +513,11 @@ class Trainer:
                     logits = self.forward(x)
                 loss = F.cross_entropy(logits.float(), y)
                 self.scaler.scale(loss / len(batches)).backward()
-            loss_sum += loss.item() * len(y)
             top5 = logits.detach().topk(min(5, logits.shape[1]), dim=1).indices
-            correct1 += int((top5[:, 0] == y).sum())
-            correct5 += int((top5 == y[:, None]).any(1).sum())
+            hits = [(top5[:, 0] == y).sum(), (top5 == y[:, None]).any(1).sum()]
+            sums += torch.stack([loss.detach().double() * len(y)] + [h.double() for h in hits])
             count += len(y)
+        loss_sum, correct1, correct5 = sums.tolist()  # the step's one wait for the device before the update
         if not _all_true(math.isfinite(loss_sum), self.info):
             raise DivergenceError(
                 f"loss became NaN/inf at epoch {self.epoch}, step {self.global_step} (lr {lr:.4g}); stopped before the "
@@ -527,7 +527,7 @@ class Trainer:
         self.scaler.update()
         # A finite loss can still give non-finite gradients or an overflowing update; either leaves
         # NaN/inf in the weights, so one check after the step covers both (fp16's scaler skips such steps).
-        params_ok = bool(torch.stack([p.isfinite().all() for p in self.model.parameters()]).all())
+        params_ok = bool(torch.nn.utils.get_total_norm(list(self.model.parameters()), float("inf")).isfinite())  # max |w|, one fused pass
         if not _all_true(params_ok, self.info):
             raise DivergenceError(
                 f"weights became NaN/inf at epoch {self.epoch}, step {self.global_step} (lr {lr:.4g}) after the update; "
