@@ -323,7 +323,7 @@ def evaluate(
     n = len(dataset)
     per = math.ceil(n / info.world_size)
     shard = list(range(info.rank * per, min(n, (info.rank + 1) * per)))
-    loader = DataLoader(torch.utils.data.Subset(dataset, shard), batch_size=batch_size, num_workers=num_workers)
+    loader = DataLoader(torch.utils.data.Subset(dataset, shard), batch_size=batch_size, num_workers=num_workers, pin_memory=info.device.type == "cuda")
     model.eval()
     probs, idx = [], []
     it = loader
