@@ -87,6 +87,26 @@ def _faults(fn: Callable[[], object]) -> tuple[int, float]:
     return r1.ru_minflt - r0.ru_minflt, r1.ru_stime - r0.ru_stime
 
 
+def _sgd(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """pyskl's optimiser settings (the lr does not affect the timings)."""
+    return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+
+def _train_step(net: Callable, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, amp: str) -> None:
+    """One forward+backward+SGD step, under bf16 autocast when ``amp == 'bf16'``."""
+    opt.zero_grad(set_to_none=True)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp == "bf16"):
+        loss = torch.nn.functional.cross_entropy(net(x).float(), y)
+    loss.backward()
+    opt.step()
+
+
+def _computed_flops(model: torch.nn.Module, batch: int, two_person: float, frames: int = 100) -> float:
+    """Forward FLOPs per sample of the persons actually computed (the absent ones are shared)."""
+    n_two = round(two_person * batch)
+    return model.flops(frames) * (2 * n_two + batch - n_two) / (2 * batch)
+
+
 def _batch(n: int, two_person: float, t: int = 100, v: int = 25, clips: int | None = None, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     shape = (n, clips, 2, t, v, 3) if clips else (n, 2, t, v, 3)
@@ -124,14 +144,9 @@ def bench_model(
     x = _batch(batch, two_person).to(dev)
     y = torch.randint(0, 60, (batch,), generator=torch.Generator().manual_seed(1)).to(dev)
     xt = _batch(test_batch, two_person, clips=10).to(dev)
-    ctx = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if amp == "bf16" else (lambda: torch.autocast(dev.type, enabled=False))
 
-    def train_step(net: Callable, m: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
-        opt.zero_grad(set_to_none=True)
-        with ctx():
-            loss = torch.nn.functional.cross_entropy(net(x).float(), y)
-        loss.backward()
-        opt.step()
+    def ctx() -> torch.autocast:
+        return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp == "bf16")
 
     def infer(net: Callable) -> None:
         with torch.inference_mode(), ctx():
@@ -144,30 +159,28 @@ def bench_model(
 
     out: dict = {"batch": batch, "two_person": two_person, "device": device, "amp": amp, "channels_last": channels_last,
                  "compile": compile, "share_absent_persons": share_absent}  # fmt: skip
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    runs = [(fast, model, _sgd(model))]
     if oracle:  # the reference transcription, with the same weights, timed in turns with the model
         ref_model = copy.deepcopy(model).to(memory_format=torch.contiguous_format)  # the plain layout
         ref = lambda inp: reference_forward(ref_model, inp)  # noqa: E731
-        ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        runs.append((ref, ref_model, _sgd(ref_model)))
     if not sync:  # a fresh process that only infers (aagcn-lab test / predict): what malloc costs
         model.eval()
         out["infer10_first_minor_page_faults"], out["infer10_first_system_s"] = _faults(partial(infer10, fast))
         if oracle:
             ref_model.eval()
             out["oracle_infer10_first_minor_page_faults"], out["oracle_infer10_first_system_s"] = _faults(partial(infer10, ref))
-    for mode, work, samples in (("train", train_step, batch), ("infer", infer, batch), ("infer10", infer10, test_batch)):
-        model.train(mode == "train")
-        fns = [partial(work, fast, model, opt) if mode == "train" else partial(work, fast)]
-        if oracle:
-            ref_model.train(mode == "train")
-            fns.append(partial(work, ref, ref_model, ref_opt) if mode == "train" else partial(work, ref))
+    for mode, samples in (("train", batch), ("infer", batch), ("infer10", test_batch)):
+        for _, m, _ in runs:
+            m.train(mode == "train")
+        fns = [partial(_train_step, net, opt, x, y, amp) if mode == "train" else partial(infer if mode == "infer" else infer10, net) for net, _, opt in runs]
         times = _time(*fns, iters=iters, sync=sync)
         out[f"{mode}_samples_s"] = samples / times[0]
         if oracle:
             out[f"oracle_{mode}_samples_s"] = samples / times[1]
         if mode == "train" and sync:
             torch.cuda.reset_peak_memory_stats()
-            train_step(fast, model, opt)
+            fns[0]()
             out["train_peak_mem_mb_per_sample"] = torch.cuda.max_memory_allocated() / 2**20 / batch
     if oracle:
         # same weights again, then compare outputs and gradients once; the oracle in float64 is the
@@ -188,8 +201,7 @@ def bench_model(
         out["oracle_grad_rel_err_vs_fp64"] = ((gb - g64).norm() / g64.norm()).item()
         for key in ("train", "infer", "infer10"):
             out[f"speedup_{key}"] = out[f"{key}_samples_s"] / out[f"oracle_{key}_samples_s"]
-    n_two = round(two_person * batch)  # persons actually computed: the absent ones are shared
-    flops = model.flops() * (2 * n_two + batch - n_two) / (2 * batch)
+    flops = _computed_flops(model, batch, two_person)
     out["model_gflop_per_sample_fwd"] = flops / 1e9
     out["achieved_tflops_train"] = 3 * flops * out["train_samples_s"] / 1e12
     return out
@@ -221,8 +233,7 @@ def bench_options(
     out["bf16_matmul_tflops"] = _matmul_tflops(dev)
     torch.manual_seed(0)
     model0 = build_model(layout="nturgb+d", num_classes=60)
-    n_two = round(two_person * batch)  # persons actually computed: the absent ones are shared
-    flops = model0.flops(frames) * (2 * n_two + batch - n_two) / (2 * batch)
+    flops = _computed_flops(model0, batch, two_person, frames)
     options = {"fp32_eager": ("none", False, False), "fast": ("bf16", True, compile)}
     for name, (amp, channels_last, compiled) in options.items():
         model = copy.deepcopy(model0).to(dev).train()
@@ -230,14 +241,8 @@ def bench_options(
             model = model.to(memory_format=torch.channels_last)
             model.backbone.channels_last = True
         net = torch.compile(model) if compiled else model
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-
-        def step(net: Callable = net, opt: torch.optim.Optimizer = opt, amp: str = amp) -> None:
-            opt.zero_grad(set_to_none=True)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp == "bf16"):
-                loss = torch.nn.functional.cross_entropy(net(x).float(), y)
-            loss.backward()
-            opt.step()
+        opt = _sgd(model)
+        step = partial(_train_step, net, opt, x, y, amp)
 
         for _ in range(2):  # compilation and autotuning happen here
             step()

@@ -212,14 +212,14 @@ def batch_norm(bn: nn.BatchNorm2d, x: Tensor, weight: Tensor | None = None) -> T
     return centred * scale[None, :, None, None] + bn.bias[None, :, None, None]
 
 
-def pointwise(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """A 1x1 convolution on channels-last activations, ``(N, T, V, C) -> (N, T, V, C_out)``.
+def conv_channels_last(x: Tensor, weight: Tensor, bias: Tensor, stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0)) -> Tensor:
+    """A ``(k, 1)`` convolution on channels-last activations, ``(N, T, V, C) -> (N, T', V, C_out)``.
 
-    Runs as a convolution over the NHWC view rather than a matrix product over ``(N*T*V, C)``:
-    the same sums, but oneDNN's NHWC kernel beats the BLAS product on these skinny shapes
-    (1.3-2.5x on the bench machine, ``C`` of 64-768 and ``C_out`` of 64-256).
+    Runs over the NHWC view, where oneDNN has its fastest kernels; for the 1x1 convolutions this
+    also beats a BLAS matrix product over ``(N*T*V, C)`` (1.3-2.5x on the bench machine, ``C`` of
+    64-768 and ``C_out`` of 64-256).
     """
-    y = F.conv2d(x.permute(0, 3, 1, 2), weight.reshape(weight.shape[0], -1, 1, 1), bias)
+    y = F.conv2d(x.permute(0, 3, 1, 2), weight.contiguous(memory_format=torch.channels_last), bias, stride, padding)
     return y.permute(0, 2, 3, 1).contiguous()  # already laid out so: a view
 
 
@@ -261,10 +261,7 @@ class TemporalConv(nn.Module):
 
     def infer(self, x: Tensor) -> Tensor:
         """Inference on channels-last activations ``(N, T, V, C) -> (N, T', V, C_out)``, BN folded."""
-        w, b = fold_batch_norm(self.conv.weight, self.conv.bias, self.bn)
-        w = w.contiguous(memory_format=torch.channels_last)
-        y = F.conv2d(x.permute(0, 3, 1, 2), w, b, self.conv.stride, self.conv.padding)
-        return y.permute(0, 2, 3, 1).contiguous()  # already laid out so: a view
+        return conv_channels_last(x, *fold_batch_norm(self.conv.weight, self.conv.bias, self.bn), self.conv.stride, self.conv.padding)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -427,7 +424,7 @@ class AdaptiveGraphConv(nn.Module):
         """Inference (eval mode, no autograd) on channels-last activations ``(N, T, V, C) -> (N, T, V, C_out)``.
 
         The same function as :meth:`forward`, laid out for the CPU: with channels last, every 1x1
-        convolution runs on the NHWC view (:func:`pointwise`), the joints of the K subsets sit side
+        convolution runs on the NHWC view (:func:`conv_channels_last`), the joints of the K subsets sit side
         by side so ``sum_k W_k (x G_k)`` is a single convolution with the stacked weights, BN is
         folded into the weights, and the residual, ReLU and attention work in place.
         """
@@ -439,11 +436,11 @@ class AdaptiveGraphConv(nn.Module):
         for i in range(n):  # one batched product over T per sample
             torch.bmm(gt[i if len(gt) > 1 else 0].expand(t, v * k, v), x[i], out=agg[i])
         w, b = fold_batch_norm(*self.stacked_weights(), self.bn)
-        y = pointwise(agg.view(n, t, v, k * c), w, b)
+        y = conv_channels_last(agg.view(n, t, v, k * c), w, b)
         if isinstance(self.down, nn.Identity):
             y.add_(x)
         else:
-            y.add_(pointwise(x, *fold_batch_norm(self.down[0].weight, self.down[0].bias, self.down[1])))
+            y.add_(conv_channels_last(x, *fold_batch_norm(self.down[0].weight, self.down[0].bias, self.down[1])))
         return self.attend(y.relu_(), trace, channels_last=True)
 
     def attend(self, y: Tensor, trace: dict | None = None, channels_last: bool = False) -> Tensor:
