@@ -351,6 +351,8 @@ def bench_train(
     from .train.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
+        # repeat: enough passes over the built-in training split (828 samples) that every step falls
+        # in one epoch, so no worker restart lands inside the timed windows
         cfg = preset(
             "builtin_j", work_dir=tmp, max_steps=steps, progress=False, test_after=False, val_interval=0, tensorboard=False,
             device=device, batch_size=batch_size, num_workers=num_workers, log_interval=max(1, steps // 3), amp=amp, channels_last=channels_last,
