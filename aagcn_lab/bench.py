@@ -138,8 +138,7 @@ def bench_model(
     model = build_model(layout="nturgb+d", num_classes=60).to(dev)
     model.share_absent_persons = share_absent
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        model.backbone.channels_last = True
+        model.to_channels_last()
     fast = torch.compile(model) if compile else model
     x = _batch(batch, two_person).to(dev)
     y = torch.randint(0, 60, (batch,), generator=torch.Generator().manual_seed(1)).to(dev)
@@ -238,8 +237,7 @@ def bench_options(
     for name, (amp, channels_last, compiled) in options.items():
         model = copy.deepcopy(model0).to(dev).train()
         if channels_last:
-            model = model.to(memory_format=torch.channels_last)
-            model.backbone.channels_last = True
+            model.to_channels_last()
         net = torch.compile(model) if compiled else model
         opt = _sgd(model)
         step = partial(_train_step, net, opt, x, y, amp)

@@ -393,3 +393,21 @@ def test_eval_under_bf16_autocast_runs_and_stays_close_to_float32():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             got = m.forward_test(clips)
     assert rel(got.float(), want) < 5e-2
+
+
+def test_to_channels_last_changes_layout_not_the_function():
+    """``to_channels_last`` (the trainer's and the bench's option) stores the convolution weights and
+    the backbone's activations channels-last; a training step computes what the default layout does."""
+    torch.manual_seed(0)
+    m = perturb(build_model(layout="nturgb+d", num_classes=6, base_channels=8)).double().train()  # float64: no rounding to read past
+    ref = copy.deepcopy(m)
+    assert m.to_channels_last() is m and m.backbone.channels_last
+    assert m.backbone.gcn[0].tcn.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.randn(3, 2, 16, 25, 3, dtype=torch.float64)
+    x[0, 1] = 0
+    out, want = m(x), ref(x)
+    out.square().sum().backward()
+    want.square().sum().backward()
+    assert rel(out, want) < 1e-12
+    # all gradients as one vector (a bias feeding a train-mode BN has a gradient of pure rounding)
+    assert rel(torch.cat([p.grad.flatten() for p in m.parameters()]), torch.cat([q.grad.flatten() for q in ref.parameters()])) < 1e-10

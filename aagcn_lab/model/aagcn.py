@@ -714,6 +714,12 @@ class AAGCN(nn.Module):
         self.backbone.init_weights()
         self.cls_head.init_weights(self.cfg.init)
 
+    def to_channels_last(self) -> AAGCN:
+        """Weights and backbone activations in channels-last memory format (fast bf16 GPU convolutions); returns self."""
+        self.to(memory_format=torch.channels_last)
+        self.backbone.channels_last = True
+        return self
+
     def check_input(self, x: Tensor) -> None:
         """Raise a clear error unless ``x`` is ``(N, M, T, V, C)`` matching the config."""
         want = (self.cfg.num_person, None, self.backbone.num_joints, self.cfg.in_channels)

@@ -398,8 +398,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = AAGCN(mcfg).to(self.info.device)
         if cfg.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-            self.model.backbone.channels_last = True
+            self.model.to_channels_last()
 
         # optimisation: pyskl's SGD, lr scaled linearly with the global batch
         self.sampler = KeySampler(len(self.train_set), cfg.batch_size, self.info.world_size, self.info.rank, cfg.grad_accum, cfg.repeat, cfg.seed)
