@@ -50,6 +50,7 @@ class TrainConfig:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
+    graph_weight_decay: bool = True  # decay the learned graphs B_k too (pyskl does); False: a deviation, B_k free
     # numerics and speed
     amp: str = "none"  # 'none', 'bf16' (autocast) or 'fp16' (autocast + grad scaler)
     compile: bool = False

@@ -359,6 +359,32 @@ def _autocast(amp: str, device: torch.device):
 # ------------------------------------------------------------------------------------------------
 
 
+def lr_at_step(cfg: TrainConfig, base_lr: float, steps_per_epoch: int, step: int) -> float:
+    """The learning rate of optimizer step ``step``: linear warm-up (optional), then cosine annealing
+    per iteration to ``min_lr`` (pyskl)."""
+    warm = int(cfg.warmup_epochs * steps_per_epoch)
+    if step < warm:
+        return base_lr * (step + 1) / warm
+    total = max(1, cfg.epochs * steps_per_epoch - warm)
+    progress = (step - warm) / total
+    return cfg.min_lr + 0.5 * (base_lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+GRAPH_PARAMETERS = (".gcn.A", ".gcn.PA")  # the learned graphs B_k (PA: the CVPR'19 unit's)
+
+
+def _param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+    """SGD parameter groups: one (pyskl: weight decay on everything), or with ``graph_weight_decay``
+    off a second group holding the learned graphs without weight decay."""
+    if cfg.graph_weight_decay:
+        return [{"params": list(model.parameters())}]
+    graph = [p for n, p in model.named_parameters() if n.endswith(GRAPH_PARAMETERS)]
+    if not graph:
+        raise ValueError("graph_weight_decay=false, but the model has no learned graph (graph='fixed'?)")
+    ids = {id(p) for p in graph}
+    return [{"params": [p for p in model.parameters() if id(p) not in ids]}, {"params": graph, "weight_decay": 0.0}]
+
+
 class Trainer:
     """Builds data, model and optimizer from a :class:`TrainConfig`; :meth:`fit` runs the loop."""
 
@@ -412,7 +438,7 @@ class Trainer:
         if cfg.max_steps:
             self.total_steps = min(self.total_steps, cfg.max_steps)
         self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=self.base_lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
+            _param_groups(self.model, cfg), lr=self.base_lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
         )
         self.scaler = torch.amp.GradScaler(self.info.device.type, enabled=cfg.amp == "fp16")
         self.ddp = (
@@ -440,12 +466,7 @@ class Trainer:
     # -- schedule -----------------------------------------------------------------------------------
     def lr_at(self, step: int) -> float:
         """Linear warm-up (optional), then cosine annealing per iteration to ``min_lr`` (pyskl)."""
-        warm = int(self.cfg.warmup_epochs * self.sampler.steps_per_epoch)
-        if step < warm:
-            return self.base_lr * (step + 1) / warm
-        total = max(1, self.cfg.epochs * self.sampler.steps_per_epoch - warm)
-        progress = (step - warm) / total
-        return self.cfg.min_lr + 0.5 * (self.base_lr - self.cfg.min_lr) * (1 + math.cos(math.pi * progress))
+        return lr_at_step(self.cfg, self.base_lr, self.sampler.steps_per_epoch, step)
 
     # -- checkpoints --------------------------------------------------------------------------------
     def save_state(self, name: str, extra_meta: dict | None = None) -> Path | None:
