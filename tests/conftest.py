@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,8 +12,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "fixtures" / "pyskl_parity"
 REAL = SHARED / "data" / "real_samples"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "pyskl.npz"  # pyskl's outputs, cut down (scripts/make_golden.py)
 
 torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_global_seeds():
+    """Every test starts from the same global RNG state, so a failure reproduces in any process."""
+    np.random.seed(0)
+    torch.manual_seed(0)
 
 
 def shared_file(*parts: str) -> Path:

@@ -15,7 +15,8 @@ from aagcn_lab.graph import (
     spatial_partition,
 )
 
-from .conftest import FIXTURES, shared_file
+from .conftest import GOLDEN, shared_file
+from .facts import LAYOUT_FACTS, partition
 
 
 @pytest.mark.parametrize("name,v,center", [("nturgb+d", 25, 20), ("nturgb+d-2sagcn", 25, 20), ("coco", 17, 0), ("openpose", 18, 1)])
@@ -62,11 +63,33 @@ def test_spatial_partition_properties(name):
 
 
 def test_partition_equals_pyskl_fixture():
-
     for fname, layout in (("model_ntu60_3d.pt", "nturgb+d"), ("model_coco60_2d.pt", "coco")):
         d = torch.load(shared_file("fixtures", "pyskl_parity", fname), weights_only=True)
         assert np.array_equal(d["graph_A"].numpy(), spatial_partition(layout))
-    assert FIXTURES.exists()
+
+
+@pytest.mark.parametrize("layout", ["nturgb+d", "coco"])
+def test_partition_equals_pyskls_golden_copy(layout):
+    """pyskl's own partition, kept in tests/golden (runs in every clone)."""
+    want = np.load(GOLDEN)[f"graph_A/{layout}"]
+    assert np.array_equal(spatial_partition(layout), want)
+
+
+@pytest.mark.parametrize("name", list(LAYOUT_FACTS))
+def test_layout_tables_are_the_reference_docs(name):
+    """Names, centre, edges, bone pairs and left/right pairs of every documented layout, as the docs list them."""
+    names, center, inward, bones, mirror = LAYOUT_FACTS[name]
+    lay = get_layout(name)
+    assert list(lay.joint_names) == names and lay.center == center
+    assert sorted(lay.inward) == sorted(inward) and len(lay.inward) == len(inward)
+    assert sorted(lay.bone_pairs) == sorted(bones) and len(lay.bone_pairs) == len(bones)
+    assert sorted(tuple(sorted(p)) for p in lay.flip_pairs) == mirror
+
+
+@pytest.mark.parametrize("name", list(LAYOUT_FACTS))
+def test_partition_equals_the_documented_rule(name):
+    """The partition built in the test from the doc's edge list and column rule (no package code)."""
+    np.testing.assert_allclose(spatial_partition(name), partition(name), rtol=0, atol=1e-7)
 
 
 def test_partition_known_values_without_reference():

@@ -8,7 +8,8 @@ from aagcn_lab.data.pipeline import FEATS, Augment, build_pipeline, sample_indic
 from aagcn_lab.data.reference import reference_pipeline
 from aagcn_lab.graph import get_layout
 
-from .conftest import shared_file
+from .conftest import GOLDEN, shared_file
+from .facts import PRENORM_CENTER, PRENORM_XAXIS, PRENORM_ZAXIS
 
 FIXTURES = ["pipe_3d_m2_t150.pt", "pipe_3d_m1_t73.pt", "pipe_2d_m2_t120.pt"]
 
@@ -86,10 +87,10 @@ def _records(seed=0):
 @pytest.mark.parametrize("split", ["train", "val", "test"])
 def test_fast_pipeline_equals_oracle_on_self_made_records(feat, split):
     """Always runs (no reference material needed): the fast pipeline vs the transcription."""
-    for rec in _records():
+    for i, rec in enumerate(_records()):
         layout = "coco" if "keypoint_score" in rec else "nturgb+d"
         for clip_len in (100, 32):
-            seed = hash((rec["frame_dir"], clip_len)) % 2**31
+            seed = 1000 * i + clip_len  # fixed per record and length: a failure reproduces in any process
             fast = build_pipeline(feat, split, layout, clip_len=clip_len)(dict(rec), np.random.RandomState(seed))
             ref = reference_pipeline(feat, split, layout, clip_len=clip_len)(dict(rec), np.random.RandomState(seed))
             assert fast["keypoint"].shape == ref["keypoint"].shape
@@ -168,3 +169,157 @@ def test_2d_rotation_keeps_scores():
     kp = np.random.default_rng(0).uniform(-1, 1, (2, 5, 17, 3))
     out = Augment(rotate_deg=90, noise_std=0.1)(kp, lay, np.random.RandomState(0), with_score=True)
     assert np.array_equal(out[..., 2], kp[..., 2]) and not np.allclose(out[..., :2], kp[..., :2])
+
+
+# ------------------------------------------------------------------------------------------------
+# pyskl's outputs kept in tests/golden (every clone), and geometry checked without the package
+# ------------------------------------------------------------------------------------------------
+
+GOLDEN_CASES = {"3d_m2_t150": "nturgb+d", "2d_m2_t120": "coco", "real_A058": "nturgb+d"}
+
+
+def _golden_record(g, case):
+    rec = dict(frame_dir=case, label=0, keypoint=g[f"{case}/input"], total_frames=g[f"{case}/input"].shape[1])
+    if f"{case}/score" in g:
+        rec.update(keypoint_score=g[f"{case}/score"], img_shape=tuple(int(s) for s in g[f"{case}/img_shape"]))
+    return rec
+
+
+@pytest.mark.parametrize("case", list(GOLDEN_CASES))
+def test_prenormalisation_equals_pyskls_golden_output(case):
+    """Frame 0 and a window of a pyskl sample: normalisation is per frame given frame 0's anchors."""
+    from aagcn_lab.data.pipeline import prenormalize
+
+    g = np.load(GOLDEN)
+    want = g[f"{case}/prenorm"]
+    got = prenormalize(_golden_record(g, case), get_layout(GOLDEN_CASES[case]))
+    assert got.shape == want.shape and rel(got, want) <= 1e-4
+    # the oracle too: it is checked against pyskl, not only against the fast pipeline
+    from aagcn_lab.data import reference as oracle
+
+    step = oracle.PreNormalize2D() if f"{case}/score" in g else oracle.PreNormalize3D()
+    assert rel(step(_golden_record(g, case))["keypoint"], want) <= 1e-4
+
+
+@pytest.mark.parametrize("case", list(GOLDEN_CASES))
+@pytest.mark.parametrize("feat", FEATS)
+def test_stream_features_equal_pyskls_golden_output(case, feat):
+    """GenSkeFeat's j, b, jm, bm on pyskl's own normalised frames (motion to the next original frame)."""
+    g = np.load(GOLDEN)
+    kp = g[f"{case}/prenorm"].astype(np.float64)
+    pipe = build_pipeline(feat, "val", GOLDEN_CASES[case])
+    got = pipe.features(kp, g[f"{case}/feat_positions"], with_score=f"{case}/score" in g)
+    assert rel(got, g[f"{case}/{feat}"]) <= 1e-4
+
+
+def test_sampled_frame_indices_equal_pyskls_golden_output():
+    g = np.load(GOLDEN)
+    cases = sorted({k.split("/")[1] for k in g.files if k.startswith("inds/")})
+    assert len(cases) == 8
+    for case in cases:
+        t, seed = int(g[f"inds/{case}/total_frames"]), int(g[f"inds/{case}/train_seed"])
+        for split, nc in (("train", 1), ("val", 1), ("test", 10)):
+            got = sample_indices(t, 100, nc, split != "train", np.random.RandomState(seed))
+            assert np.array_equal(got, g[f"inds/{case}/{split}"]), (case, split)
+
+
+def _random_rotation(rng) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+def _upright_pose(rng, v=25) -> np.ndarray:
+    """A pose with SpineBase -> SpineMid along +z and ShoulderLeft -> ShoulderRight along +x (perpendicular)."""
+    pose = rng.normal(0, 0.3, (v, 3))
+    pose[PRENORM_CENTER] = [0.0, 0.0, 0.0]
+    pose[PRENORM_ZAXIS[0]] = [0.0, 0.0, -0.35]  # the spine: bottom below the centre
+    pose[PRENORM_XAXIS[0]] = [0.2, 0.1, 0.3]  # right shoulder at +x of the left one, same y and z
+    pose[PRENORM_XAXIS[1]] = [-0.2, 0.1, 0.3]
+    return pose
+
+
+@pytest.mark.parametrize("which", ["fast", "oracle"])
+def test_prenormalisation_geometry_spine_up_shoulders_across(which):
+    """A pose turned and moved anywhere comes back upright: spine along +z, shoulders along +x, centre 0.
+
+    The expected output is built here from the reference facts (anchor joints), never with the
+    package's rotation code: an upright pose with the spine perpendicular to the shoulders is
+    exactly what the two rotations must give back.
+    """
+    from aagcn_lab.data import reference as oracle
+    from aagcn_lab.data.pipeline import prenormalize
+
+    rng = np.random.default_rng(7)
+    lay = get_layout("nturgb+d")
+    for trial in range(20):
+        pose = _upright_pose(rng)
+        moves = pose + rng.normal(0, 0.02, (6, 25, 3))  # six frames, the first is the anchor
+        moves[0] = pose
+        rot, shift = _random_rotation(rng), rng.normal(0, 2, 3)
+        kp = (moves @ rot.T + shift)[None]  # (1, T, V, 3) in some camera frame
+        rec = dict(frame_dir="g", label=0, keypoint=kp, total_frames=6)
+        out = prenormalize(rec, lay) if which == "fast" else oracle.PreNormalize3D()(dict(rec))["keypoint"]
+        np.testing.assert_allclose(out[0], moves, atol=1e-9, err_msg=f"trial {trial}")
+        spine = out[0, 0, PRENORM_ZAXIS[1]] - out[0, 0, PRENORM_ZAXIS[0]]
+        across = out[0, 0, PRENORM_XAXIS[0]] - out[0, 0, PRENORM_XAXIS[1]]
+        np.testing.assert_allclose(spine / np.linalg.norm(spine), [0, 0, 1], atol=1e-9)
+        np.testing.assert_allclose(across / np.linalg.norm(across), [1, 0, 0], atol=1e-9)
+
+
+def test_prenormalisation_swaps_persons_drops_frames_and_keeps_zeros():
+    """pyskl's rules by hand: the person present longer becomes person 0; frames without them go; zeros stay zero."""
+    from aagcn_lab.data.pipeline import prenormalize
+
+    rng = np.random.default_rng(3)
+    lay = get_layout("nturgb+d")
+    a = np.stack([_upright_pose(rng) + 0.01 * i for i in range(10)])
+    b = np.stack([_upright_pose(rng) + [1.0, 0, 0] for _ in range(10)])
+    b[[2, 5]] = 0  # the long-lasting person misses frames 2 and 5 ...
+    a[6:] = 0  # ... the other is there only in frames 0-5
+    a[0, 3] = 0  # and one of its joints is missing in frame 0
+    kp = np.stack([a, b])
+    out = prenormalize(dict(frame_dir="s", label=0, keypoint=kp, total_frames=10), lay)
+    keep = [0, 1, 3, 4, 6, 7, 8, 9]
+    assert out.shape == (2, 8, 25, 3)
+    np.testing.assert_allclose(out[0], b[keep] - b[0, PRENORM_CENTER], atol=1e-9)  # b is upright already
+    want_a = np.where((a[keep] != 0).any(-1, keepdims=True), a[keep] - b[0, PRENORM_CENTER], 0)
+    np.testing.assert_allclose(out[1], want_a, atol=1e-9)
+    assert (out[1, 0, 3] == 0).all() and (out[1, 4:] == 0).all()
+
+
+_DOUBLE_ROUNDING = pytest.mark.xfail(
+    strict=True,
+    reason="the NTU reader rounds text -> float32 -> float16 (pyskl: float64 -> float16 once); "
+    "e.g. '0.5822754' becomes 0.582 instead of 0.5825: one value off in each of these clips, outputs move by 1e-4-3e-4",
+)
+REAL_CLIPS = [
+    "S001C001P001R001A011", pytest.param("S001C003P008R002A058", marks=_DOUBLE_ROUNDING), "S002C001P003R001A003",
+    "S003C001P015R001A034", pytest.param("S004C002P003R001A017", marks=_DOUBLE_ROUNDING),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("clip", REAL_CLIPS)
+def test_real_clip_from_raw_skeleton_file_to_pyskls_pipeline_output(clip):
+    """Raw NTU ``.skeleton`` -> our reader -> our pipeline == pyskl's pipeline on pyskl's record of that file."""
+    from aagcn_lab.data.ntu import read_ntu_skeleton
+
+    d = torch.load(shared_file("fixtures", "pyskl_parity", f"pipe_real_{clip}.pt"), weights_only=True)
+    rec = read_ntu_skeleton(shared_file("data", "real_samples", "ntu60_skeleton_levelca", f"{clip}.skeleton"), notes=[])
+    assert rec["frame_dir"] == clip and rec["label"] == d["sample"]["label"]
+    kp, theirs = rec["keypoint"].astype(np.float64), d["sample"]["keypoint"].numpy().astype(np.float64)
+    assert rec["keypoint"].dtype == np.float16 and kp.shape == theirs.shape
+
+    def same(a, b):  # to a float16 rounding step (the reader rounds text -> float32 -> float16)
+        return np.allclose(a, b, rtol=2**-10, atol=0)
+
+    if not same(kp, theirs):
+        # two bodies: our reader orders them by motion (the authors' rule), pyskl's converter by first appearance
+        assert kp.shape[0] == 2 and same(kp[::-1], theirs)
+        rec["keypoint"] = np.ascontiguousarray(rec["keypoint"][::-1])
+    for feat in FEATS:
+        for split in ("val", "test"):
+            out = build_pipeline(feat, split)(dict(rec))
+            assert rel(out["keypoint"], d[f"{split}_{feat}"].numpy()) <= 1e-4, (feat, split)
+        out = build_pipeline(feat, "train")(dict(rec), np.random.RandomState(d["train_seed"]))
+        assert rel(out["keypoint"], d[f"train_{feat}"].numpy()) <= 1e-4, (feat, "train")

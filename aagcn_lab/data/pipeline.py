@@ -30,7 +30,6 @@ from functools import lru_cache
 import numpy as np
 
 from ..graph import Layout, get_layout
-from .reference import angle_between, rotation_matrix
 
 __all__ = ["FEATS", "SPLITS", "Augment", "Pipeline", "build_pipeline", "sample_indices", "prenormalize"]
 
@@ -46,6 +45,27 @@ TEST_SEED = 255
 
 def _is_ntu(layout: Layout) -> bool:
     return layout.num_joints == 25 and layout.name.startswith("nturgb+d")
+
+
+def _rotation_onto(v: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The ``(3, 3)`` rotation about ``v x target`` by their angle (so ``v`` turns onto ``target``).
+
+    Rodrigues' formula ``R = cos(a) I + sin(a) [k]x + (1 - cos(a)) k k^T``. The identity, as in
+    pyskl, when ``v`` is (nearly) zero, when the axis ``v x target`` is (nearly) zero (parallel or
+    opposite vectors) or when the angle is below 1e-6.
+    """
+    v, target = np.asarray(v), np.asarray(target, np.float64)
+    if np.abs(v).sum() < 1e-6:
+        return np.eye(3)
+    unit = v / np.linalg.norm(v)  # in v's own precision: float16 data gives pyskl's float16 angle
+    cos = np.clip(unit @ (target / np.linalg.norm(target)), -1.0, 1.0)
+    angle = float(np.arccos(cos))
+    axis = np.cross(v, target)
+    if np.abs(axis).sum() < 1e-6 or angle < 1e-6:
+        return np.eye(3)
+    k = axis / np.linalg.norm(axis)
+    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.cos(angle) * np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * np.outer(k, k)
 
 
 def prenormalize_3d(kp: np.ndarray, layout: Layout) -> np.ndarray:
@@ -79,9 +99,9 @@ def prenormalize_3d(kp: np.ndarray, layout: Layout) -> np.ndarray:
     spine = centred[0, 0, 1] - centred[0, 0, 0]
     if half:
         spine = spine.astype(np.float32).astype(np.float16)
-    rz = rotation_matrix(np.cross(spine, [0, 0, 1]), angle_between(spine, [0, 0, 1]))
+    rz = _rotation_onto(spine, np.array([0.0, 0.0, 1.0]))
     shoulders = centred[0, 0, 8].astype(np.float64) @ rz.T - centred[0, 0, 4].astype(np.float64) @ rz.T
-    rx = rotation_matrix(np.cross(shoulders, [1, 0, 0]), angle_between(shoulders, [1, 0, 0]))
+    rx = _rotation_onto(shoulders, np.array([1.0, 0.0, 0.0]))
     m, t, v, c = centred.shape
     # pyskl rotates twice; one product with (rx @ rz) is the same rotation (to ~1e-16)
     out = centred.reshape(-1, c).astype(np.float64) @ (rx @ rz).T  # float16 -> float64, as pyskl's einsum
