@@ -130,3 +130,49 @@ def test_fuse_command(tmp_path, capsys):
     assert load_scores(tmp_path / "fused.npz").meta["fused"] == {"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}
     assert fuse_cli(None, files[:1] + [files[0]]) == 2  # two files for one stream
     assert "two score files for stream 'j'" in capsys.readouterr().err
+
+
+def test_fuse_adds_the_weighted_probabilities_by_hand():
+    ids = ["a", "b"]
+    p = {s: np.full((2, 2), v) for s, v in {"j": 0.1, "b": 0.2, "jm": 0.3, "bm": 0.4}.items()}  # one value per stream
+    streams = {s: Scores(ids, p[s], np.array([0, 1])) for s in p}
+    fused = fuse(streams)
+    np.testing.assert_allclose(fused.probs, np.full((2, 2), 2 * 0.1 + 2 * 0.2 + 0.3 + 0.4))
+    np.testing.assert_allclose(fuse(streams, {"j": 1.0, "bm": 3.0}).probs, np.full((2, 2), 0.1 + 3 * 0.4))
+    two = fuse({s: streams[s] for s in ("j", "b")})
+    np.testing.assert_allclose(two.probs, np.full((2, 2), 0.1 + 0.2))
+
+
+def test_predict_fuses_the_streams_two_two_one_one(tmp_path):
+    """predict() on a self-made skeleton: each stream computed here from its own model and pipeline,
+    then the fused probabilities checked against pyskl's 2:2:1:1 (four streams) and 1:1 (j + b)."""
+    import torch
+
+    from aagcn_lab.data.pipeline import Pipeline
+    from aagcn_lab.model import AAGCN, AAGCNConfig
+    from aagcn_lab.model.checkpoint import save_checkpoint
+    from aagcn_lab.predict import predict
+
+    from .conftest import perturb
+
+    small = dict(layout="nturgb+d", num_classes=5, base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3])
+    models, paths = {}, {}
+    for i, feat in enumerate(("j", "b", "jm", "bm")):
+        torch.manual_seed(10 + i)
+        models[feat] = perturb(AAGCN(AAGCNConfig(**small)), seed=i, scale=0.3).eval()  # four different models
+        paths[feat] = save_checkpoint(models[feat], tmp_path / f"{feat}.pt", meta={"feat": feat})
+    rng = np.random.default_rng(0)
+    x = (rng.normal(0, 0.3, (1, 1, 25, 3)) + np.cumsum(rng.normal(0, 0.02, (1, 40, 25, 3)), 1) + [0, 0, 3]).astype(np.float32)
+    rec = {"frame_dir": "x", "label": -1, "total_frames": 40, "keypoint": x}
+    own = {}
+    with torch.no_grad():
+        for feat, m in models.items():
+            clip = Pipeline(feat, "test", "nturgb+d", 100, 2, 2)(dict(rec))["keypoint"]
+            own[feat] = m.forward_test(torch.from_numpy(clip)[None])[0].double().numpy()
+    assert min(np.abs(own[a] - own[b]).max() for a in own for b in own if a != b) > 1e-3  # the streams differ
+    (pred,) = predict(list(paths.values()), x, num_clips=2)
+    for feat in own:
+        np.testing.assert_allclose(pred.streams[feat], own[feat], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(pred.probs, (2 * own["j"] + 2 * own["b"] + own["jm"] + own["bm"]) / 6, rtol=1e-5, atol=1e-7)
+    (pair,) = predict({"j": paths["j"], "b": paths["b"]}, x, num_clips=2)
+    np.testing.assert_allclose(pair.probs, (own["j"] + own["b"]) / 2, rtol=1e-5, atol=1e-7)

@@ -10,6 +10,7 @@ from aagcn_lab import AAGCN, AAGCNConfig, build_model
 from aagcn_lab.model.reference import reference_forward
 
 from .conftest import perturb, shared_file
+from .facts import LAYOUT_FACTS, partition
 
 NTU = dict(layout="nturgb+d", num_classes=60)
 
@@ -161,14 +162,30 @@ def test_inference_path_equals_reference_transcription(overrides, channels_last)
     assert len(traced.layers) == len(m.backbone.gcn)
 
 
-def test_adaptive_graph_off_works_and_has_no_adaptive_parameters():
+@pytest.mark.parametrize("layout", list(LAYOUT_FACTS))
+@pytest.mark.parametrize("graph", ["tip", "fixed"])
+def test_every_layer_starts_from_the_documented_partition(layout, graph):
+    """Each block's graph (and the backbone's buffer) is the partition built in the test from the doc's edges."""
+    m = build_model(layout=layout, num_classes=3, base_channels=8, graph=graph)
+    want = torch.from_numpy(partition(layout)).float()
+    assert torch.allclose(m.backbone.A, want, atol=1e-7)
+    for block in m.backbone.gcn:
+        assert torch.allclose(block.gcn.A.detach(), want, atol=1e-7)
+
+
+def test_adaptive_graph_off_trains_everything_but_the_graph():
     m = build_model(layout="coco", num_classes=3, base_channels=8, graph="fixed")
     names = [n for n, _ in m.named_parameters()]
     assert not any(n.endswith(".A") or "alpha" in n or "conv_a" in n or "PA" in n for n in names)
     assert "backbone.gcn.0.gcn.A" in m.state_dict()  # the fixed graph is a buffer
+    graph = m.backbone.gcn[0].gcn.A.clone()
     m.train()
-    loss = m(torch.randn(2, 2, 16, 17, 3)).sum()
-    loss.backward()
+    m(torch.randn(2, 2, 16, 17, 3)).square().sum().backward()
+    missing = [n for n, p in m.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert not missing, missing
+    assert m.backbone.gcn[0].gcn.conv_d[1].weight.grad.abs().sum() > 0  # the graph branch is used
+    torch.optim.SGD(m.parameters(), lr=0.1).step()
+    assert torch.equal(m.backbone.gcn[0].gcn.A, graph)  # a step leaves the fixed graph as it was
 
 
 def test_alpha_zero_makes_the_data_graph_irrelevant():
@@ -219,8 +236,15 @@ def test_attention_off_means_no_attention_parameters_and_identity_attention_matc
     assert not any(k in n for n in none.state_dict() for k in ("conv_sa", "conv_ta", "fc1c", "fc2c"))
     none.load_state_dict({k: v for k, v in full.state_dict().items() if k in none.state_dict()})
     x = torch.randn(2, 2, 16, 25, 3)
-    # attention multiplies by (1 + a) with a in (0, 1): removing it changes the output
+    # attention multiplies by (1 + a) with a in (0, 1): removing it changes the output ...
     assert not torch.allclose(full(x), none(x), atol=1e-4)
+    # ... and it is exactly the full model with every gate shut (a = sigmoid(-1e4) = 0)
+    with torch.no_grad():
+        for b in full.backbone.gcn:
+            for conv in (b.gcn.conv_sa, b.gcn.conv_ta, b.gcn.fc2c):
+                conv.weight.zero_()
+                conv.bias.fill_(-1e4)
+    assert torch.allclose(full(x), none(x), atol=1e-6)
 
 
 def test_cvpr_variant_uses_fixed_plus_learned_graph_and_softmax():
