@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from aagcn_lab.train.metrics import confusion_matrix, evaluate_scores, mean_class_accuracy, per_class_accuracy, top_k_accuracy
+from aagcn_lab.train.metrics import (
+    confusion_matrix,
+    evaluate_scores,
+    mean_class_accuracy,
+    per_class_accuracy,
+    top_k_accuracy,
+)
 
 # five samples, five classes. Per row, the classes from the highest score down:
 #   sample 0 (label 0): 0 3 1 ...      top-1 hit
