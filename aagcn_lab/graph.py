@@ -12,7 +12,8 @@ Convention (as in pyskl and the authors' code): features are *right*-multiplied 
 ``(i, j)``, so with the inward pairs ``(child, parent)`` the child receives its parent's feature.
 
 Built-in layouts: ``nturgb+d`` (Kinect v2, 25 joints, pyskl's hand edges), ``nturgb+d-2sagcn``
-(the authors' original hand edges), ``coco`` (17) and ``openpose`` (18, Kinetics-skeleton).
+(the authors' original hand edges), ``coco`` (17), ``openpose`` (18, Kinetics-skeleton) and
+``h36m`` (17, Human3.6M as 2D-to-3D lifters write it; same joint count as ``coco``, other joints).
 Your own skeleton: :func:`define_layout`.
 """
 
@@ -189,11 +190,25 @@ _OPENPOSE_BONES = (
 )  # fmt: skip
 _OPENPOSE_FLIP = ((2, 5), (3, 6), (4, 7), (8, 11), (9, 12), (10, 13), (14, 15), (16, 17))
 
+# --- Human3.6M-17 (the order 2D-to-3D lifters use: VideoPose3D, MHFormer, mmpose ``h36m``) -------
+# Edges = mmpose's h36m ``skeleton_links`` = VideoPose3D's parents [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8,
+# 9, 8, 11, 12, 8, 14, 15]; the root (centre) is the pelvis, as in the lifters' root-relative output.
+_H36M_NAMES = (
+    "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "spine",
+    "thorax", "neck_nose", "head", "left_shoulder", "left_elbow", "left_wrist", "right_shoulder",
+    "right_elbow", "right_wrist",
+)  # fmt: skip
+_H36M_PARENTS = (0, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)  # the pelvis is its own parent
+_H36M_INWARD = tuple((v, p) for v, p in enumerate(_H36M_PARENTS) if v != p)
+_H36M_BONES = tuple(enumerate(_H36M_PARENTS))
+_H36M_FLIP = ((1, 4), (2, 5), (3, 6), (11, 14), (12, 15), (13, 16))
+
 LAYOUTS: dict[str, Layout] = {
     "nturgb+d": Layout("nturgb+d", _NTU_NAMES, 20, _one_based(_NTU_BODY + _NTU_HANDS_PYSKL), _NTU_BONES, _NTU_FLIP),
     "nturgb+d-2sagcn": Layout("nturgb+d-2sagcn", _NTU_NAMES, 20, _one_based(_NTU_BODY + _NTU_HANDS_2SAGCN), _NTU_BONES, _NTU_FLIP),
     "coco": Layout("coco", _COCO_NAMES, 0, _COCO_INWARD, _COCO_BONES, _COCO_FLIP),
     "openpose": Layout("openpose", _OPENPOSE_NAMES, 1, _OPENPOSE_INWARD, _OPENPOSE_BONES, _OPENPOSE_FLIP),
+    "h36m": Layout("h36m", _H36M_NAMES, 0, _H36M_INWARD, _H36M_BONES, _H36M_FLIP),
 }
 
 

@@ -30,6 +30,7 @@ import torch
 from .data.annotations import load_annotations, validate_record
 from .data.classes import class_names
 from .data.pipeline import Pipeline
+from .data.poses import POSE_FORMATS, fit_layout, parse_img_size
 from .fusion import default_weights
 from .model.aagcn import AAGCN
 from .model.checkpoint import load_checkpoint, read_checkpoint
@@ -113,8 +114,8 @@ def _record_from_array(arr: np.ndarray, name: str, with_score: bool) -> dict:
     return rec
 
 
-def read_input(source, sample: str | None = None, with_score: bool = False) -> list[dict]:
-    """Annotation records (with labels where known) from any supported input."""
+def read_input(source, sample: str | None = None, with_score: bool = False, fmt: str | None = None, img_shape=None) -> list[dict]:
+    """Annotation records (with labels where known) from any supported input (``fmt``: see :mod:`.data.poses`)."""
     if isinstance(source, dict):
         return [source]
     if isinstance(source, (np.ndarray, torch.Tensor)):
@@ -122,6 +123,11 @@ def read_input(source, sample: str | None = None, with_score: bool = False) -> l
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    from .data.poses import OTHER_FORMATS, detect_format, read_pose_input
+
+    kind = fmt or detect_format(path)
+    if kind != "array" and kind not in OTHER_FORMATS:  # a pose-estimator output (a file or a folder of frames)
+        return read_pose_input(path, kind, img_shape, sample)
     suffix = path.suffix.lower()
     if suffix == ".skeleton":
         from .data.ntu import read_ntu_skeleton
@@ -185,10 +191,12 @@ def predict(
     num_clips: int = 10,
     with_score: bool = False,
     device: str = "cpu",
+    fmt: str | None = None,
+    img_shape: tuple[int, int] | None = None,
 ) -> list[Prediction]:
     """Fused top-k predictions for every sample of ``source`` (see the module docstring)."""
     models = load_stream_models(checkpoints)
-    records = read_input(source, sample, with_score)
+    records = read_input(source, sample, with_score, fmt, img_shape)
     first_model = next(iter(models.values()))[0]
     for stream, (model, _) in models.items():
         if model.cfg.num_classes != first_model.cfg.num_classes:
@@ -200,13 +208,15 @@ def predict(
         v = rec["keypoint"].shape[2]
         per_stream = {}
         for stream, (model, settings) in models.items():
+            rec_s = fit_layout(rec, model.layout, f"the {stream} model")  # a joint map, or an error naming both layouts
+            v = rec_s["keypoint"].shape[2]
             if v != model.layout.num_joints:
                 raise ValueError(
                     f"sample {rec['frame_dir']}: {v} joints, but the {stream} model is for layout {model.layout.name!r} "
                     f"({model.layout.num_joints} joints)"
                 )
             pipe = Pipeline(stream, "test", model.layout, settings["clip_len"], num_clips, model.cfg.num_person)
-            x = torch.from_numpy(pipe(rec)["keypoint"])[None].to(device)
+            x = torch.from_numpy(pipe(rec_s)["keypoint"])[None].to(device)
             per_stream[stream] = model.to(device).eval().forward_test(x)[0].double().cpu().numpy()
         total = sum(w.get(s, 0.0) for s in per_stream)
         fused = sum(w.get(s, 0.0) * p for s, p in per_stream.items()) / total
@@ -226,6 +236,8 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
     p.add_argument("--clips", type=int, default=10)
     p.add_argument("--with-score", action="store_true", help="a .npy array's channel 2 is a detection score")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--format", default=None, choices=sorted(POSE_FORMATS), help="pose-estimator format of --input (default: detected)")
+    p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT of 2D pixel input when the file does not say")
     a = p.parse_args(extra)
     named = [c for c in a.checkpoint if "=" in c and not Path(c).exists()]
     if named and len(named) != len(a.checkpoint):
@@ -233,7 +245,9 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
         return 2
     ckpts = dict(c.split("=", 1) for c in named) if named else list(a.checkpoint)
     try:
-        preds = predict(ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score)
+        preds = predict(
+            ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score, fmt=a.format, img_shape=parse_img_size(a.img_size)
+        )
     except (ValueError, KeyError, FileNotFoundError) as e:
         print(f"aagcn-lab predict: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2

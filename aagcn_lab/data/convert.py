@@ -6,6 +6,7 @@
     aagcn-lab convert kinetics JSON_DIR OUT.pkl [--label-file LABELS.json] [--split val]
     aagcn-lab convert dense    DATA.npy LABEL.pkl OUT.pkl [--layout nturgb+d] [--split xsub_val]
     aagcn-lab convert check    ANN.pkl [--layout NAME]
+    aagcn-lab convert poses    INPUT... -o OUT.pkl --label N [--format NAME] [--img-size WxH]   (see .poses)
 
 (``python -m aagcn_lab.data.convert ...`` works too.) Every converter skips what it cannot use,
 says why, and keeps going; the exit code is non-zero only when nothing could be converted (or,
@@ -30,7 +31,7 @@ __all__ = ["add_arguments", "run", "main"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``ntu`` / ``kinetics`` / ``dense`` / ``check`` sub-commands to ``parser``."""
-    sub = parser.add_subparsers(dest="convert_format", metavar="{ntu,kinetics,dense,check}")
+    sub = parser.add_subparsers(dest="convert_format", metavar="{ntu,kinetics,dense,check,poses}")
     sub.required = True
 
     p = sub.add_parser("ntu", help="a folder of raw NTU RGB+D .skeleton files -> annotation file")
@@ -59,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("check", help="validate an annotation file and print a summary")
     p.add_argument("ann", metavar="ANN_FILE", help="annotation file (.pkl)")
     p.add_argument("--layout", default=None, help="check the joints against this layout")
+
+    from .poses import add_convert_arguments
+
+    add_convert_arguments(sub)
 
 
 def _check(path: str, layout: str | None) -> int:
@@ -99,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if fmt == "check":
             return _check(args.ann, args.layout)
+        if fmt == "poses":
+            from .poses import run_convert
+
+            return run_convert(args)
         if fmt == "ntu":
             report = convert_ntu_folder(
                 args.src, args.out, dataset=args.dataset, workers=args.workers, max_bodies=args.max_bodies

@@ -1,0 +1,1142 @@
+"""Pose-estimator outputs -> annotation records: readers, format detection and joint maps.
+
+One input is one video: a folder of per-frame files or one file. Formats (``--format NAME``;
+detected from the file when that is unambiguous, see :func:`detect_format`):
+
+=================  ================================================================================
+``openpose``       OpenPose ``--write_json``: a folder of ``*_keypoints.json`` (one per frame) or one
+                   such file; ``people[].pose_keypoints_2d`` with BODY_25 (75 values) or COCO-18 (54)
+``coco``           COCO-17 keypoints ``[x, y, v|score] * 17``: a results list with ``image_id``
+                   (AlphaPose, mmpose, Detectron2), a COCO / PoseTrack file with ``images`` and
+                   ``annotations`` (``track_id`` used), a folder of per-frame person lists
+                   (RTMPose / ViTPose / HRNet ``keypoints`` + ``keypoint_scores``, YOLO-pose
+                   ``tojson()``), or a ``(T, 17, 2|3)`` array
+``mmpose``         mmpose ``--save-predictions`` JSON (``meta_info`` + ``instance_info``): COCO-17
+                   2D, or Human3.6M-17 3D from its pose lifter
+``mediapipe``      MediaPipe Pose's 33 landmarks (normalised x, y, z, visibility) as JSON, CSV or NPY
+``detectron2``     VideoPose3D ``infer_video_d2.py`` ``.npz`` (Detectron2 keypoint R-CNN, COCO-17)
+``videopose3d-2d`` VideoPose3D ``prepare_data_2d_custom.py`` ``.npz`` (``positions_2d``, COCO-17)
+``mhformer``       a lifter ``.npz`` with ``reconstruction`` in Human3.6M order: 2D input
+                   ``(1, T, 17, 2)`` or 3D output ``(T, 17, 3)`` (MHFormer, AutoDance)
+``h36m``           a ``(T, 17, 2|3)`` / ``(M, T, 17, C)`` ``.npy`` in Human3.6M order (VideoPose3D's
+                   ``--viz-export`` 3D)
+``array``          a plain ``(T, V, C)`` / ``(M, T, V, C)`` ``.npy`` (25 joints: NTU 3D; 18: OpenPose)
+=================  ================================================================================
+
+(``aagcn_lab.predict`` also reads NTU ``.skeleton``, Kinetics-skeleton JSON and annotation files.)
+
+Layouts and joint maps (:data:`JOINT_MAPS`, applied by :func:`map_joints`): BODY_25 is read as
+OpenPose-18 (its MidHip and six foot joints dropped), MediaPipe-33 as COCO-17 (eyes' centres,
+ears, body; the inner/outer eyes, mouth, hands and feet dropped). A 2D input can feed a model of
+another layout when a map exists: ``openpose <-> coco`` (COCO has no neck: OpenPose's neck is the
+shoulders' midpoint, scored by the lower of the two). Human3.6M-17 is its own layout (``h36m``),
+for models trained on it; it has the same joint count as COCO but other joints, so feeding it to
+a COCO model (or 18 OpenPose joints to a 25-joint NTU model) is an error naming both layouts
+(:func:`fit_layout`).
+
+People: frames without identities are linked into tracks and the main persons kept by total
+keypoint score (:mod:`.tracking`); dropped tracks are listed in the notes. Image size for pyskl's
+2D normalisation: from the file where it says (PoseTrack ``images``, Detectron2 / VideoPose3D
+``metadata``), else ``img_shape=`` / ``--img-size WxH``; normalised coordinates (MediaPipe) use
+``(1, 1)``, as the Kinetics reader does; otherwise pyskl's fallback 1920x1080, with a note.
+
+Bad input does not stop a video: a corrupt frame file, a person with the wrong number of values
+or with NaN / inf is left out, and the reason is recorded with the file and frame
+(:attr:`PoseFrames.problems`); only a video with no usable person at all is an error.
+``.npz`` files that hold Python objects (Detectron2, VideoPose3D) are unpickled with the
+restricted unpickler of :mod:`aagcn_lab.io`: plain data only, nothing from the file runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import sys
+import warnings
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..graph import Layout, get_layout
+from ..io import RestrictedUnpickler, UnsafeFileError
+from .tracking import track_people
+
+__all__ = [
+    "POSE_FORMATS",
+    "SOURCE_JOINTS",
+    "JOINT_MAPS",
+    "PoseFormatError",
+    "LayoutMismatchError",
+    "PoseFrames",
+    "detect_format",
+    "read_poses",
+    "to_record",
+    "read_pose_records",
+    "read_pose_input",
+    "PoseNote",
+    "map_joints",
+    "fit_layout",
+    "feeds",
+    "convert_poses",
+    "check_person",
+]
+
+POSE_FORMATS: dict[str, str] = {
+    "openpose": "OpenPose --write_json: a folder of *_keypoints.json or one file (BODY_25 or COCO-18)",
+    "coco": "COCO-17 keypoints: results list with image_id, COCO/PoseTrack file, folder of per-frame lists, or array",
+    "mmpose": "mmpose --save-predictions JSON (meta_info + instance_info), 2D COCO-17 or 3D H36M-17",
+    "mediapipe": "MediaPipe Pose 33 landmarks: JSON, CSV or .npy export",
+    "detectron2": "VideoPose3D infer_video_d2.py .npz (Detectron2 keypoints, COCO-17)",
+    "videopose3d-2d": "VideoPose3D prepare_data_2d_custom .npz (positions_2d, COCO-17)",
+    "mhformer": "lifter .npz with 'reconstruction' in Human3.6M order (2D input or 3D output)",
+    "h36m": "a (T, 17, 2|3) or (M, T, 17, C) .npy in Human3.6M order (e.g. VideoPose3D 3D export)",
+    "array": "a plain (T, V, C) or (M, T, V, C) .npy (25 joints: NTU 3D, 18: OpenPose)",
+}
+# formats that aagcn_lab.predict reads itself (listed in errors, so that one list names them all)
+OTHER_FORMATS: dict[str, str] = {
+    "ntu": "NTU RGB+D .skeleton",
+    "kinetics": "Kinetics-skeleton JSON (ST-GCN)",
+    "annotations": "an annotation .pkl",
+}
+
+_BODY25 = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip", "RHip",
+    "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar", "LBigToe", "LSmallToe",
+    "LHeel", "RBigToe", "RSmallToe", "RHeel",
+)  # fmt: skip
+MEDIAPIPE_LANDMARKS = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
+    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)  # fmt: skip
+SOURCE_JOINTS: dict[str, tuple[str, ...]] = {
+    "body25": _BODY25,
+    "mediapipe": MEDIAPIPE_LANDMARKS,
+    **{name: get_layout(name).joint_names for name in ("coco", "openpose", "h36m", "nturgb+d")},
+}
+
+# target joint <- source joint index, or a pair (a, b): their midpoint, scored by the lower score
+Source = int | tuple[int, int]
+JOINT_MAPS: dict[tuple[str, str], tuple[Source, ...]] = {
+    ("body25", "openpose"): (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18),
+    ("body25", "coco"): (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11),
+    ("openpose", "coco"): (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10),
+    ("coco", "openpose"): (0, (5, 6), 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3),
+    ("mediapipe", "coco"): (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28),
+    ("mediapipe", "openpose"): (0, (11, 12), 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7),
+}
+# what a reader's own layout becomes in a record (the model layouts have no BODY_25 / MediaPipe)
+READ_AS = {"body25": "openpose", "mediapipe": "coco"}
+PYSKL_IMG_SHAPE = (1080, 1920)
+
+
+class PoseFormatError(ValueError):
+    """An input whose format is unknown or ambiguous, or a file that is not what its format says."""
+
+
+class LayoutMismatchError(ValueError):
+    """An input's skeleton layout cannot feed a model's layout."""
+
+
+@dataclass
+class PoseFrames:
+    """One video as an estimator wrote it: per-frame detections ``(P_t, V, D)`` before tracking."""
+
+    name: str
+    fmt: str
+    layout: str  # a key of SOURCE_JOINTS
+    coords: list[np.ndarray] = field(default_factory=list)  # per frame (P_t, V, D) float32
+    scores: list[np.ndarray] = field(default_factory=list)  # per frame (P_t, V) float32
+    ids: list[list] | None = None  # per frame, the file's identity of each detection
+    img_shape: tuple[int, int] | None = None  # (h, w) when the file says
+    normalised: bool = False  # x, y are fractions of the image width / height
+    has_score: bool = True
+    frame_names: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (where, what): left out
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dim(self) -> int:
+        """2 for image coordinates, 3 for 3D."""
+        for c in self.coords:
+            if len(c):
+                return int(c.shape[-1])
+        return 2
+
+    @property
+    def num_people(self) -> int:
+        """Detections in all frames."""
+        return sum(len(c) for c in self.coords)
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation of one detection (the one place: switch to the shared validation layer here)
+# ------------------------------------------------------------------------------------------------
+
+
+def check_person(coords: np.ndarray, scores: np.ndarray, num_joints: int) -> str | None:
+    """What is wrong with one detection ``(V, D)`` + ``(V,)``, or ``None``."""
+    if coords.ndim != 2 or coords.shape[0] != num_joints:
+        return f"{coords.shape[0] if coords.ndim else 0} joints, expected {num_joints}"
+    bad = ~np.isfinite(coords).all(-1) | ~np.isfinite(scores)
+    if bad.any():
+        return f"NaN/inf in joint(s) {', '.join(map(str, np.flatnonzero(bad)[:8]))}"
+    return None
+
+
+class _Builder:
+    """Collects detections frame by frame, checking each one."""
+
+    def __init__(self, name: str, fmt: str, layout: str | None, has_score: bool = True) -> None:
+        self.pf = PoseFrames(name, fmt, layout or "")
+        self.pf.has_score = has_score
+        self._ids: list[list] = []
+        self._any_id = False
+
+    def frame(self, label: str) -> None:
+        self.pf.coords.append([])
+        self.pf.scores.append([])
+        self._ids.append([])
+        self.pf.frame_names.append(label)
+
+    def fail_frame(self, why: str) -> None:
+        self.pf.problems.append((self.pf.frame_names[-1], why))
+
+    def person(self, coords, scores, pid=None, where: str = "") -> None:
+        coords = np.asarray(coords, np.float32)
+        scores = np.ones(coords.shape[:1], np.float32) if scores is None else np.asarray(scores, np.float32).reshape(-1)
+        if not self.pf.layout:
+            raise PoseFormatError(f"{self.pf.name}: internal: layout unknown before the first person")
+        v = len(SOURCE_JOINTS[self.pf.layout])
+        if coords.ndim == 2 and scores.shape != coords.shape[:1]:
+            why = f"{coords.shape[0]} joints but {scores.shape[0]} scores"
+        else:
+            why = check_person(coords, scores, v)
+        if why is None and self.pf.coords[-1] and coords.shape[1] != self.pf.coords[-1][0].shape[1]:
+            why = f"{coords.shape[1]} coordinates per joint, other people have {self.pf.coords[-1][0].shape[1]}"
+        if why is not None:
+            self.pf.problems.append((f"{self.pf.frame_names[-1]}{where}", why))
+            return
+        self.pf.coords[-1].append(coords)
+        self.pf.scores[-1].append(scores)
+        self._ids[-1].append(pid)
+        self._any_id |= pid is not None and pid != -1
+
+    def done(self) -> PoseFrames:
+        pf = self.pf
+        dims = {c.shape[1] for frame in pf.coords for c in frame}
+        if len(dims) > 1:
+            raise PoseFormatError(f"{pf.name}: people with {sorted(dims)} coordinates per joint in one video")
+        v = len(SOURCE_JOINTS.get(pf.layout, ())) or 1
+        d = dims.pop() if dims else 2
+        pf.coords = [np.stack(f) if f else np.zeros((0, v, d), np.float32) for f in pf.coords]
+        pf.scores = [np.stack(f) if f else np.zeros((0, v), np.float32) for f in pf.scores]
+        pf.ids = self._ids if self._any_id else None
+        failed = {w.split(", person")[0] for w, _ in pf.problems}
+        empty = [n for n, c in zip(pf.frame_names, pf.coords) if not len(c) and n not in failed]
+        if empty and len(empty) < len(pf.coords):
+            shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+            pf.notes.append(f"{len(empty)} frame(s) with no person: {shown}")
+        if not pf.num_people:
+            detail = "; ".join(f"{w}: {why}" for w, why in pf.problems[:5])
+            raise PoseFormatError(f"{pf.name}: no usable person in any of {len(pf.coords)} frame(s)" + (f" ({detail})" if detail else ""))
+        return pf
+
+
+# ------------------------------------------------------------------------------------------------
+# Small helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def _natural_key(s: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
+
+
+def _load_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PoseFormatError(f"{path}: not readable JSON: {e}") from e
+
+
+def _npy_member(f, source: str):
+    """One ``.npy`` member of an ``.npz``; an object array through the restricted unpickler."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    if dtype.hasobject:
+        return RestrictedUnpickler(f, source).load()
+    data = np.frombuffer(f.read(), dtype=dtype, count=int(np.prod(shape)) if shape else 1)
+    return data.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def load_npz(path: str | os.PathLike) -> dict:
+    """Every array of an ``.npz``; Python objects only through the restricted unpickler (no code runs)."""
+    path = Path(path)
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                key = name[:-4] if name.endswith(".npy") else name
+                with z.open(name) as f:
+                    out[key] = _npy_member(io.BufferedReader(f), f"{path}:{key}")
+    except UnsafeFileError as e:  # a ValueError like every other bad input, so that callers report it plainly
+        raise PoseFormatError(str(e)) from e
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise PoseFormatError(f"{path}: not a readable .npz: {e}") from e
+    return out
+
+
+def _as_item(x):
+    """A 0-d object array's content (``np.savez`` wraps dicts that way)."""
+    if isinstance(x, np.ndarray) and x.dtype == object and x.shape == ():
+        return x.item()
+    return x
+
+
+# ------------------------------------------------------------------------------------------------
+# Person parsers shared by the JSON formats
+# ------------------------------------------------------------------------------------------------
+
+_ID_KEYS = ("track_id", "idx", "person_id")
+
+
+def _person_id(obj: dict):
+    for k in _ID_KEYS:
+        if k in obj:
+            v = obj[k]
+            if isinstance(v, list):
+                v = v[0] if v else None
+            return None if v is None or v == -1 else (v if not isinstance(v, list) else None)
+    return None
+
+
+def _parse_keypoints(obj: dict, visibility_flags: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(V, D)`` coordinates and ``(V,)`` scores from one person object of a COCO-like format."""
+    kp = obj.get("keypoints")
+    if isinstance(kp, dict):  # YOLO-pose tojson(): {"x": [...], "y": [...], "visible": [...]}
+        xy = np.stack([np.asarray(kp["x"], np.float64), np.asarray(kp["y"], np.float64)], -1)
+        vis = kp.get("visible")
+        return xy, (None if vis is None else np.asarray(vis, np.float64))
+    arr = np.asarray(kp, dtype=np.float64) if kp is not None else np.zeros((0,))
+    scores = obj.get("keypoint_scores", obj.get("scores_per_keypoint"))
+    if arr.ndim == 2:  # nested [[x, y], ...] or [[x, y, z], ...] with separate scores
+        return arr, (None if scores is None else np.asarray(scores, np.float64).reshape(-1))
+    if arr.ndim == 1 and arr.size % 3 == 0:  # flat [x, y, v|score, ...]
+        trip = arr.reshape(-1, 3)
+        s = (trip[:, 2] > 0).astype(np.float64) if visibility_flags else trip[:, 2]
+        return trip[:, :2], s
+    return arr.reshape(-1, 1), None  # wrong count: check_person names it
+
+
+# ------------------------------------------------------------------------------------------------
+# OpenPose
+# ------------------------------------------------------------------------------------------------
+
+_OPENPOSE_LAYOUTS = {75: "body25", 54: "openpose"}
+
+
+def read_openpose(path: str | os.PathLike) -> PoseFrames:
+    """An OpenPose ``--write_json`` folder (one ``*_keypoints.json`` per frame) or one such file."""
+    path = Path(path)
+    files = _frame_files(path, "_keypoints.json") if path.is_dir() else [path]
+    b = _Builder(path.stem if path.is_file() else path.name, "openpose", None)
+    for f in files:
+        b.frame(f.name)
+        try:
+            obj = _load_json(f)
+            people = obj["people"]
+            if not isinstance(people, list):
+                raise TypeError("'people' is not a list")
+        except (PoseFormatError, KeyError, TypeError) as e:
+            b.fail_frame(f"not an OpenPose frame: {e}")
+            continue
+        for p, person in enumerate(people):
+            flat = np.asarray(person.get("pose_keypoints_2d") or [], np.float64).reshape(-1)
+            if not b.pf.layout:
+                b.pf.layout = _OPENPOSE_LAYOUTS.get(flat.size, "")
+            v = len(SOURCE_JOINTS.get(b.pf.layout, ())) or 0
+            if flat.size != 3 * v or v == 0:
+                b.pf.problems.append((f"{f.name}, person {p}", f"{flat.size} values in pose_keypoints_2d, expected 75 (BODY_25) or 54 (COCO-18)"))
+                continue
+            trip = flat.reshape(-1, 3)
+            b.person(trip[:, :2], trip[:, 2], _person_id(person), f", person {p}")
+    if not b.pf.layout:
+        b.pf.layout = "openpose"
+    return b.done()
+
+
+def _frame_files(folder: Path, suffix: str = ".json") -> list[Path]:
+    files = sorted((f for f in folder.iterdir() if f.is_file() and f.name.endswith(suffix)), key=lambda f: _natural_key(f.name))
+    if not files:
+        raise PoseFormatError(f"{folder}: no {suffix} frame files in the folder")
+    return files
+
+
+# ------------------------------------------------------------------------------------------------
+# COCO-17 (results lists, COCO / PoseTrack files, per-frame lists) and mmpose predictions
+# ------------------------------------------------------------------------------------------------
+
+
+def read_coco(path: str | os.PathLike) -> PoseFrames:
+    """COCO-17 keypoints: a results list, a COCO/PoseTrack file, or a folder of per-frame lists."""
+    path = Path(path)
+    if path.is_dir():
+        b = _Builder(path.name, "coco", "coco")
+        for f in _frame_files(path):
+            b.frame(f.name)
+            try:
+                obj = _load_json(f)
+            except PoseFormatError as e:
+                b.fail_frame(str(e).split(": ", 1)[-1])
+                continue
+            people = obj.get("instances", obj.get("people", [])) if isinstance(obj, dict) else obj
+            if not isinstance(people, list):
+                b.fail_frame("expected a list of people")
+                continue
+            for p, person in enumerate(people):
+                _coco_person(b, person, f", person {p}")
+        return b.done()
+    obj = _load_json(path)
+    if isinstance(obj, dict) and "annotations" in obj and "images" in obj:
+        return _read_coco_dataset(path, obj)
+    if isinstance(obj, list) and all(isinstance(d, dict) for d in obj) and obj and all("image_id" in d for d in obj):
+        return _read_coco_results(path, obj)
+    if isinstance(obj, list):  # one frame: a list of people
+        b = _Builder(path.stem, "coco", "coco")
+        b.frame(path.name)
+        for p, person in enumerate(obj):
+            _coco_person(b, person, f", person {p}")
+        return b.done()
+    raise PoseFormatError(f"{path}: not COCO keypoints (expected a results list with image_id, or images + annotations)")
+
+
+def _coco_person(b: _Builder, person, where: str, visibility_flags: bool = False) -> None:
+    if not isinstance(person, dict):
+        b.pf.problems.append((f"{b.pf.frame_names[-1]}{where}", f"a person is a JSON {type(person).__name__}, not an object"))
+        return
+    if "category_id" in person and person["category_id"] not in (1, "person"):
+        return  # not a person
+    xy, s = _parse_keypoints(person, visibility_flags)
+    b.person(xy, s, _person_id(person), where)
+
+
+def _read_coco_results(path: Path, obj: list) -> PoseFrames:
+    b = _Builder(path.stem, "coco", "coco")
+    frames: dict = {}
+    for d in obj:
+        frames.setdefault(d["image_id"], []).append(d)
+    for image_id in sorted(frames, key=lambda k: _natural_key(str(k))):
+        b.frame(f"image_id {image_id}")
+        for p, person in enumerate(frames[image_id]):
+            _coco_person(b, person, f", person {p}")
+    return b.done()
+
+
+def _read_coco_dataset(path: Path, obj: dict) -> PoseFrames:
+    """COCO / PoseTrack files: ``v`` flags are visibility (score 1 if v > 0); other joints' names zeroed."""
+    b = _Builder(path.stem, "coco", "coco")
+    images = sorted(obj["images"], key=lambda im: (im.get("frame_id", 0), im.get("id", 0)))
+    by_image: dict = {}
+    for a in obj["annotations"]:
+        by_image.setdefault(a.get("image_id"), []).append(a)
+    names = None
+    for cat in obj.get("categories") or []:
+        if cat.get("name") == "person" and cat.get("keypoints"):
+            names = list(cat["keypoints"])
+    other = [i for i, n in enumerate(names or []) if i < 17 and n != SOURCE_JOINTS["coco"][i]]
+    if other:
+        b.pf.notes.append(
+            "joint slot(s) " + ", ".join(f"{i} is {names[i]!r} not {SOURCE_JOINTS['coco'][i]!r}" for i in other)
+            + ": read as undetected (score 0)"
+        )
+    if images and all(k in images[0] for k in ("height", "width")):
+        b.pf.img_shape = (int(images[0]["height"]), int(images[0]["width"]))
+    for im in images:
+        b.frame(str(im.get("file_name", f"image {im.get('id')}")))
+        for p, person in enumerate(by_image.get(im.get("id"), [])):
+            before = len(b.pf.scores[-1])
+            _coco_person(b, person, f", person {p}", visibility_flags=True)
+            if other and len(b.pf.scores[-1]) > before:
+                b.pf.scores[-1][-1][other] = 0
+                b.pf.coords[-1][-1][other] = 0
+    if len(images) == 1 and images[0].get("nframes", 1) > 1:
+        b.pf.notes.append(f"the file holds 1 of the video's {images[0]['nframes']} frames (labelled frames only)")
+    return b.done()
+
+
+def read_mmpose(path: str | os.PathLike) -> PoseFrames:
+    """mmpose ``--save-predictions`` JSON: ``instance_info`` frames of ``keypoints`` + ``keypoint_scores``."""
+    path = Path(path)
+    obj = _load_json(path)
+    if not isinstance(obj, dict) or not isinstance(obj.get("instance_info"), list):
+        raise PoseFormatError(f"{path}: not an mmpose predictions file (no 'instance_info' list)")
+    meta = obj.get("meta_info") or {}
+    dataset = str(meta.get("dataset_name", "")).lower()
+    layout = "h36m" if "h36m" in dataset else "coco" if "coco" in dataset or not dataset else None
+    if layout is None:
+        raise PoseFormatError(f"{path}: mmpose dataset {dataset!r}: only COCO-17 and Human3.6M-17 are read")
+    b = _Builder(path.stem, "mmpose", layout)
+    for i, frame in enumerate(obj["instance_info"]):
+        b.frame(f"frame_id {frame.get('frame_id', i)}" if isinstance(frame, dict) else f"entry {i}")
+        people = frame.get("instances") if isinstance(frame, dict) else None
+        if not isinstance(people, list):
+            b.fail_frame("no 'instances' list")
+            continue
+        for p, person in enumerate(people):
+            _coco_person(b, person, f", person {p}")
+    return b.done()
+
+
+# ------------------------------------------------------------------------------------------------
+# MediaPipe Pose (33 landmarks)
+# ------------------------------------------------------------------------------------------------
+
+_LANDMARK_KEYS = ("x", "y", "z", "visibility")
+
+
+def _mp_person(b: _Builder, landmarks, where: str) -> None:
+    if not isinstance(landmarks, list) or not all(isinstance(lm, dict) for lm in landmarks):
+        b.pf.problems.append((f"{b.pf.frame_names[-1]}{where}", "landmarks are not a list of {x, y, z, visibility} objects"))
+        return
+    xy = np.array([[lm.get("x", np.nan), lm.get("y", np.nan)] for lm in landmarks], np.float64).reshape(-1, 2)
+    vis = np.array([lm.get("visibility", 1.0) for lm in landmarks], np.float64)
+    b.person(xy, vis, None, where)
+
+
+def _mp_frame_people(frame) -> list | None:
+    """The people of one MediaPipe JSON frame (``None``: not a frame)."""
+    if frame is None or frame == {} or frame == []:
+        return []
+    if isinstance(frame, list) and frame and isinstance(frame[0], dict) and "x" in frame[0]:
+        return [frame]  # a bare list of landmarks
+    if isinstance(frame, dict):
+        if "pose_landmarks" in frame:  # Tasks API PoseLandmarkerResult: one list per person
+            pl = frame["pose_landmarks"] or []
+            if isinstance(pl, dict):  # the legacy solution's pose_landmarks as MessageToDict
+                pl = [pl.get("landmark", [])]
+            return [p.get("landmark", p) if isinstance(p, dict) else p for p in pl]
+        for key in ("landmark", "landmarks"):
+            if key in frame:
+                lm = frame[key]
+                return [] if not lm else ([lm] if isinstance(lm[0], dict) else lm)
+    return None
+
+
+def read_mediapipe(path: str | os.PathLike) -> PoseFrames:
+    """MediaPipe Pose 33 landmarks from a JSON, CSV or NPY export (or a folder of per-frame JSON)."""
+    path = Path(path)
+    b = _Builder(path.stem if path.is_file() else path.name, "mediapipe", "mediapipe")
+    b.pf.normalised = True
+    if path.is_dir():
+        for f in _frame_files(path):
+            b.frame(f.name)
+            try:
+                people = _mp_frame_people(_load_json(f))
+            except PoseFormatError as e:
+                b.fail_frame(str(e).split(": ", 1)[-1])
+                continue
+            if people is None:
+                b.fail_frame("not a MediaPipe frame (no landmark / pose_landmarks)")
+                continue
+            for p, lm in enumerate(people):
+                _mp_person(b, lm, f", person {p}")
+    elif path.suffix.lower() == ".json":
+        obj = _load_json(path)
+        frames = obj.get("frames") if isinstance(obj, dict) and "frames" in obj else obj
+        if _mp_frame_people(frames) not in (None, []) and not (isinstance(frames, list) and frames and _mp_frame_people(frames[0]) is not None and "x" not in frames[0]):
+            frames = [frames]  # one frame
+        if not isinstance(frames, list):
+            raise PoseFormatError(f"{path}: not a MediaPipe export (expected a list of frames with 'landmark' or 'pose_landmarks')")
+        for i, frame in enumerate(frames):
+            b.frame(f"frame {i}")
+            people = _mp_frame_people(frame)
+            if people is None:
+                b.fail_frame("not a MediaPipe frame (no landmark / pose_landmarks)")
+                continue
+            for p, lm in enumerate(people):
+                _mp_person(b, lm, f", person {p}")
+    elif path.suffix.lower() == ".csv":
+        _read_mediapipe_csv(path, b)
+    elif path.suffix.lower() == ".npy":
+        arr = _load_npy(path)
+        if arr.ndim == 2 and arr.shape[1] == 33 * 4:
+            arr = arr.reshape(-1, 33, 4)
+        _array_into(b, arr, path, score_channel=3 if arr.shape[-1] == 4 else None, coords=2)
+    else:
+        raise PoseFormatError(f"{path}: MediaPipe exports are read from .json, .csv or .npy")
+    pf = b.done()
+    big = max((float(np.abs(c).max()) for c in pf.coords if len(c)), default=0.0)
+    if big > 2:
+        pf.normalised = False  # pixel coordinates: the image size is needed
+    return pf
+
+
+_CSV_WIDE = re.compile(r"^(?:(x|y|z|visibility|v|presence)_?(\d+)|(\d+)_(x|y|z|visibility|v|presence)|([a-z_]+)_(x|y|z|visibility|presence))$")
+
+
+def _read_mediapipe_csv(path: Path, b: _Builder) -> None:
+    """Long form (``frame, landmark, x, y, z, visibility[, person]``) or wide form (one row per frame)."""
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_text())))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise PoseFormatError(f"{path}: not a readable CSV: {e}") from e
+    if len(rows) < 2:
+        raise PoseFormatError(f"{path}: no data rows")
+    head = [h.strip().lower() for h in rows[0]]
+    col = {h: i for i, h in enumerate(head)}
+    frame_col = next((col[k] for k in ("frame", "frame_index", "frame_idx", "frame_id") if k in col), None)
+    person_col = next((col[k] for k in ("person", "person_id", "pose") if k in col), None)
+
+    def num(row, i):
+        try:
+            return float(row[i])
+        except (ValueError, IndexError):
+            return np.nan
+
+    people: dict[tuple, dict] = {}  # (frame, person) -> {landmark: (x, y, vis)}
+    order: list = []
+    lm_col = next((col[k] for k in ("landmark", "landmark_id", "landmark_index", "joint", "id") if k in col), None)
+    if lm_col is not None and "x" in col and "y" in col:
+        for r, row in enumerate(rows[1:], start=2):
+            if not any(x.strip() for x in row):
+                continue
+            fr = row[frame_col].strip() if frame_col is not None else "0"
+            key = (fr, row[person_col].strip() if person_col is not None else "0")
+            if fr not in order:
+                order.append(fr)
+            lm = row[lm_col].strip().lower()
+            idx = int(lm) if lm.isdigit() else (MEDIAPIPE_LANDMARKS.index(lm) if lm in MEDIAPIPE_LANDMARKS else -1)
+            if not 0 <= idx < 33:
+                b.pf.problems.append((f"row {r}", f"landmark {lm!r} is not one of MediaPipe's 33"))
+                continue
+            vis = num(row, col["visibility"]) if "visibility" in col else 1.0
+            people.setdefault(key, {})[idx] = (num(row, col["x"]), num(row, col["y"]), vis)
+    else:
+        fields: dict[int, dict[str, int]] = {}
+        for i, h in enumerate(head):
+            m = _CSV_WIDE.match(h)
+            if not m:
+                continue
+            if m.group(1):
+                idx, what = int(m.group(2)), m.group(1)
+            elif m.group(3):
+                idx, what = int(m.group(3)), m.group(4)
+            elif m.group(5) in MEDIAPIPE_LANDMARKS:
+                idx, what = MEDIAPIPE_LANDMARKS.index(m.group(5)), m.group(6)
+            else:
+                continue
+            fields.setdefault(idx, {})["visibility" if what == "v" else what] = i
+        if not fields or not all("x" in fields.get(i, {}) and "y" in fields.get(i, {}) for i in range(33)):
+            raise PoseFormatError(
+                f"{path}: CSV header is neither long form (frame, landmark, x, y, z, visibility) nor wide form "
+                "(x0, y0, z0, visibility0, ... for all 33 landmarks)"
+            )
+        for r, row in enumerate(rows[1:], start=2):
+            if not any(x.strip() for x in row):
+                continue
+            fr = row[frame_col].strip() if frame_col is not None else str(r - 2)
+            key = (fr, row[person_col].strip() if person_col is not None else "0")
+            if fr not in order:
+                order.append(fr)
+            people[key] = {i: (num(row, f["x"]), num(row, f["y"]), num(row, f["visibility"]) if "visibility" in f else 1.0) for i, f in fields.items()}
+    for fr in order:
+        b.frame(f"frame {fr}")
+        for (f2, pid), lms in people.items():
+            if f2 != fr:
+                continue
+            arr = np.full((max(33, max(lms) + 1), 3), np.nan)
+            for i, v in lms.items():
+                arr[i] = v
+            if len(lms) != 33:
+                b.pf.problems.append((f"frame {fr}, person {pid}", f"{len(lms)} landmarks, expected 33"))
+                continue
+            b.person(arr[:, :2], arr[:, 2], None if person_col is None else pid, f", person {pid}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Arrays and lifter .npz files
+# ------------------------------------------------------------------------------------------------
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise PoseFormatError(f"{path}: not a readable numeric .npy (object arrays are refused): {e}") from e
+    if arr.dtype.kind not in "fiu":
+        raise PoseFormatError(f"{path}: expected a numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def _array_into(b: _Builder, arr: np.ndarray, path, score_channel: int | None, coords: int | None = None) -> None:
+    """``(T, V, C)`` / ``(M, T, V, C)`` into the builder; each person of each frame checked."""
+    arr = np.asarray(arr)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4:
+        raise PoseFormatError(f"{path}: expected an array (T, V, C) or (M, T, V, C), got shape {arr.shape}")
+    m, t, v, c = arr.shape
+    dims = coords if coords is not None else (c if score_channel is None else score_channel)
+    for f in range(t):
+        b.frame(f"frame {f}")
+        for p in range(m):
+            person = arr[p, f]
+            if not np.any(person):  # an all-zero slot: nobody there
+                continue
+            s = person[:, score_channel] if score_channel is not None else None
+            b.person(person[:, :dims], s, p if m > 1 else None, f", person {p}")
+
+
+def _read_array(path: Path, layout: str, fmt: str, arr: np.ndarray | None = None) -> PoseFrames:
+    arr = _load_npy(path) if arr is None else arr
+    v = arr.shape[-2] if arr.ndim >= 3 else 0
+    if v != len(SOURCE_JOINTS[layout]):
+        raise PoseFormatError(f"{path}: {v} joints, but format {fmt!r} ({layout}) has {len(SOURCE_JOINTS[layout])}")
+    c = arr.shape[-1]
+    is_3d = layout in ("h36m", "nturgb+d") and c == 3
+    b = _Builder(path.stem, fmt, layout, has_score=not is_3d and c == 3)
+    _array_into(b, arr, path, score_channel=None if is_3d or c == 2 else 2, coords=3 if is_3d else 2)
+    return b.done()
+
+
+def read_lifter_npz(path: str | os.PathLike, fmt: str | None = None) -> list[PoseFrames]:
+    """Detectron2 / VideoPose3D / MHFormer ``.npz`` files (one :class:`PoseFrames` per video)."""
+    path = Path(path)
+    d = load_npz(path)
+    fmt = fmt or _npz_kind(d, path)
+    if fmt == "mhformer":
+        rec = np.asarray(d["reconstruction"], np.float32)
+        if rec.ndim == 4 and rec.shape[-1] == 2:  # (persons, T, 17, 2) pixels, no scores
+            b = _Builder(path.stem, fmt, "h36m", has_score=False)
+            _array_into(b, rec, path, None)
+        elif rec.ndim in (3, 4) and rec.shape[-1] == 3:  # (T, 17, 3) 3D, root-relative
+            b = _Builder(path.stem, fmt, "h36m", has_score=False)
+            _array_into(b, rec, path, None)
+        else:
+            raise PoseFormatError(f"{path}: 'reconstruction' of shape {rec.shape}: expected (M, T, 17, 2) or (T, 17, 3)")
+        return [b.done()]
+    if fmt == "videopose3d-2d":
+        pos = _as_item(d["positions_2d"])
+        meta = _as_item(d.get("metadata")) or {}
+        layout_name = str(meta.get("layout_name", "coco"))
+        if layout_name not in ("coco", "h36m"):
+            raise PoseFormatError(f"{path}: positions_2d in layout {layout_name!r}: only coco and h36m are read")
+        out = []
+        for video, cams in pos.items():
+            for cam, arrays in cams.items():
+                for k, arr in enumerate(arrays):
+                    name = Path(str(video)).stem + (f"_{cam}" if len(cams) > 1 else "") + (f"_{k}" if len(arrays) > 1 else "")
+                    b = _Builder(name, fmt, layout_name, has_score=np.asarray(arr).shape[-1] == 3)
+                    a = np.asarray(arr, np.float32)
+                    _array_into(b, a, f"{path}: {video}", 2 if a.shape[-1] == 3 else None, coords=2)
+                    vm = (meta.get("video_metadata") or {}).get(video) or {}
+                    pf = b.done()
+                    if "h" in vm and "w" in vm:
+                        pf.img_shape = (int(vm["h"]), int(vm["w"]))
+                    out.append(pf)
+        if not out:
+            raise PoseFormatError(f"{path}: positions_2d holds no video")
+        return out
+    if fmt == "detectron2":
+        kps = d["keypoints"]
+        meta = _as_item(d.get("metadata")) or {}
+        b = _Builder(path.name.split(".")[0], fmt, "coco")
+        clipped = 0
+        for t in range(len(kps)):
+            b.frame(f"frame {t}")
+            entry = kps[t]
+            people = entry[1] if isinstance(entry, (list, tuple, np.ndarray)) and len(entry) > 1 else []
+            people = np.asarray(people, np.float32) if len(people) else np.zeros((0, 4, 17), np.float32)
+            if people.ndim != 3 or people.shape[1] != 4:
+                b.fail_frame(f"keypoints of shape {people.shape}, expected (N, 4, 17)")
+                continue
+            for p in range(len(people)):
+                s = people[p, 3]
+                clipped += int((s > 1).sum())
+                b.person(people[p, :2].T, np.clip(s, 0, 1), None, f", person {p}")
+        pf = b.done()
+        if clipped:
+            pf.notes.append(f"{clipped} Detectron2 heatmap score(s) above 1 clipped to 1 (HRNet-style scores are in [0, 1])")
+        if "h" in meta and "w" in meta:
+            pf.img_shape = (int(meta["h"]), int(meta["w"]))
+        return [pf]
+    raise PoseFormatError(f"{path}: format {fmt!r} is not an .npz format")
+
+
+def _npz_kind(d: dict, path: Path) -> str:
+    if "positions_2d" in d:
+        return "videopose3d-2d"
+    if "keypoints" in d and "boxes" in d:
+        return "detectron2"
+    if "reconstruction" in d:
+        return "mhformer"
+    raise PoseFormatError(f"{path}: an .npz with keys {sorted(d)}: not a known pose file. " + _format_help())
+
+
+# ------------------------------------------------------------------------------------------------
+# Format detection and the one entry point
+# ------------------------------------------------------------------------------------------------
+
+
+def _format_help() -> str:
+    names = ", ".join(list(POSE_FORMATS) + list(OTHER_FORMATS))
+    return f"Formats: {names}; choose one with --format NAME (Python: fmt=...)."
+
+
+def _sniff_json(obj) -> str | None:
+    if isinstance(obj, dict):
+        if "people" in obj:
+            return "openpose"
+        if "instance_info" in obj:
+            return "mmpose"
+        if "images" in obj and "annotations" in obj:
+            return "coco"
+        if "data" in obj and isinstance(obj["data"], list):
+            return "kinetics"
+        if any(k in obj for k in ("landmark", "landmarks", "pose_landmarks", "frames")):
+            return "mediapipe"
+        return None
+    if isinstance(obj, list):
+        first = next((x for x in obj if x), None)
+        if first is None:
+            return None
+        if isinstance(first, dict) and ("keypoints" in first or "image_id" in first):
+            return "coco"
+        if isinstance(first, dict) and ("x" in first or any(k in first for k in ("landmark", "pose_landmarks"))):
+            return "mediapipe"
+        if isinstance(first, list) and first and isinstance(first[0], dict) and "x" in first[0]:
+            return "mediapipe"
+    return None
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The format of one input (a key of :data:`POSE_FORMATS` or ``ntu`` / ``kinetics`` / ``annotations``)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_dir():
+        files = sorted((f for f in path.iterdir() if f.is_file()), key=lambda f: _natural_key(f.name))
+        if any(f.name.endswith("_keypoints.json") for f in files):
+            return "openpose"
+        for f in (f for f in files if f.suffix.lower() == ".json"):
+            try:
+                kind = _sniff_json(json.loads(f.read_text()))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                continue  # a corrupt frame: look at the next one
+            if kind in ("openpose", "coco", "mediapipe"):
+                return kind
+            if kind is None and json.loads(f.read_text()) == []:
+                continue  # a frame with nobody: look at the next one
+            break
+        raise PoseFormatError(f"{path}: a folder, but not of OpenPose, COCO or MediaPipe frame JSON files. " + _format_help())
+    suffix = path.suffix.lower()
+    if suffix == ".skeleton":
+        return "ntu"
+    if suffix in (".pkl", ".pickle"):
+        return "annotations"
+    if suffix == ".csv":
+        return "mediapipe"
+    if suffix == ".npz":
+        return _npz_kind(load_npz(path), path)
+    if suffix == ".npy":
+        try:
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+        except (ValueError, OSError) as e:
+            raise PoseFormatError(f"{path}: not a readable numeric .npy: {e}") from e
+        v = shape[-2] if len(shape) >= 3 else (33 if len(shape) == 2 and shape[-1] == 132 else 0)
+        if v == 33:
+            return "mediapipe"
+        if v in (25, 18) or v not in (17,):
+            return "array"
+        raise PoseFormatError(
+            f"{path}: {v} joints {tuple(shape)} could be COCO-17 (2D, e.g. x, y, score) or Human3.6M-17 "
+            f"(a lifter's 2D or 3D); pass --format coco or --format h36m. " + _format_help()
+        )
+    if suffix == ".json":
+        kind = _sniff_json(_load_json(path))
+        if kind is None:
+            raise PoseFormatError(f"{path}: a JSON file of no known pose format. " + _format_help())
+        return kind
+    raise PoseFormatError(f"{path}: unknown kind of file ({suffix or 'no suffix'}). " + _format_help())
+
+
+def read_poses(path: str | os.PathLike, fmt: str | None = None) -> list[PoseFrames]:
+    """Every video of one input in its own layout, before tracking (``fmt``: see :data:`POSE_FORMATS`)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    fmt = fmt or detect_format(path)
+    if fmt in OTHER_FORMATS:
+        raise PoseFormatError(f"{path}: {OTHER_FORMATS[fmt]} is read by aagcn_lab.predict.read_input, not here")
+    if fmt not in POSE_FORMATS:
+        raise PoseFormatError(f"unknown format {fmt!r}. " + _format_help())
+    if fmt == "openpose":
+        return [read_openpose(path)] if path.suffix.lower() != ".npy" else [_read_array(path, _npy_layout(path, ("openpose", "body25")), fmt)]
+    if fmt == "coco":
+        return [read_coco(path)] if path.suffix.lower() != ".npy" else [_read_array(path, "coco", fmt)]
+    if fmt == "mmpose":
+        return [read_mmpose(path)]
+    if fmt == "mediapipe":
+        return [read_mediapipe(path)]
+    if fmt in ("detectron2", "videopose3d-2d", "mhformer"):
+        return read_lifter_npz(path, fmt)
+    if fmt == "h36m":
+        if path.suffix.lower() == ".npz":
+            return read_lifter_npz(path, "mhformer")
+        return [_read_array(path, "h36m", fmt)]
+    return [_read_array(path, _npy_layout(path, ("nturgb+d", "openpose", "body25")), fmt)]  # array
+
+
+def _npy_layout(path: Path, options: Sequence[str]) -> str:
+    shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+    v = shape[-2] if len(shape) >= 3 else 0
+    for name in options:
+        if len(SOURCE_JOINTS[name]) == v:
+            return name
+    raise PoseFormatError(
+        f"{path}: {v} joints match none of " + ", ".join(f"{n} ({len(SOURCE_JOINTS[n])})" for n in options) + ". " + _format_help()
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Joint maps and layouts
+# ------------------------------------------------------------------------------------------------
+
+
+def map_joints(coords: np.ndarray, scores: np.ndarray, src: str, dst: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(..., V_src, D)`` + ``(..., V_src)`` in layout ``src`` -> the same in ``dst`` (:data:`JOINT_MAPS`)."""
+    if src == dst:
+        return coords, scores
+    try:
+        table = JOINT_MAPS[(src, dst)]
+    except KeyError:
+        raise LayoutMismatchError(f"no joint map from {src!r} to {dst!r}; maps: {', '.join(f'{a}->{b}' for a, b in JOINT_MAPS)}") from None
+    out_c = np.zeros(coords.shape[:-2] + (len(table), coords.shape[-1]), coords.dtype)
+    out_s = np.zeros(scores.shape[:-1] + (len(table),), scores.dtype)
+    for j, s in enumerate(table):
+        if isinstance(s, tuple):
+            a, b = s
+            both = (scores[..., a] > 0) & (scores[..., b] > 0)
+            out_c[..., j, :] = np.where(both[..., None], (coords[..., a, :] + coords[..., b, :]) / 2, 0)
+            out_s[..., j] = np.where(both, np.minimum(scores[..., a], scores[..., b]), 0)
+        else:
+            out_c[..., j, :] = coords[..., s, :]
+            out_s[..., j] = scores[..., s]
+    return out_c, out_s
+
+
+def feeds(layout: str) -> list[str]:
+    """The input layouts that can feed a model of ``layout`` (itself and those with a joint map)."""
+    return [layout] + [a for (a, b) in JOINT_MAPS if b == layout]
+
+
+def fit_layout(record: dict, layout: Layout | str, what: str = "the model") -> dict:
+    """``record`` in ``layout``: unchanged, joint-mapped (2D), or a :class:`LayoutMismatchError` naming both."""
+    lay = get_layout(layout)
+    src = record.get("layout")
+    v = record["keypoint"].shape[2]
+    if src is None or src == lay.name or (lay.name.startswith("nturgb+d") and str(src).startswith("nturgb+d")):
+        return record
+    if (src, lay.name) in JOINT_MAPS and "keypoint_score" in record:
+        kp, sc = map_joints(record["keypoint"], record["keypoint_score"], src, lay.name)
+        return {**record, "keypoint": kp, "keypoint_score": sc, "layout": lay.name, "mapped_from": src}
+    raise LayoutMismatchError(
+        f"sample {record.get('frame_dir', '?')}: the input's layout is {src!r} ({v} joints) but {what} is for "
+        f"layout {lay.name!r} ({lay.num_joints} joints); inputs that can feed {lay.name!r}: {', '.join(feeds(lay.name))}"
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# PoseFrames -> annotation record
+# ------------------------------------------------------------------------------------------------
+
+
+def to_record(
+    pf: PoseFrames,
+    max_persons: int = 2,
+    img_shape: tuple[int, int] | None = None,
+    label: int = -1,
+    max_gap: int = 10,
+) -> tuple[dict, list[str]]:
+    """An annotation record (pyskl's keys, plus ``layout``) and notes on what was dropped or assumed."""
+    notes = list(pf.notes) + [f"{where}: {why} (left out)" for where, why in pf.problems]
+    src = pf.layout
+    dst = READ_AS.get(src, src)
+    coords = [np.asarray(c, np.float32) for c in pf.coords]
+    scores = [np.asarray(s, np.float32) for s in pf.scores]
+    if dst != src:
+        pairs = [map_joints(c, s, src, dst) for c, s in zip(coords, scores)]
+        coords, scores = [p[0] for p in pairs], [p[1] for p in pairs]
+        notes.append(f"joints mapped {src} -> {dst}")
+    tr = track_people(coords, scores, pf.ids, max_persons=max_persons, max_gap=max_gap)
+    if tr.dropped:
+        shown = ", ".join(f"track {d['track']} ({d['frames']} frames, score {d['score']:.1f})" for d in tr.dropped[:5])
+        more = f" and {len(tr.dropped) - 5} more" if len(tr.dropped) > 5 else ""
+        notes.append(f"kept {len(tr.kept)} of {tr.num_tracks} tracks by total keypoint score; dropped {shown}{more}")
+    notes += tr.notes
+    rec = {"frame_dir": pf.name, "label": int(label), "total_frames": int(tr.keypoint.shape[1]), "layout": dst, "source_format": pf.fmt}
+    if pf.dim == 2:
+        if pf.img_shape is not None:
+            shape = pf.img_shape
+            if img_shape is not None and tuple(img_shape) != tuple(shape):
+                notes.append(f"image size {shape[1]}x{shape[0]} from the file used, not the given {img_shape[1]}x{img_shape[0]}")
+        elif pf.normalised:
+            shape = (1, 1)
+        elif img_shape is not None:
+            shape = tuple(int(x) for x in img_shape)
+        else:
+            shape = PYSKL_IMG_SHAPE
+            notes.append("image size unknown: pyskl's fallback 1920x1080 used (pass --img-size WxH / img_shape=(h, w))")
+        score = tr.keypoint_score
+        if not pf.has_score:
+            score = (tr.keypoint != 0).any(-1).astype(np.float32)  # no scores in the file: 1 where a joint is
+        rec.update(keypoint=tr.keypoint, keypoint_score=score, img_shape=tuple(shape), original_shape=tuple(shape))
+    else:
+        rec["keypoint"] = tr.keypoint
+    return rec, notes
+
+
+def _check_record(rec: dict) -> None:
+    """The assembled record through the annotation checks (labels aside: -1 means unknown)."""
+    from .annotations import validate_record
+
+    problems = [p for p in validate_record(rec) if not (p.startswith("label") and rec["label"] == -1)]
+    if problems:
+        raise PoseFormatError(f"{rec['frame_dir']}: {'; '.join(problems)}")
+
+
+def read_pose_records(
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    img_shape: tuple[int, int] | None = None,
+    max_persons: int = 2,
+    label: int = -1,
+    notes: list[tuple[str, str]] | None = None,
+) -> list[dict]:
+    """Records (one per video) of one input; each record's notes go to ``notes`` as ``(sample, note)``."""
+    out = []
+    for pf in read_poses(path, fmt):
+        rec, rec_notes = to_record(pf, max_persons, img_shape, label)
+        _check_record(rec)
+        if notes is not None:
+            notes += [(rec["frame_dir"], n) for n in rec_notes]
+        out.append(rec)
+    return out
+
+
+class PoseNote(UserWarning):
+    """What reading a pose file left out or assumed (a dropped track, a corrupt frame, a joint map)."""
+
+
+def read_pose_input(
+    path: str | os.PathLike, fmt: str | None = None, img_shape: tuple[int, int] | None = None, sample: str | None = None
+) -> list[dict]:
+    """Records of one input for prediction (label unknown); each note is issued as a :class:`PoseNote` warning."""
+    notes: list[tuple[str, str]] = []
+    recs = read_pose_records(path, fmt, img_shape, notes=notes)
+    if sample is not None:
+        recs = [r for r in recs if r["frame_dir"] == sample]
+        if not recs:
+            raise KeyError(f"{path}: no sample {sample!r}")
+    for name, note in notes:
+        warnings.warn(f"{name}: {note}", PoseNote, stacklevel=3)
+    return recs
+
+
+# ------------------------------------------------------------------------------------------------
+# Conversion to an annotation file (``aagcn-lab convert poses``)
+# ------------------------------------------------------------------------------------------------
+
+
+def parse_img_size(text: str | None) -> tuple[int, int] | None:
+    """``'1920x1080'`` (width x height) -> ``(h, w)``."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
+    if not m:
+        raise ValueError(f"--img-size {text!r}: expected WIDTHxHEIGHT, e.g. 1920x1080")
+    return int(m.group(2)), int(m.group(1))
+
+
+def convert_poses(
+    inputs: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    fmt: str | None = None,
+    img_shape: tuple[int, int] | None = None,
+    max_persons: int = 2,
+    label: int = 0,
+    split_name: str = "test",
+):
+    """Pose-estimator inputs (each a file or folder, all of class ``label``) -> one annotation file and a report."""
+    from .annotations import save_annotations
+    from .report import ConversionReport
+
+    if label < 0:
+        raise ValueError(f"label {label}: an annotation file needs a class index >= 0 (to predict, pass the inputs to predict)")
+
+    report = ConversionReport("pose-estimator output", ", ".join(map(str, inputs)))
+    records = []
+    for src in inputs:
+        report.total += 1
+        notes: list[tuple[str, str]] = []
+        try:
+            recs = read_pose_records(src, fmt, img_shape, max_persons, label, notes)
+        except (PoseFormatError, UnsafeFileError, FileNotFoundError, ValueError) as e:
+            report.failed.append((str(src), str(e)))
+            continue
+        records += recs
+        report.notes += notes
+        report.converted += len(recs)
+    if not records:
+        return report
+    layouts = {r["layout"] for r in records}
+    if len(layouts) > 1:
+        report.failed.append(("all", f"the inputs have different layouts ({', '.join(sorted(layouts))}); convert them separately"))
+        report.converted = 0
+        return report
+    names = [r["frame_dir"] for r in records]
+    dup = {n for n in names if names.count(n) > 1}
+    for i, r in enumerate(records):  # two folders named alike: keep both, under distinct names
+        if r["frame_dir"] in dup:
+            r["frame_dir"] = f"{r['frame_dir']}_{i}"
+    for r in records:
+        r.pop("source_format", None)
+    save_annotations(out, records, {split_name: [r["frame_dir"] for r in records]}, layout=layouts.pop())
+    report.output = str(out)
+    report.split_counts = {split_name: len(records)}
+    return report
+
+
+def add_convert_arguments(sub) -> None:
+    """The ``poses`` sub-command of ``aagcn-lab convert``."""
+    p = sub.add_parser("poses", help="pose-estimator outputs (OpenPose, COCO, MediaPipe, lifters) -> annotation file")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or per-frame folders, one video each")
+    p.add_argument("--out", "-o", required=True, help="annotation file to write (.pkl)")
+    p.add_argument("--format", dest="pose_format", default=None, choices=sorted(POSE_FORMATS), help="input format (default: detected)")
+    p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT when the files do not say (pyskl's 2D normalisation)")
+    p.add_argument("--max-persons", type=int, default=2, help="person tracks kept per video (default: 2)")
+    p.add_argument("--label", type=int, required=True, help="class index of every input (an annotation file needs labels)")
+    p.add_argument("--split", default="test", help="split name holding every record (default: test)")
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Run ``aagcn-lab convert poses``; exit code 1 when nothing converted."""
+    try:
+        report = convert_poses(args.inputs, args.out, args.pose_format, parse_img_size(args.img_size), args.max_persons, args.label, args.split)
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0 if report.ok else 1
