@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 
 from aagcn_lab import AAGCN, define_layout, get_layout, spatial_partition, viz
 
+from .facts import partition
+
 NTU = get_layout("nturgb+d")
 V = NTU.num_joints
 T = 32
@@ -25,15 +27,24 @@ def make_model() -> AAGCN:
     return AAGCN(layout="nturgb+d", num_classes=5, base_channels=16)
 
 
+ALPHAS = [0.2 + 0.07 * i for i in range(10)]  # a different gate in every layer
+
+
 @pytest.fixture(scope="module")
 def model() -> AAGCN:
-    """A small model moved away from its init, so that C, alpha and all three attentions matter."""
+    """A small model moved away from its init, so that C, alpha and all three attentions matter.
+
+    Every layer differs from every other: its own alpha and its own learned graph (the physical
+    one plus layer-specific noise), so a figure that shows the wrong layer shows other numbers.
+    """
     torch.manual_seed(0)
     m = make_model()
+    g = torch.Generator().manual_seed(5)
     with torch.no_grad():
-        for block in m.backbone.gcn:
+        for i, block in enumerate(m.backbone.gcn):
             unit = block.gcn
-            unit.alpha.fill_(0.5)
+            unit.alpha.fill_(ALPHAS[i])
+            unit.A.add_(0.05 * torch.randn(unit.A.shape, generator=g))
             unit.bn.weight.uniform_(0.5, 1.5)  # pyskl starts it at 1e-6, which mutes the graph branch
             unit.conv_ta.weight.normal_(0, 0.2)  # zero at init: temporal attention would be flat 0.5
             unit.fc2c.weight.normal_(0, 0.2)  # zero at init: channel attention would be flat 0.5
@@ -217,7 +228,9 @@ def test_learned_graph_and_difference(model):
     np.testing.assert_allclose(z[1], learned[2])
     np.testing.assert_allclose(z[2], learned[2] - phys[2])
     mfig = viz.plot_learned_graph(model, 3, 2)
-    np.testing.assert_allclose(mfig.axes[0].images[0].get_array(), phys[2])
+    shown = [ax.images[0].get_array() for ax in mfig.axes if ax.images]
+    np.testing.assert_allclose(shown[0], phys[2])
+    np.testing.assert_allclose(shown[1], learned[2], rtol=1e-6)
 
 
 def test_graph_drift_zero_until_the_graph_moves(inspection):
@@ -229,7 +242,12 @@ def test_graph_drift_zero_until_the_graph_moves(inspection):
     assert drift[2, 1] > 0 and np.count_nonzero(drift) == 1
     expected = np.linalg.norm(np.full((V, V), 0.1)) / np.linalg.norm(spatial_partition(NTU)[1])
     assert drift[2, 1] == pytest.approx(expected, rel=1e-5)
-    np.testing.assert_allclose(viz.graph_drift(inspection, "nturgb+d"), 0, atol=1e-7)  # model's A untouched
+    # the fixture's graphs moved by layer: drift = |B - A| / |A| per layer and subset, A from the docs
+    learned = np.stack([lay.graph.numpy() for lay in inspection.layers]).astype(np.float64)
+    phys = partition("nturgb+d")
+    want = np.linalg.norm(learned - phys, axis=(-2, -1)) / np.linalg.norm(phys, axis=(-2, -1))
+    np.testing.assert_allclose(viz.graph_drift(inspection, "nturgb+d"), want, rtol=1e-5)
+    assert len(np.unique(want.round(6))) == want.size  # every layer and subset moved differently
     with pytest.raises(ValueError, match="physical"):
         viz.graph_drift(inspection)
     fig = viz.plot_graph_drift(fresh)
@@ -243,13 +261,17 @@ def test_data_graph_and_alpha(model, inspection):
     for k in range(3):
         np.testing.assert_allclose(np.array(fig.data[k].z), c[k], rtol=1e-6)
     assert np.abs(c).max() > 1e-3  # not a trivial graph
+    assert np.abs(c - inspection.layers[0].data_graph[1, 0].numpy()).max() > 1e-3  # layer 4 is not layer 0
     eff = viz.plot_data_graph(inspection, 4, sample=1, effective=True)
-    g = inspection.layers[4].graph.numpy() + 0.5 * c
-    np.testing.assert_allclose(eff.axes[0].images[0].get_array(), g[0], rtol=1e-5)
+    g = model.backbone.gcn[4].gcn.A.detach().numpy() + ALPHAS[4] * c
+    np.testing.assert_allclose(eff.axes[0].images[0].get_array(), g[0], rtol=1e-5, atol=1e-7)
     bars = viz.plot_alpha(model).axes[0].patches
-    assert [b.get_height() for b in bars] == pytest.approx([0.5] * len(model.backbone.gcn))
-    np.testing.assert_allclose(viz.layer_alphas(inspection), 0.5)
-    assert viz.layer_graphs(model).shape == (len(model.backbone.gcn), 3, V, V)
+    assert [b.get_height() for b in bars] == pytest.approx(ALPHAS)
+    np.testing.assert_allclose(viz.layer_alphas(inspection), ALPHAS, rtol=1e-6)
+    graphs = viz.layer_graphs(model)
+    assert graphs.shape == (len(model.backbone.gcn), 3, V, V)
+    for i, block in enumerate(model.backbone.gcn):
+        np.testing.assert_allclose(graphs[i], block.gcn.A.detach().numpy())
 
 
 def test_graph_on_skeleton_panels():
@@ -267,7 +289,10 @@ def test_sample_attention_arrays(model, inspection):
     att = viz.sample_attention(inspection, sample=1, person=0)
     assert att.num_frames == T and att.num_layers == len(model.backbone.gcn)
     assert [len(t) for t in att.temporal] == [T] * 5 + [T // 2] * 3 + [T // 4] * 2
-    np.testing.assert_allclose(att.spatial[2], inspection.layers[2].spatial[1, 0].numpy())
+    for layer in (2, 6):
+        np.testing.assert_allclose(att.spatial[layer], inspection.layers[layer].spatial[1, 0].numpy())
+        np.testing.assert_allclose(att.temporal[layer], inspection.layers[layer].temporal[1, 0].numpy())
+        np.testing.assert_allclose(att.channel[layer], inspection.layers[layer].channel[1, 0].numpy())
     assert att.spatial_matrix().shape == (att.num_layers, V) and att.temporal_matrix().shape == (att.num_layers, T)
     assert att.probs.shape == (5,)
     assert np.ptp(att.temporal[0]) > 1e-4 and np.ptp(att.channel[0]) > 1e-4  # non-trivial maps
@@ -403,6 +428,7 @@ def test_graph_explorer_redraws_on_update(model, batch):
     np.testing.assert_allclose(np.array(ex.figure.data[3].z), c, rtol=1e-5, atol=1e-6)
     ex.controls["layer"].value = 2  # what moving the slider in the browser does
     assert ex.figure.layout.title.text == "graph · layer 2 · outward · sample 1"
+    np.testing.assert_allclose(np.array(ex.figure.data[1].z), model.backbone.gcn[2].gcn.A[2].detach().numpy())
     ex.update(view="skeleton")
     assert any(tr.name == "person 0 bone edges" for tr in ex.figure.data)
     with pytest.raises(KeyError, match="frame"):
