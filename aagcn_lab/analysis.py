@@ -25,6 +25,9 @@ __all__ = [
     "bootstrap_difference",
     "column_centred",
     "top_columns",
+    "centred_cosine",
+    "most_similar_pairs",
+    "strongest",
 ]
 
 
@@ -96,6 +99,16 @@ def new_links(initial: np.ndarray, gradient: np.ndarray, threshold: float) -> li
 # ------------------------------------------------------------------------------------------------
 
 
+def strongest(matrix: np.ndarray, k: int) -> np.ndarray:
+    """A ``(V, V)`` matrix with only its ``k`` largest off-diagonal entries (by magnitude) kept, the rest 0."""
+    m = np.asarray(matrix, np.float64)
+    off = np.abs(m) * (1 - np.eye(len(m)))
+    keep = np.zeros_like(m, dtype=bool)
+    flat = np.argsort(-off, axis=None, kind="stable")[:k]
+    keep.flat[flat] = off.flat[flat] > 0
+    return np.where(keep, m, 0.0)
+
+
 def column_centred(values: np.ndarray) -> np.ndarray:
     """``values (rows, cols)`` minus each column's mean over the rows: what a row has more or less
     of than the other rows (for per-action maps: than the average action)."""
@@ -106,6 +119,24 @@ def column_centred(values: np.ndarray) -> np.ndarray:
 def top_columns(values: np.ndarray, k: int = 3) -> list[list[int]]:
     """Per row, the indices of the ``k`` largest entries, largest first."""
     return [list(map(int, np.argsort(-row, kind="stable")[:k])) for row in np.asarray(values)]
+
+
+def centred_cosine(rows: np.ndarray) -> np.ndarray:
+    """Cosine similarity between rows after subtracting the mean row. Without centring the part that
+    every row shares makes every cosine close to 1; with it, the mean off-diagonal value of n rows is
+    about -1/(n-1) by construction, so only the pattern (which pairs are alike) carries information."""
+    flat = np.asarray(rows, np.float64).reshape(len(rows), -1)
+    flat = flat - flat.mean(0)
+    unit = flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+    return unit @ unit.T
+
+
+def most_similar_pairs(similarity: np.ndarray, k: int = 5) -> list[tuple[int, int, float]]:
+    """The ``k`` most similar distinct pairs ``(i, j, s)`` with ``i < j`` of a symmetric matrix."""
+    sim = np.asarray(similarity)
+    i, j = np.triu_indices(len(sim), 1)
+    order = np.argsort(-sim[i, j], kind="stable")[:k]
+    return [(int(i[o]), int(j[o]), float(sim[i[o], j[o]])) for o in order]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -37,9 +37,16 @@ __all__ = [
     "ensure_stream",
     "ensure_streams",
     "stream_root",
+    "run_results",
     "batch_per_class",
     "dataset_for",
     "class_statistics",
+    "ClaimError",
+    "claim",
+    "scope_box",
+    "graph_changes",
+    "stream_intervals",
+    "compare_streams",
 ]
 
 
@@ -66,6 +73,13 @@ def record(run_root: str | os.PathLike, notebook: str, **results: Any) -> Path:
     return path
 
 
+def run_results(checkpoint: str | os.PathLike) -> dict:
+    """The test metrics (``top1``, ``top5``, ``mean_class_acc``) of the run a checkpoint belongs to
+    (its folder's ``results.json``); empty when the run has none (e.g. a released file)."""
+    path = Path(checkpoint).parent / "results.json"
+    return (json.loads(path.read_text()).get("test") or {}) if path.exists() else {}
+
+
 def stream_root(run_root: str | os.PathLike) -> Path:
     """Where the lab keeps the four stream runs."""
     return Path(run_root) / "streams"
@@ -78,10 +92,12 @@ def ensure_stream(
     checkpoint: str | None = None,
     nproc: int = 1,
     quiet: bool = False,
+    name: str = "",
     **overrides: Any,
 ) -> Path:
     """A trained checkpoint of one stream: ``checkpoint`` if given, else the lab's run of that
-    stream (trained now through torchrun if it has not finished yet)."""
+    stream (trained now through torchrun if it has not finished yet). ``name``: the run's folder
+    under ``<run_root>/streams`` (default: the stream's name), for variants such as other settings."""
     if checkpoint:
         if not Path(checkpoint).exists():
             raise FileNotFoundError(f"checkpoint {checkpoint} not found")
@@ -90,6 +106,10 @@ def ensure_stream(
     from .train.launch import launch
 
     cfg = stream_configs(preset, [feat], stream_root(run_root), **overrides)[feat]
+    if name:
+        from .train.config import apply_overrides
+
+        cfg = apply_overrides(cfg, {"work_dir": str(stream_root(run_root) / name)})
     best = cfg.resolved_work_dir() / "best.pt"
     if (cfg.resolved_work_dir() / "results.json").exists() and best.exists():
         return best
@@ -136,19 +156,41 @@ def dataset_for(checkpoint: str | os.PathLike, ann_file: str = "", split: str = 
     return SkeletonDataset(ann, split, feat=feat, mode=mode, clip_len=int(run.get("clip_len", 100)), layout=info.config.layout)
 
 
+def _spread_over_performers(indices: Sequence[int], frame_dirs: Sequence[str], count: int) -> list[int]:
+    """``count`` of ``indices``, one per performer in turn (first take of each, then the second ...),
+    so that a class mean is not the mean of one performance seen by three cameras."""
+    from .analysis import performer_of
+
+    by_performer: dict[int, list[int]] = {}
+    for i in indices:
+        try:
+            key = performer_of(frame_dirs[i])
+        except ValueError:  # ids without a performer field: keep the order
+            key = len(by_performer)
+        by_performer.setdefault(key, []).append(int(i))
+    queues = list(by_performer.values())
+    out: list[int] = []
+    depth = 0
+    while len(out) < count and any(depth < len(q) for q in queues):
+        out += [q[depth] for q in queues if depth < len(q)][: count - len(out)]
+        depth += 1
+    return out
+
+
 def batch_per_class(dataset, per_class: int = 1, classes: Sequence[int] | None = None):
-    """``(x, labels, frame_dirs)``: the first ``per_class`` samples of each class of a
-    :class:`~aagcn_lab.data.SkeletonDataset` (one clip each), in class order."""
+    """``(x, labels, frame_dirs)``: ``per_class`` samples of each class of a
+    :class:`~aagcn_lab.data.SkeletonDataset` (one clip each), in class order, taken from as many
+    different performers as the split has."""
     import numpy as np
     import torch
 
     labels = np.asarray(dataset.labels)
     wanted = list(classes) if classes is not None else sorted(set(labels.tolist()))
-    idx = [int(i) for c in wanted for i in np.nonzero(labels == c)[0][:per_class]]
+    ids = dataset.frame_dirs
+    idx = [i for c in wanted for i in _spread_over_performers(np.nonzero(labels == c)[0], ids, per_class)]
     if not idx:
         raise ValueError("no sample of the requested classes in this dataset")
     x = torch.stack([dataset[i][0][0] for i in idx])
-    ids = dataset.frame_dirs
     return x, [int(labels[i]) for i in idx], [ids[i] for i in idx]
 
 
@@ -178,6 +220,118 @@ def class_statistics(model, dataset, layer: int, per_class: int = 8, batch_size:
             arr = np.concatenate(chunks)
             out[key] = np.stack([arr[labels == c].mean(0) for c in classes])
     return out
+
+
+class ClaimError(AssertionError):
+    """A sentence of a notebook that the computation beside it does not support."""
+
+
+def claim(run_root: str | os.PathLike, notebook: str, ok: Any, text: str, **values: Any) -> bool:
+    """Check a sentence of a notebook's text against what the notebook computed.
+
+    ``text`` is the sentence (as in the markdown), ``ok`` whether the numbers support it, ``values``
+    the numbers it rests on. The claim is printed and recorded under ``claims`` in the notebook's
+    results; a false one stops the notebook with :class:`ClaimError` naming the sentence and the
+    numbers, so text and output cannot disagree silently."""
+    ok = bool(ok)
+    shown = {k: (round(float(v), 4) if isinstance(v, float) else v) for k, v in values.items()}
+    path = Path(run_root) / "results" / f"{notebook}.json"
+    old = json.loads(path.read_text()).get("claims", []) if path.exists() else []
+    old = [c for c in old if c["text"] != text] + [{"text": text, "ok": ok, "values": shown}]
+    record(run_root, notebook, claims=old)
+    numbers = ", ".join(f"{k} = {v}" for k, v in shown.items())
+    if not ok:
+        raise ClaimError(f"the text says: {text!r}, but the computation gives {numbers or 'otherwise'}; fix the text or the cause")
+    print(f"checked: {text}" + (f"  ({numbers})" if numbers else ""))
+    return True
+
+
+# pyskl's AAGCN configs (configs/aagcn/aagcn_pyskl_ntu60_xsub_3dkp/*.py), as the presets hold them
+_PYSKL_PRESET = "aagcn_pyskl_ntu60_xsub_3dkp_j"
+
+
+def _settings(cfg) -> dict[str, str]:
+    from .model.aagcn import AAGCNConfig
+
+    model = AAGCNConfig(**{**cfg.model, "layout": "nturgb+d", "num_classes": 60})
+    return {
+        "data": "built-in (synthetic, 23 classes)" if cfg.ann_file == "builtin" else cfg.ann_file,
+        "model": f"{model.num_stages} blocks, {model.base_channels} base channels",
+        "clip length (frames)": str(cfg.clip_len),
+        "passes over the training split": f"{cfg.epochs} epochs x repeat {cfg.repeat} = {cfg.epochs * cfg.repeat}",
+        "learning rate": f"{cfg.lr:g} per {cfg.lr_batch} samples, scaled to the global batch ({cfg.batch_size} per process)",
+        "weight decay": f"{cfg.weight_decay:g}, " + ("the learned graphs included" if cfg.graph_weight_decay else "not on the learned graphs"),
+        "test clips": str(cfg.test_clips),
+    }
+
+
+def scope_box(preset: str = "builtin", feat: str = "j", **overrides: Any) -> Any:
+    """A Markdown box: the settings this run uses beside pyskl's NTU-60 recipe, and what the
+    built-in accuracies mean (built from the presets, so it cannot drift from them)."""
+    from IPython.display import Markdown
+
+    from .train.config import preset as make
+
+    ours = _settings(make(f"{preset}_{feat}", **overrides))
+    ref = _settings(make(_PYSKL_PRESET))
+    rows = "\n".join(f"| {k} | {ours[k]} | {ref[k]} |" for k in ours)
+    note = (
+        "Accuracies on the built-in data say whether the code learns what the data holds, and how the parts compare "
+        "*on this data*; they are not estimates of NTU accuracy, and stream rankings here need not match NTU's."
+        if ours["data"].startswith("built-in")
+        else "These are the recipe's settings, so accuracies are comparable with pyskl's published ones."
+    )
+    return Markdown(f"**Scope of this run** (preset `{preset}_{feat}`)\n\n| setting | this run | pyskl NTU-60 X-Sub |\n|---|---|---|\n{rows}\n\n{note}")
+
+
+def graph_changes(model, checkpoint: str | os.PathLike) -> list:
+    """Per layer, the learned graph's change split into weight decay and gradients
+    (:class:`~aagcn_lab.analysis.GraphChange`), using the training run stored in ``checkpoint``.
+
+    A checkpoint without its training state (e.g. a released pyskl file) gets factor 1: the whole
+    change is then reported as gradient."""
+
+    from .analysis import decay_factor, split_graph_change
+    from .model.checkpoint import read_checkpoint
+    from .train.config import TrainConfig, apply_overrides
+    from .train.trainer import lr_at_step
+
+    state = read_checkpoint(checkpoint).raw.get("train_state") or {}
+    factor = 1.0
+    if state.get("train_config"):
+        cfg = apply_overrides(TrainConfig(), {k: v for k, v in state["train_config"].items() if k in TrainConfig.__dataclass_fields__})
+        batch = int(state["global_batch"])
+        base_lr = cfg.lr * batch / cfg.lr_batch
+        steps_per_epoch = int(state.get("steps_per_epoch") or state["global_step"] // max(state["epoch"], 1))
+        lrs = [lr_at_step(cfg, base_lr, steps_per_epoch, i) for i in range(int(state["global_step"]))]
+        factor = decay_factor(lrs, cfg.weight_decay if cfg.graph_weight_decay else 0.0, cfg.momentum, cfg.nesterov)
+    initial = model.backbone.A.detach().double().numpy()
+    return [split_graph_change(initial, block.gcn.static_graph().detach().double().numpy(), factor) for block in model.backbone.gcn]
+
+
+def stream_intervals(scores: Mapping[str, Any], n_boot: int = 2000) -> dict:
+    """Top-1 of each :class:`~aagcn_lab.scores.Scores` with a 95 % interval from a bootstrap over performers."""
+    import numpy as np
+
+    from .analysis import bootstrap_accuracy, performer_of
+
+    out = {}
+    for name, sc in scores.items():
+        groups = [performer_of(f) for f in sc.frame_dir]
+        out[name] = bootstrap_accuracy(np.asarray(sc.probs).argmax(1) == np.asarray(sc.labels), groups, n_boot)
+    return out
+
+
+def compare_streams(a, b, n_boot: int = 2000):
+    """Top-1 of Scores ``a`` minus that of ``b`` on the same samples (matched by id), with a paired
+    bootstrap over performers: an :class:`~aagcn_lab.analysis.Interval`."""
+    import numpy as np
+
+    from .analysis import bootstrap_difference, performer_of
+
+    b = b.reorder(a.frame_dir)
+    groups = [performer_of(f) for f in a.frame_dir]
+    return bootstrap_difference(a.probs.argmax(1) == a.labels, np.asarray(b.probs).argmax(1) == np.asarray(b.labels), groups, n_boot)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -9,8 +9,11 @@ import torch
 from aagcn_lab.analysis import (
     bootstrap_accuracy,
     bootstrap_difference,
+    centred_cosine,
     column_centred,
     decay_factor,
+    most_similar_pairs,
+    strongest,
     new_links,
     performer_of,
     split_graph_change,
@@ -128,3 +131,23 @@ def test_graph_weight_decay_switch_puts_the_learned_graphs_in_a_group_without_de
     assert len(rest["params"]) + 2 == len(list(model.parameters()))
     with pytest.raises(ValueError, match="no learned graph"):
         _param_groups(build_model(layout="nturgb+d", num_classes=5, num_stages=2, graph="fixed"), preset("builtin_j", graph_weight_decay=False))
+
+
+def test_centred_cosine_has_the_built_in_negative_mean_and_finds_the_alike_pair():
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=50)
+    rows = shared + 0.1 * rng.normal(size=(6, 50))
+    rows[4] = rows[1] + 0.01 * rng.normal(size=50)  # rows 1 and 4 alike
+    sim = centred_cosine(rows)
+    raw = rows @ rows.T / np.outer(np.linalg.norm(rows, axis=1), np.linalg.norm(rows, axis=1))
+    assert raw[~np.eye(6, dtype=bool)].min() > 0.9  # uncentred: everything looks alike
+    off = sim[~np.eye(6, dtype=bool)]
+    assert off.mean() == pytest.approx(-1 / 5, abs=0.05)  # about -1/(n-1) whatever the rows are (exact for equal norms)
+    assert most_similar_pairs(sim, 1)[0][:2] == (1, 4)
+
+
+def test_strongest_keeps_the_k_largest_off_diagonal_entries():
+    m = np.array([[5.0, 0.1, -0.9], [0.3, 5.0, 0.0], [0.2, -0.4, 5.0]])
+    kept = strongest(m, 2)
+    assert np.array_equal(kept, np.array([[0, 0, -0.9], [0, 0, 0], [0, -0.4, 0]]))
+    assert np.count_nonzero(strongest(m, 100)) == 5  # zeros and the diagonal never count

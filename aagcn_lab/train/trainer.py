@@ -483,6 +483,7 @@ class Trainer:
             "best_epoch": -1 if self.best_epoch is None else self.best_epoch,
             "world_size": self.info.world_size,
             "global_batch": self.sampler.global_batch,
+            "steps_per_epoch": self.sampler.steps_per_epoch,
             "rng": _rng_state(),
             "train_config": self.cfg.to_dict(),
         }

@@ -51,6 +51,8 @@ __all__ = [
     "plot_alpha",
     "plot_graph_drift",
     "plot_graph_on_skeleton",
+    "plot_labelled_matrix",
+    "plot_graph_change",
 ]
 
 
@@ -420,4 +422,38 @@ def plot_graph_on_skeleton(
         draw_skeleton(pose, lay, plane=plane, adjacency=g, threshold=threshold, labels=labels, title=name, ax=ax)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_labelled_matrix(matrix: Any, row_names: Sequence[str], col_names: Sequence[str] | None = None, *, title: str = "",
+                         signed: bool = True, xlabel: str = "", ylabel: str = "") -> Figure:
+    """One heat map with a name on every row and column (e.g. actions x joints, or classes x classes)."""
+    m = to_numpy(matrix)
+    col_names = row_names if col_names is None else col_names
+    fig = new_figure((max(6.0, 0.28 * m.shape[1] + 3), max(4.0, 0.28 * m.shape[0] + 1.5)))
+    ax = fig.subplots()
+    lim = float(np.abs(m).max()) or 1.0
+    im = ax.imshow(m, cmap="RdBu_r" if signed else "Blues", vmin=-lim if signed else 0, vmax=lim, interpolation="nearest", aspect="auto")
+    ax.set_xticks(range(m.shape[1]), list(col_names), rotation=90, fontsize=7)
+    ax.set_yticks(range(m.shape[0]), list(row_names), fontsize=7)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
+    return fig
+
+
+def plot_graph_change(changes: Sequence[Any]) -> Figure:
+    """Per layer and subset, how far the learned graph moved: weight decay alone versus the gradients
+    (``changes``: :class:`~aagcn_lab.analysis.GraphChange` per layer, as ``lab.graph_changes`` gives)."""
+    rel = [c.relative() for c in changes]
+    fig = new_figure((8.5, 3.2))
+    ax = fig.subplots()
+    x = np.arange(len(rel))
+    k = len(rel[0]["decay"])
+    width = 0.8 / (2 * k)
+    for s in range(k):
+        name = SUBSET_NAMES[s] if s < len(SUBSET_NAMES) else str(s)
+        ax.bar(x + (2 * s) * width - 0.4, [r["decay"][s] for r in rel], width, color="0.7", label="weight decay" if s == 0 else None)
+        ax.bar(x + (2 * s + 1) * width - 0.4, [r["gradient"][s] for r in rel], width, color=f"C{s}", label=f"gradients ({name})")
+    ax.set(xticks=x, xlabel="layer (0-based)", ylabel="||part|| / ||A_k||", title="what moved each learned graph B_k: weight decay or gradients")
+    ax.legend(fontsize=7, ncol=2)
     return fig
