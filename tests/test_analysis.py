@@ -13,10 +13,10 @@ from aagcn_lab.analysis import (
     column_centred,
     decay_factor,
     most_similar_pairs,
-    strongest,
     new_links,
     performer_of,
     split_graph_change,
+    strongest,
     top_columns,
 )
 from aagcn_lab.graph import spatial_partition
