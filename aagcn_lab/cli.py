@@ -91,8 +91,16 @@ def _cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> int:
 
 
 def _cmd_test(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    from .data.validate import check_int, check_output_path, resolve_device
     from .train.testing import test_checkpoint
 
+    check_int("--clips", args.clips)  # options and the output path first: a bad one must not cost the run
+    check_int("--batch-size", args.batch_size)
+    if args.clip_len is not None:
+        check_int("--clip-len", args.clip_len)
+    resolve_device(args.device)
+    if args.out:
+        check_output_path(args.out)
     scores, m = test_checkpoint(
         args.checkpoint, args.ann_file, args.split, args.feat, args.clip_len, args.clips, args.batch_size, args.out, args.device
     )
@@ -209,8 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `aagcn-lab presets | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    except (KeyError, ValueError, FileNotFoundError) as e:
+    except (KeyError, ValueError, OSError) as e:  # every input error (InputError is a ValueError): one line
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) and e.filename:
+            msg = f"{e.filename}: {e.strerror or e}"
         print(f"aagcn-lab {args.command}: {msg}", file=sys.stderr)
         return 2
 

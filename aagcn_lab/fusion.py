@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.validate import InputError, check_output_path, check_probabilities, check_weights
 from .io import CorruptFileError, safe_pickle_load
 from .scores import Scores, load_scores, save_scores
 from .train.metrics import mean_class_accuracy, top_k_accuracy
@@ -49,7 +50,7 @@ STREAM_ORDER = ("j", "b", "jm", "bm")
 _PYSKL_WEIGHTS = {("b", "j"): {"j": 1.0, "b": 1.0}, ("b", "bm", "j", "jm"): {"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}}
 
 
-class FusionError(ValueError):
+class FusionError(InputError):
     """Score files that cannot be fused as asked (different samples, classes or labels)."""
 
 
@@ -83,7 +84,7 @@ def read_pyskl_results(path: str | os.PathLike, ann_file: str | os.PathLike, spl
             f"{path} has {len(rows)} results but split {split!r} of {ann_file} has {len(records)} samples: "
             "the result file belongs to another split or annotation file"
         )
-    probs = np.stack(rows).astype(np.float64)
+    probs = check_probabilities(np.stack(rows).astype(np.float64), [r["frame_dir"] for r in records], str(path))
     return Scores([r["frame_dir"] for r in records], probs, np.array([int(r["label"]) for r in records]), {"source": "pyskl", "split": split})
 
 
@@ -163,19 +164,21 @@ def parse_weights(text: str) -> dict[str, float] | None:
     weights = {}
     for item in text.split(","):
         name, sep, value = item.replace(":", "=").partition("=")
+        if name.strip() in weights:
+            raise ValueError(f"bad fusion weights {text!r}: stream {name.strip()!r} given twice")
         try:
             weights[name.strip()] = float(value)
         except ValueError:
             raise ValueError(f"bad fusion weight {item!r} in {text!r}: expected STREAM=NUMBER, e.g. j=2,b=2,jm=1,bm=1") from None
         if not sep or not name.strip():
             raise ValueError(f"bad fusion weight {item!r} in {text!r}: expected STREAM=NUMBER")
-    return weights
+    return check_weights(weights, f"fusion weights {text!r}")
 
 
 def fuse(scores: Mapping[str, Scores], weights: Mapping[str, float] | None = None) -> Scores:
     """``sum_s w_s * p_s`` over streams, rows matched by id (weights default to pyskl's)."""
     ids, probs, labels = align(scores)
-    weights = dict(weights) if weights is not None else default_weights(list(scores))
+    weights = check_weights(weights if weights is not None else default_weights(list(scores)))
     unknown = sorted(set(weights) - set(scores))
     if unknown:
         raise FusionError(f"weights given for streams without scores: {', '.join(unknown)}")
@@ -279,11 +282,14 @@ def fusion_report(
             w = default_weights([a, b])
             rows.append(FusionRow(f"{a}+{b}", w, *_accuracies(w[a] * probs[a] + w[b] * probs[b], labels)))
     if len(names) > 1:
-        w = dict(weights) if weights is not None else default_weights(names)
-        w = {n: float(w.get(n, 0.0)) for n in names}
+        w = check_weights(weights if weights is not None else default_weights(names))
+        unknown = sorted(set(w) - set(names))
+        if unknown:
+            raise FusionError(f"weights given for streams without scores: {', '.join(unknown)}")
+        w = check_weights({n: float(w.get(n, 0.0)) for n in names})
         rows.append(FusionRow(f"fusion ({'+'.join(names)})", w, *_accuracies(sum(w[n] * probs[n] for n in names), labels)))
         if tuned is not None:
-            t = {n: float(tuned.get(n, 0.0)) for n in names}
+            t = check_weights({n: float(tuned.get(n, 0.0)) for n in names}, "tuned weights")
             rows.append(FusionRow("fusion, tuned weights", t, *_accuracies(sum(t[n] * probs[n] for n in names), labels)))
     return FusionReport(rows, len(ids), tuned_on)
 
@@ -364,6 +370,8 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     a = p.parse_args(extra)
     try:
+        if a.out:
+            check_output_path(a.out)  # before the work: a bad --out must not cost the fusion
         scores = _load_named(a.scores, a.ann_file, a.split)
         weights = None
         if a.weights:
@@ -378,8 +386,8 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
         report.notes += note
         if a.out:
             save_scores(a.out, fuse(scores, weights))
-    except (FusionError, CorruptFileError, FileNotFoundError, KeyError, ValueError) as e:
-        print(f"aagcn-lab fuse: {e}", file=sys.stderr)
+    except (FusionError, CorruptFileError, OSError, KeyError, ValueError) as e:
+        print(f"aagcn-lab fuse: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr)
         return 2
     print(json.dumps(report.as_dict(), indent=2) if a.json else report.table())
     return 0

@@ -20,23 +20,74 @@ from typing import Any, BinaryIO
 import torch
 
 __all__ = [
+    "InputError",
     "UnsafeFileError",
     "CorruptFileError",
     "RestrictedUnpickler",
     "safe_pickle_load",
     "safe_torch_load",
+    "safe_npy_load",
+    "describe_file",
     "atomic_write",
     "atomic_torch_save",
     "atomic_pickle_dump",
 ]
 
 
-class UnsafeFileError(pickle.UnpicklingError):
+class InputError(ValueError):
+    """Bad input (a file, a record, an option): the base of every error the package raises for it.
+
+    The message names the file, sample or option and what is wrong; the command line prints it as
+    one line and exits with status 2. Every reader's own error type derives from it.
+    """
+
+
+class UnsafeFileError(InputError, pickle.UnpicklingError):
     """A file asked to import something that could run code; nothing from it was executed."""
 
 
-class CorruptFileError(ValueError):
+class CorruptFileError(InputError):
     """A file is truncated, corrupt, or not of the expected kind."""
+
+
+# (leading bytes, what the file is) for the kinds a user most often passes by mistake
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\x93NUMPY", "a NumPy .npy array"),
+    (b"PK\x03\x04", "a zip archive"),
+)
+
+
+def describe_file(path: str | os.PathLike) -> str:
+    """What a file looks like from its first bytes: 'a PNG image', 'a Python pickle', 'a text file', ..."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as e:
+        return f"an unreadable file ({e.strerror or e})"
+    if not head:
+        return "an empty file"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return "a Python pickle"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 4:  # not merely a character cut at the end of the sample
+            return "a binary file of unknown kind"
+        text = head[: e.start].decode("utf-8")
+    if "\x00" in text:
+        return "a binary file of unknown kind"
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        return "a JSON text file"
+    return "a text file"
 
 
 # numpy globals that rebuild arrays, scalars and dtypes -- data, never code.
@@ -120,6 +171,12 @@ def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = 
         raise FileNotFoundError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise CorruptFileError(f"{path}: the file is empty")
+    kind = describe_file(path)
+    if kind not in ("a zip archive", "a Python pickle"):  # torch writes zip files (legacy: a pickle)
+        raise CorruptFileError(f"{path}: not a checkpoint: the file is {kind}")
+    if kind == "a Python pickle" and not _is_torch_legacy(path):
+        obj = safe_pickle_load(path)  # refuses code references with UnsafeFileError, runs nothing
+        raise CorruptFileError(f"{path}: not a checkpoint: the file is a plain Python pickle holding {_what_object(obj)}, not one written by torch.save")
     try:
         with torch.serialization.safe_globals(_numpy_safe_globals()):
             return torch.load(path, map_location=map_location, weights_only=True)
@@ -133,9 +190,68 @@ def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = 
                 "(only tensors, containers and numbers are allowed); nothing from it was executed"
             ) from e
         raise CorruptFileError(f"{path}: not a readable checkpoint (truncated or corrupt?): {msg.splitlines()[0]}") from e
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError) as e:
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError, IndexError, TypeError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if kind == "a zip archive" and not _is_torch_zip(path):
+            raise CorruptFileError(f"{path}: not a checkpoint: the file is a zip archive without torch.save's data.pkl") from e
         raise CorruptFileError(f"{path}: not a readable checkpoint (truncated or corrupt?): {first}") from e
+
+
+def _what_object(obj: Any) -> str:
+    """A short description of an unpickled object, for messages (e.g. an annotation file's dict)."""
+    if isinstance(obj, dict):
+        keys = ", ".join(map(str, list(obj)[:6]))
+        hint = " (an annotation file)" if "annotations" in obj else ""
+        return f"a dict with keys {keys}{hint}"
+    if isinstance(obj, (list, tuple)):
+        return f"a {type(obj).__name__} of {len(obj)} item(s)"
+    return f"a {type(obj).__name__}"
+
+
+def _is_torch_zip(path: Path) -> bool:
+    """Whether a zip archive has the ``<name>/data.pkl`` member that torch.save writes."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith("/data.pkl") or n == "data.pkl" for n in z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return True  # a damaged torch file: let the caller say 'truncated or corrupt'
+
+
+def _is_torch_legacy(path: Path) -> bool:
+    """Whether a pickle starts as torch's legacy (pre-1.6) format does: the magic number as a long."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return head[2:3] == b"\x8a"  # PROTO n, then LONG1 holding 0x1950a86a20f9469cfc6c
+
+
+def safe_npy_load(path: str | os.PathLike, mmap_mode: str | None = None) -> Any:
+    """``np.load(allow_pickle=False)`` of a ``.npy`` file, with errors that name the file.
+
+    A file that holds Python objects is refused (loading them would run pickle); the message says
+    what to save instead, never to switch pickling on.
+    """
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    kind = describe_file(path)
+    if kind != "a NumPy .npy array":
+        raise CorruptFileError(f"{path}: not a .npy array: the file is {kind}")
+    try:
+        data = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "Object arrays" in str(e):
+            raise CorruptFileError(
+                f"{path}: holds Python objects (an object array), which are not loaded because unpickling can "
+                "run code; save a plain numeric array instead (e.g. np.save(path, x.astype(np.float32)))"
+            ) from None
+        raise CorruptFileError(f"{path}: not a readable .npy array (truncated or corrupt?): {e}") from None
+    except (OSError, EOFError) as e:
+        raise CorruptFileError(f"{path}: not a readable .npy array (truncated or corrupt?): {e}") from None
+    return data
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:

@@ -27,11 +27,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data.annotations import load_annotations, validate_record
+from .data.annotations import load_annotations
 from .data.classes import class_names
 from .data.pipeline import Pipeline
 from .data.poses import POSE_FORMATS, fit_layout, parse_img_size
+from .data.validate import (
+    InputError,
+    check_int,
+    check_record,
+    check_unique,
+    check_weights,
+    layout_dim,
+    record_dim,
+    resolve_device,
+    to_storage,
+)
 from .fusion import default_weights
+from .io import safe_npy_load
 from .model.aagcn import AAGCN
 from .model.checkpoint import load_checkpoint, read_checkpoint
 
@@ -94,32 +106,35 @@ def _record_from_array(arr: np.ndarray, name: str, with_score: bool) -> dict:
     if arr.ndim == 3:
         arr = arr[None]
     if arr.ndim != 4:
-        raise ValueError(f"{name}: expected an array (M, T, V, C) or (T, V, C), got shape {arr.shape}")
+        raise InputError(f"{name}: expected an array (M, T, V, C) or (T, V, C), got shape {arr.shape}")
     if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    arr = arr.astype(np.float32)
+        raise InputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    arr = to_storage(arr, np.float32, name)
     m, t, v, c = arr.shape
     rec = {"frame_dir": name, "label": -1, "total_frames": t}  # -1: no label known
     if with_score:
         if c != 3:
-            raise ValueError(f"{name}: with_score needs C = 3 (x, y, score), got C = {c}")
+            raise InputError(f"{name}: with_score needs C = 3 (x, y, score), got C = {c}")
         rec.update(keypoint=arr[..., :2], keypoint_score=arr[..., 2], img_shape=(1080, 1920))
     elif c == 2:
         rec.update(keypoint=arr, keypoint_score=np.ones(arr.shape[:3], np.float32), img_shape=(1080, 1920))
     else:
         rec["keypoint"] = arr
-    problems = [p for p in validate_record(rec) if not p.startswith("label")]
-    if problems:
-        raise ValueError(f"{name}: {'; '.join(problems)}")
-    return rec
+    return check_record(rec, name, check_label=False)
 
 
 def read_input(source, sample: str | None = None, with_score: bool = False, fmt: str | None = None, img_shape=None) -> list[dict]:
     """Annotation records (with labels where known) from any supported input (``fmt``: see :mod:`.data.poses`)."""
     if isinstance(source, dict):
-        return [source]
-    if isinstance(source, (np.ndarray, torch.Tensor)):
-        return [_record_from_array(np.asarray(source), "array", with_score)]
+        rec = dict(source)
+        rec.setdefault("label", -1)  # -1: no label known
+        if not isinstance(rec.get("frame_dir"), str) or not rec.get("frame_dir"):
+            rec["frame_dir"] = "record"
+        return [check_record(rec, check_label=False)]
+    if isinstance(source, torch.Tensor):
+        source = source.detach().cpu().numpy()
+    if isinstance(source, np.ndarray):
+        return [_record_from_array(source, "array", with_score)]
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -143,7 +158,7 @@ def read_input(source, sample: str | None = None, with_score: bool = False, fmt:
                 raise
             return [read_kinetics_json(path, label=0) | {"label": -1}]
     if suffix == ".npy":
-        return [_record_from_array(np.load(path, allow_pickle=False), path.stem, with_score)]
+        return [_record_from_array(safe_npy_load(path), str(path), with_score)]
     if suffix in (".pkl", ".pickle"):
         ann = load_annotations(path, on_error="skip")
         recs = ann.annotations
@@ -167,6 +182,15 @@ def load_stream_models(checkpoints) -> dict[str, tuple[AAGCN, dict]]:
     items = list(checkpoints.items()) if isinstance(checkpoints, Mapping) else [(None, c) for c in checkpoints]
     out: dict[str, tuple[AAGCN, dict]] = {}
     for stream, path in items:
+        if str(path).lower().endswith(".onnx"):  # an exported model (aagcn-lab export) with its sidecar
+            from .export import load_onnx_stream
+
+            file_stream, onnx_model, onnx_settings = load_onnx_stream(path)
+            stream = stream or file_stream
+            if stream in out:
+                raise ValueError(f"two checkpoints for stream {stream!r}")
+            out[stream] = (onnx_model, onnx_settings)
+            continue
         model = load_checkpoint(path)
         meta = getattr(model, "checkpoint_meta", {})
         train_cfg = (read_checkpoint(path).raw.get("train_state") or {}).get("train_config", {})
@@ -177,7 +201,7 @@ def load_stream_models(checkpoints) -> dict[str, tuple[AAGCN, dict]]:
             else:
                 raise ValueError(f"{path}: the checkpoint does not say its stream; pass {{'j': path, 'b': ...}} (CLI: j={path})")
         if stream in out:
-            raise ValueError(f"two checkpoints for stream {stream!r}")
+            raise InputError(f"two checkpoints for stream {stream!r} ({path} and another); name each stream once (j=..., b=...)")
         out[stream] = (model, {"clip_len": int(train_cfg.get("clip_len", 100)), "meta": meta})
     return out
 
@@ -195,6 +219,8 @@ def predict(
     img_shape: tuple[int, int] | None = None,
 ) -> list[Prediction]:
     """Fused top-k predictions for every sample of ``source`` (see the module docstring)."""
+    num_clips = check_int("num_clips (--clips)", num_clips)
+    device = resolve_device(device)
     models = load_stream_models(checkpoints)
     records = read_input(source, sample, with_score, fmt, img_shape)
     first_model = next(iter(models.values()))[0]
@@ -202,7 +228,12 @@ def predict(
         if model.cfg.num_classes != first_model.cfg.num_classes:
             raise ValueError(f"stream {stream!r} predicts {model.cfg.num_classes} classes, another {first_model.cfg.num_classes}")
     names = class_names_for(first_model.cfg.num_classes, next(iter(models.values()))[1]["meta"])
-    w = dict(weights) if weights is not None else default_weights(list(models))
+    w = check_weights(weights if weights is not None else default_weights(list(models)))
+    unknown = sorted(set(w) - set(models))
+    if unknown:
+        raise InputError(f"weights given for streams without a checkpoint: {', '.join(unknown)}")
+    if not any(w.get(s, 0.0) for s in models):
+        raise InputError(f"every stream's weight is 0: {w}")
     preds = []
     for rec in records:
         v = rec["keypoint"].shape[2]
@@ -211,13 +242,26 @@ def predict(
             rec_s = fit_layout(rec, model.layout, f"the {stream} model")  # a joint map, or an error naming both layouts
             v = rec_s["keypoint"].shape[2]
             if v != model.layout.num_joints:
-                raise ValueError(
+                raise InputError(
                     f"sample {rec['frame_dir']}: {v} joints, but the {stream} model is for layout {model.layout.name!r} "
                     f"({model.layout.num_joints} joints)"
+                )
+            want = layout_dim(model.layout)
+            if want is not None and record_dim(rec_s) != want:
+                hint = " (if channel 2 of the array is a detection score, pass with_score=True / --with-score)" if want == 2 else ""
+                raise InputError(
+                    f"sample {rec['frame_dir']}: {record_dim(rec_s)}D data (C = {rec_s['keypoint'].shape[-1]}), but the "
+                    f"{stream} model is a {want}D model (layout {model.layout.name!r}){hint}"
                 )
             pipe = Pipeline(stream, "test", model.layout, settings["clip_len"], num_clips, model.cfg.num_person)
             x = torch.from_numpy(pipe(rec_s)["keypoint"])[None].to(device)
             per_stream[stream] = model.to(device).eval().forward_test(x)[0].double().cpu().numpy()
+        for stream, probs in per_stream.items():  # never report a NaN probability
+            if not np.isfinite(probs).all():
+                raise InputError(
+                    f"sample {rec['frame_dir']}: the {stream} model gave NaN/inf probabilities (non-finite weights, or "
+                    "input values that overflow float32 inside the model)"
+                )
         total = sum(w.get(s, 0.0) for s in per_stream)
         fused = sum(w.get(s, 0.0) * p for s, p in per_stream.items()) / total
         label = int(rec.get("label", -1))
@@ -238,17 +282,21 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--format", default=None, choices=sorted(POSE_FORMATS), help="pose-estimator format of --input (default: detected)")
     p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT of 2D pixel input when the file does not say")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     a = p.parse_args(extra)
     named = [c for c in a.checkpoint if "=" in c and not Path(c).exists()]
     if named and len(named) != len(a.checkpoint):
         print("aagcn-lab predict: name every checkpoint's stream (j=..., b=...) or none", file=sys.stderr)
         return 2
-    ckpts = dict(c.split("=", 1) for c in named) if named else list(a.checkpoint)
     try:
+        check_unique([c.split("=", 1)[0] for c in named], "stream name")  # j=A.pt j=B.pt would drop one
+        check_unique(list(a.checkpoint), "checkpoint")
+        ckpts = dict(c.split("=", 1) for c in named) if named else list(a.checkpoint)
         preds = predict(
-            ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score, fmt=a.format, img_shape=parse_img_size(a.img_size)
-        )
-    except (ValueError, KeyError, FileNotFoundError) as e:
+            ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score, device=a.device, fmt=a.format,
+            img_shape=parse_img_size(a.img_size),
+        )  # fmt: skip
+    except (ValueError, KeyError, OSError) as e:
         print(f"aagcn-lab predict: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2
     if a.json:

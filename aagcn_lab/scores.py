@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import CorruptFileError, atomic_write
+from .data.validate import InputError, check_probabilities
+from .io import CorruptFileError, atomic_write, describe_file
 
 __all__ = ["Scores", "save_scores", "load_scores"]
 
@@ -35,14 +36,15 @@ class Scores:
         self.frame_dir = [str(f) for f in self.frame_dir]
         self.probs = np.asarray(self.probs, dtype=np.float64)
         if self.probs.ndim != 2 or len(self.probs) != len(self.frame_dir):
-            raise ValueError(f"probs must be (N, K) with N = {len(self.frame_dir)} ids, got {self.probs.shape}")
+            raise InputError(f"probs must be (N, K) with N = {len(self.frame_dir)} ids, got {self.probs.shape}")
+        check_probabilities(self.probs, self.frame_dir, "scores")  # a NaN row would print a NaN accuracy
         if self.labels is not None:
             self.labels = np.asarray(self.labels, dtype=np.int64)
             if self.labels.shape != (len(self.frame_dir),):
-                raise ValueError(f"labels must have shape ({len(self.frame_dir)},), got {self.labels.shape}")
+                raise InputError(f"labels must have shape ({len(self.frame_dir)},), got {self.labels.shape}")
         if len(set(self.frame_dir)) != len(self.frame_dir):
             dup = sorted({f for f in self.frame_dir if self.frame_dir.count(f) > 1})[:5]
-            raise ValueError(f"duplicate sample ids in scores: {', '.join(dup)}")
+            raise InputError(f"duplicate sample ids in scores: {', '.join(dup)}")
 
     def __len__(self) -> int:
         return len(self.frame_dir)
@@ -88,8 +90,9 @@ def load_scores(path: str | os.PathLike) -> Scores:
         with np.load(path, allow_pickle=False) as z:
             frame_dir, probs, labels = list(z["frame_dir"]), z["probs"], z["labels"]
             meta = json.loads(str(z["meta"])) if "meta" in z else {}
-    except (OSError, ValueError, KeyError) as e:
-        raise CorruptFileError(f"{path}: not a readable score file: {e}") from e
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        what = describe_file(path) if path.is_file() else "missing"
+        raise CorruptFileError(f"{path}: not a readable score file (the file is {what}): {e}") from e
     if labels.size and (labels < 0).all():
         labels = None
     try:

@@ -27,10 +27,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..graph import LAYOUTS, get_layout
-from ..io import CorruptFileError, atomic_pickle_dump, safe_pickle_load
+from ..io import CorruptFileError, InputError, atomic_pickle_dump, safe_pickle_load
+from .validate import record_problems
 
 __all__ = [
     "AnnotationError",
@@ -44,16 +43,12 @@ __all__ = [
 REQUIRED_KEYS = ("frame_dir", "label", "total_frames", "keypoint")
 
 
-class AnnotationError(ValueError):
+class AnnotationError(InputError):
     """One or more records (or the file itself) are invalid; the message names each one."""
 
     def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(message)
         self.problems = list(problems)
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
 def infer_layout_name(num_joints: int, dim: int) -> str | None:
@@ -69,71 +64,8 @@ def validate_record(
     num_joints: int | None = None,
     num_classes: int | None = None,
 ) -> list[str]:
-    """Everything wrong with one annotation record, as sentences (empty when it is valid)."""
-    if not isinstance(rec, dict):
-        return [f"record is a {type(rec).__name__}, not a dict"]
-    problems = []
-    missing = [k for k in REQUIRED_KEYS if k not in rec]
-    if missing:
-        hint = " (a kp-file annotation whose keypoints live elsewhere?)" if "keypoint" in missing and "frame_inds" in rec else ""
-        problems.append(f"missing key(s) {', '.join(missing)}{hint}")
-    fd = rec.get("frame_dir")
-    if "frame_dir" in rec and (not isinstance(fd, str) or not fd):
-        problems.append(f"frame_dir must be a non-empty string, got {fd!r}")
-    label = rec.get("label")
-    if "label" in rec:
-        if not _is_int(label):
-            problems.append(f"label must be an integer, got {type(label).__name__} {label!r}")
-        elif label < 0 or (num_classes is not None and label >= num_classes):
-            rng = f"0..{num_classes - 1}" if num_classes is not None else ">= 0"
-            problems.append(f"label {int(label)} out of range ({rng})")
-    tf = rec.get("total_frames")
-    if "total_frames" in rec and (not _is_int(tf) or tf < 1):
-        problems.append(f"total_frames must be a positive integer, got {tf!r}")
-    kp = rec.get("keypoint")
-    if "keypoint" not in rec:
-        return problems
-    if not isinstance(kp, np.ndarray):
-        return problems + [f"keypoint must be a numpy array, got {type(kp).__name__}"]
-    if kp.dtype.kind != "f":
-        problems.append(f"keypoint has dtype {kp.dtype}; expected float16/32/64")
-    if kp.ndim != 4:
-        return problems + [f"keypoint must be (M, T, V, C), got shape {kp.shape}"]
-    m, t, v, c = kp.shape
-    if m < 1:
-        problems.append("keypoint has zero bodies (M = 0)")
-    if t < 1:
-        problems.append("keypoint has zero frames (T = 0)")
-    if _is_int(tf) and tf != t:
-        problems.append(f"total_frames = {tf} but keypoint has T = {t} frames")
-    if num_joints is not None and v != num_joints:
-        problems.append(f"keypoint has V = {v} joints; the layout has {num_joints}")
-    if c not in (2, 3):
-        problems.append(f"keypoint has C = {c} channels; expected 3 (x, y, z) or 2 (x, y) with keypoint_score")
-    score = rec.get("keypoint_score")
-    if c == 2 and score is None:
-        problems.append("2D keypoint (C = 2) without keypoint_score")
-    if c == 3 and score is not None:
-        problems.append("keypoint_score given with 3-channel keypoints (3D data has no scores)")
-    if score is not None:
-        if not isinstance(score, np.ndarray) or score.shape != kp.shape[:3]:
-            shape = getattr(score, "shape", type(score).__name__)
-            problems.append(f"keypoint_score must be (M, T, V) = {kp.shape[:3]}, got {shape}")
-        elif score.dtype.kind != "f":
-            problems.append(f"keypoint_score has dtype {score.dtype}; expected float")
-        elif not np.isfinite(score).all():
-            problems.append(f"keypoint_score has {int((~np.isfinite(score)).sum())} NaN/inf values")
-    if kp.dtype.kind == "f" and kp.size:
-        finite = np.isfinite(kp)
-        if not finite.all():
-            problems.append(f"keypoint has {int((~finite).sum())} NaN/inf values")
-        elif not kp.any():
-            problems.append("keypoint is all zeros: no body in any frame")
-    if "img_shape" in rec:
-        shp = rec["img_shape"]
-        if not (isinstance(shp, (tuple, list)) and len(shp) == 2 and all(_is_int(s) and s > 0 for s in shp)):
-            problems.append(f"img_shape must be (height, width) positive integers, got {shp!r}")
-    return problems
+    """Everything wrong with one annotation record, as sentences (the rules of :mod:`.validate`)."""
+    return record_problems(rec, num_joints, num_classes)
 
 
 @dataclass
@@ -257,15 +189,18 @@ def load_annotations(
         num_classes = len(label_names)
 
     good, bad = _check_records(records, str(path), num_joints, num_classes)
-    if num_joints is None and good:
-        # no layout given: all records must at least agree with the first one
-        v0 = good[0]["keypoint"].shape[2]
-        c0 = good[0]["keypoint"].shape[3]
+    if good:  # one kind of record per file: every record agrees with the first (joints, 2D or 3D)
+        v0, c0 = good[0]["keypoint"].shape[2:]
         keep = []
         for rec in good:
             v, c = rec["keypoint"].shape[2:]
             if v != v0 or c != c0:
-                bad.append((rec["frame_dir"], f"keypoint has V = {v}, C = {c}; the file's first record has V = {v0}, C = {c0}"))
+                kind = {2: "2D", 3: "3D"}
+                bad.append((
+                    rec["frame_dir"],
+                    f"keypoint has V = {v}, C = {c} ({kind[c]}); the file's first record ({good[0]['frame_dir']}) has "
+                    f"V = {v0}, C = {c0} ({kind[c0]}): one file must hold one kind of skeleton",
+                ))
             else:
                 keep.append(rec)
         good = keep

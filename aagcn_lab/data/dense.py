@@ -28,10 +28,11 @@ from typing import BinaryIO
 import numpy as np
 
 from ..graph import get_layout
-from ..io import CorruptFileError, atomic_write, safe_pickle_load
+from ..io import CorruptFileError, atomic_write, safe_npy_load, safe_pickle_load
 from .annotations import infer_layout_name
 from .classes import class_names
 from .report import ConversionReport
+from .validate import InputError, record_problems, to_storage
 
 __all__ = ["DenseFileError", "DenseSkeletons", "read_label_pickle", "convert_dense", "default_split_name"]
 
@@ -136,9 +137,11 @@ class DenseSkeletons(Sequence):
 
     def record(self, i: int) -> dict:
         """Build the annotation record of sample ``i`` (reads only that sample)."""
-        x = np.asarray(self.data[i], dtype=np.float32).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
-        if not np.isfinite(x).all():
-            raise DenseFileError(f"{self.data_path}: sample {i} ({self.frame_dirs[i]}) has NaN/inf values")
+        where = f"{self.data_path}: sample {i} ({self.frame_dirs[i]})"
+        try:
+            x = to_storage(self.data[i], np.float32, where).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
+        except InputError as e:
+            raise DenseFileError(str(e)) from None
         x = x[np.abs(x).sum(axis=(1, 2, 3)) > 0]  # persons that appear at all
         if len(x) == 0:
             raise DenseFileError(
@@ -165,14 +168,10 @@ class DenseSkeletons(Sequence):
 
 
 def _open_npy(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
     try:
-        data = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise DenseFileError(
-            f"{path}: not a readable .npy array (truncated, pickled objects or another format?): {e}"
-        ) from None
+        data = safe_npy_load(path, mmap_mode="r")
+    except CorruptFileError as e:
+        raise DenseFileError(str(e)) from None
     if not isinstance(data, np.ndarray):
         raise DenseFileError(f"{path}: holds a {type(data).__name__}, not a single array")
     if data.ndim != 5:
@@ -267,6 +266,11 @@ def convert_dense(
                 record = dense.record(i)
             except DenseFileError as e:
                 report.failed.append((name, str(e)))
+                continue
+            num_classes = len(label_names) if label_names is not None else None
+            problems = record_problems(record, get_layout(dense.layout).num_joints, num_classes)
+            if problems:  # never write what `convert check` would reject
+                report.failed.append((name, f"{data_path}: sample {i}: " + "; ".join(problems)))
                 continue
             seen.add(name)
             yield record

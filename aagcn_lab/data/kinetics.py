@@ -39,6 +39,7 @@ import numpy as np
 from .annotations import save_annotations
 from .classes import class_names
 from .report import ConversionReport, ordered_map
+from .validate import InputError, frame_span_limit, record_problems
 
 __all__ = [
     "KineticsFileError",
@@ -53,7 +54,7 @@ NUM_JOINTS = 18  # OpenPose-18 (layout 'openpose')
 NUM_CLASSES = 400
 
 
-class KineticsFileError(ValueError):
+class KineticsFileError(InputError):
     """A Kinetics-skeleton JSON or label file is malformed; the message names the file and the place."""
 
 
@@ -153,6 +154,11 @@ def read_kinetics_json(
 
     base = 0 if 0 in persons else 1
     num_frames = max(persons) - base + 1
+    if num_frames > frame_span_limit(len(frames)):
+        raise KineticsFileError(
+            f"{path}: frame_index {max(persons)} is far beyond the file's {len(frames)} frames (at most "
+            f"{frame_span_limit(len(frames))} time steps for a file this size): a garbled frame_index"
+        )
     keypoint = np.zeros((max_persons, num_frames, NUM_JOINTS, 2), dtype=np.float32)
     keypoint_score = np.zeros((max_persons, num_frames, NUM_JOINTS), dtype=np.float32)
     for index, people in persons.items():
@@ -161,7 +167,7 @@ def read_kinetics_json(
             keypoint[m, index - base] = xy
             keypoint_score[m, index - base] = s
     used = [m for m in range(max_persons) if keypoint[m].any() or keypoint_score[m].any()]
-    return {
+    record = {
         "frame_dir": path.stem,
         "label": int(label),
         "total_frames": num_frames,
@@ -170,6 +176,10 @@ def read_kinetics_json(
         "img_shape": (1, 1),
         "original_shape": (1, 1),
     }
+    problems = record_problems(record, NUM_JOINTS, check_label=False)  # units: x, y in 0..1, scores in [0, 1]
+    if problems:
+        raise KineticsFileError(f"{path}: " + "; ".join(problems))
+    return record
 
 
 def read_kinetics_labels(path: str | os.PathLike) -> dict[str, KineticsLabel]:
@@ -200,8 +210,10 @@ def _convert_one(job: tuple[str, int | None, int]) -> tuple[str, dict | None, st
     path, label, max_persons = job
     try:
         return Path(path).stem, read_kinetics_json(path, label=label, max_persons=max_persons), None
-    except (KineticsFileError, OSError) as e:
+    except (InputError, OSError) as e:
         return Path(path).stem, None, str(e)
+    except MemoryError:
+        return Path(path).stem, None, f"{path}: too large to read into memory"
 
 
 def convert_kinetics_folder(

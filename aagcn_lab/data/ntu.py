@@ -64,6 +64,7 @@ import numpy as np
 from .annotations import save_annotations
 from .classes import class_names, missing_samples
 from .report import ConversionReport, ordered_map
+from .validate import InputError, record_problems, to_storage
 
 __all__ = [
     "SkeletonFileError",
@@ -110,7 +111,7 @@ _DATASET_LIMITS = {"ntu60": (17, 60, 40), "ntu120": (32, 120, 106)}
 _NAME_RE = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 
 
-class SkeletonFileError(ValueError):
+class SkeletonFileError(InputError):
     """A ``.skeleton`` file is malformed; the message names the file and, where known, the line."""
 
     def __init__(self, path: str | os.PathLike, message: str, line: int | None = None) -> None:
@@ -352,6 +353,11 @@ def parse_ntu_skeleton(path: str | os.PathLike) -> SkeletonFile:
     reader.num_frames = num_frames
     if num_frames == 0:
         raise reader.error("the header says the file has 0 frames")
+    if num_frames > len(reader.lines) - 1:  # every frame needs at least its body-count line
+        raise reader.error(
+            f"the header says {num_frames} frames, but the file has only {len(reader.lines)} lines "
+            "(each frame needs at least one): a garbled header or a truncated file"
+        )
     bodies_per_frame = np.zeros(num_frames, dtype=np.int64)
     frames: dict[int, list[int]] = {}
     joints: dict[int, list[np.ndarray]] = {}
@@ -498,7 +504,7 @@ def read_ntu_skeleton(
         notes.extend(selection.notes)
     elif selection.dropped or skeleton.notes:
         warnings.warn(f"{path}: " + "; ".join(selection.notes), stacklevel=2)
-    keypoint = selection.keypoint.astype(np.float16)
+    keypoint = to_storage(selection.keypoint, np.float16, f"{path}: keypoint")  # NTU files store float16
     return {
         "frame_dir": path.name.split(".")[0],
         "label": int(label),
@@ -517,9 +523,15 @@ def _convert_one(job: tuple[str, int]) -> tuple[str, dict | None, str | None, li
     name = Path(path).name.split(".")[0]
     notes: list[str] = []
     try:
-        return name, read_ntu_skeleton(path, max_bodies=max_bodies, notes=notes), None, notes
-    except (SkeletonFileError, OSError) as e:
+        record = read_ntu_skeleton(path, max_bodies=max_bodies, notes=notes)
+    except (InputError, OSError) as e:
         return name, None, str(e), notes
+    except MemoryError:
+        return name, None, f"{path}: too large to read into memory", notes
+    problems = record_problems(record, NUM_JOINTS)  # never write what `convert check` would reject
+    if problems:
+        return name, None, f"{path}: " + "; ".join(problems), notes
+    return name, record, None, notes
 
 
 def convert_ntu_folder(

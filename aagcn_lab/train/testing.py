@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ..data import SkeletonDataset
+from ..data.validate import check_int, check_output_path, resolve_device
 from ..model.checkpoint import load_checkpoint
 from ..scores import Scores, save_scores
 from .metrics import evaluate_scores
@@ -33,6 +34,10 @@ def test_checkpoint(
     For our training checkpoints the annotation file, split, feature and clip length default to
     the run's; a pyskl checkpoint needs ``ann_file``, ``split`` and ``feat``.
     """
+    num_clips, batch_size = check_int("num_clips", num_clips), check_int("batch_size", batch_size)
+    device = resolve_device(device)
+    if out is not None:
+        check_output_path(out)  # before the evaluation, so that a bad path costs nothing
     model = load_checkpoint(checkpoint)
     meta = getattr(model, "checkpoint_meta", {})
     from ..model.checkpoint import read_checkpoint
@@ -45,7 +50,7 @@ def test_checkpoint(
     missing = [n for n, v in (("ann_file", ann_file), ("split", split), ("feat", feat)) if not v]
     if missing:
         raise ValueError(f"{checkpoint}: the checkpoint does not say its {', '.join(missing)}; pass them (e.g. --ann-file, --split, --feat)")
-    dev = torch.device("cuda" if (device == "auto" and torch.cuda.is_available()) or device.startswith("cuda") else "cpu")
+    dev = torch.device(device)
     ann = resolve_annotations(ann_file, model.cfg.layout if isinstance(model.cfg.layout, str) else "")
     ds = SkeletonDataset(ann, split, feat=feat, mode="test", clip_len=clip_len, num_clips=num_clips, layout=model.cfg.layout)
     if ds.num_classes > model.cfg.num_classes:

@@ -1,0 +1,396 @@
+"""The one validation layer: what every reader, converter, pipeline and entry point checks.
+
+Every rule lives here once, and every place that takes user data calls it: the readers
+(``.skeleton``, Kinetics JSON, dense arrays) and converters check each record before they keep it
+(so a converter never writes a record that ``convert check`` would reject), ``load_annotations``
+and ``convert check`` check every record of a file, ``build_pipeline(...)(record)`` runs the cheap
+structural checks once per record, ``predict`` checks its inputs against each model, fusion checks
+score rows and weights, and the command line checks options and output paths before any work
+starts. A violation raises :class:`InputError` (or a subclass: ``AnnotationError``,
+``SkeletonFileError``, ``KineticsFileError``, ``CorruptFileError``, ``CheckpointError``,
+``FusionError``, ...), whose message names the file, sample or option and what is wrong.
+
+The rules (README, "Validation rules", has the same table):
+
+* coordinates are finite and ``|x| <= COORD_LIMIT`` (1e5: no skeleton unit gives more); a record
+  stored as float16 holds nothing beyond ``FLOAT16_MAX`` (65504), checked after every cast;
+* 2D coordinates lie within one frame size around the image, ``-1 <= x / w <= 2`` (``img_shape``
+  ``(h, w)``; ``(1, 1)`` means fractions of the frame, so pixels there are an error);
+* detection scores are finite and within ``[0, SCORE_MAX]`` (1.25: OpenPose heatmap peaks exceed
+  1 a little); percent scores (up to 100) are an error that says so;
+* ``label`` is an integer ``>= 0``, below the number of classes; a file without class names may
+  not use labels ``>= MAX_UNNAMED_CLASSES`` (1000), so one stray label cannot build a huge model;
+* one file holds one kind of record: the same joint count and channel count (2D or 3D) throughout;
+* sizes read from a file are bounded by what the file can hold (frames, bodies, frame indices).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..io import InputError
+
+__all__ = [
+    "InputError",
+    "FLOAT16_MAX",
+    "COORD_LIMIT",
+    "SCORE_MAX",
+    "MAX_UNNAMED_CLASSES",
+    "is_int",
+    "record_problems",
+    "check_record",
+    "check_pipeline_input",
+    "to_storage",
+    "frame_span_limit",
+    "layout_dim",
+    "record_dim",
+    "check_probabilities",
+    "check_weights",
+    "check_unique",
+    "check_number",
+    "check_int",
+    "check_choice",
+    "check_output_path",
+    "resolve_device",
+]
+
+FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504: the storage dtype of NTU annotation files
+COORD_LIMIT = 1e5  # |coordinate| above this is no unit a skeleton is written in (metres, mm, pixels)
+SCORE_MAX = 1.25  # detection scores are confidences in [0, 1]; heatmap peaks reach ~1.2 (Kinetics)
+MAX_UNNAMED_CLASSES = 1000  # without class names, a label this large is a typo, not a class
+_2D_LAYOUTS = ("coco", "openpose")
+_3D_LAYOUTS = ("nturgb+d", "nturgb+d-2sagcn")
+
+
+def is_int(x: object) -> bool:
+    """An integer (Python or numpy), not a bool."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def layout_dim(layout: object) -> int | None:
+    """2 for the built-in 2D layouts (coco, openpose), 3 for the NTU ones, None when unknown."""
+    name = getattr(layout, "name", layout)
+    if name in _2D_LAYOUTS:
+        return 2
+    if name in _3D_LAYOUTS:
+        return 3
+    return None
+
+
+def record_dim(rec: Mapping) -> int:
+    """2 for a record with ``keypoint_score`` (x, y + score), else 3 (x, y, z)."""
+    return 2 if "keypoint_score" in rec else 3
+
+
+# ------------------------------------------------------------------------------------------------
+# Records
+# ------------------------------------------------------------------------------------------------
+
+
+def _value_problems(kp: np.ndarray, what: str) -> list[str]:
+    """Non-finite and out-of-range values of a float array, as sentences."""
+    finite = np.isfinite(kp)
+    if not finite.all():
+        return [f"{what} has {int((~finite).sum())} NaN/inf values"]
+    big = float(np.abs(kp).max()) if kp.size else 0.0
+    if big > COORD_LIMIT:
+        return [f"{what} has values up to {big:.4g}, beyond {COORD_LIMIT:g} (wrong units?)"]
+    return []
+
+
+def _score_problems(score: np.ndarray) -> list[str]:
+    if score.dtype.kind != "f":
+        return [f"keypoint_score has dtype {score.dtype}; expected float"]
+    finite = np.isfinite(score)
+    if not finite.all():
+        return [f"keypoint_score has {int((~finite).sum())} NaN/inf values"]
+    if not score.size:
+        return []
+    lo, hi = float(score.min()), float(score.max())
+    if lo < 0:
+        return [f"keypoint_score has negative values (min {lo:.4g}); scores are confidences in [0, 1]"]
+    if hi > SCORE_MAX:
+        hint = "; scores in percent? divide them by 100" if hi <= 100 else ""
+        return [f"keypoint_score has values up to {hi:.4g}; scores are confidences in [0, 1]{hint}"]
+    return []
+
+
+def _coordinate_range_problems(kp: np.ndarray, img_shape: tuple[int, int]) -> list[str]:
+    """2D x, y must lie within one frame size around the image (pixels in a 0..1 file, etc.)."""
+    h, w = (float(s) for s in img_shape)
+    problems = []
+    for axis, size, name in ((0, w, "x"), (1, h, "y")):
+        c = kp[..., axis]
+        lo, hi = float(c.min()), float(c.max())
+        if lo < -size or hi > 2 * size:
+            unit = "fractions of the frame (0..1)" if size == 1 else f"pixels of a {w:g} x {h:g} image"
+            problems.append(
+                f"2D {name} ranges over {lo:.4g}..{hi:.4g}, far outside img_shape {tuple(img_shape)} "
+                f"({name} should be {unit}): wrong units or wrong img_shape?"
+            )
+    return problems
+
+
+def record_problems(
+    rec: object,
+    num_joints: int | None = None,
+    num_classes: int | None = None,
+    dim: int | None = None,
+    check_label: bool = True,
+) -> list[str]:
+    """Everything wrong with one annotation record, as sentences (empty when it is valid).
+
+    ``num_joints`` / ``num_classes`` / ``dim`` (2 or 3) are checked when given; without
+    ``num_classes``, labels must stay below :data:`MAX_UNNAMED_CLASSES`. ``check_label=False``
+    skips the label (inputs to ``predict`` have none).
+    """
+    if not isinstance(rec, dict):
+        return [f"record is a {type(rec).__name__}, not a dict"]
+    problems = []
+    required = ("frame_dir", "total_frames", "keypoint") + (("label",) if check_label else ())
+    missing = [k for k in required if k not in rec]
+    if missing:
+        hint = " (a kp-file annotation whose keypoints live elsewhere?)" if "keypoint" in missing and "frame_inds" in rec else ""
+        problems.append(f"missing key(s) {', '.join(missing)}{hint}")
+    fd = rec.get("frame_dir")
+    if "frame_dir" in rec and (not isinstance(fd, str) or not fd):
+        problems.append(f"frame_dir must be a non-empty string, got {fd!r}")
+    label = rec.get("label")
+    if check_label and "label" in rec:
+        if not is_int(label):
+            problems.append(f"label must be an integer, got {type(label).__name__} {label!r}")
+        elif label < 0 or (num_classes is not None and label >= num_classes):
+            rng = f"0..{num_classes - 1}" if num_classes is not None else ">= 0"
+            problems.append(f"label {int(label)} out of range ({rng})")
+        elif num_classes is None and label >= MAX_UNNAMED_CLASSES:
+            problems.append(
+                f"label {int(label)} is >= {MAX_UNNAMED_CLASSES} and the file has no class names: a typo? "
+                "(add label_names to the file or pass num_classes)"
+            )
+    tf = rec.get("total_frames")
+    if "total_frames" in rec and (not is_int(tf) or tf < 1):
+        problems.append(f"total_frames must be a positive integer, got {tf!r}")
+    kp = rec.get("keypoint")
+    if "keypoint" not in rec:
+        return problems
+    if not isinstance(kp, np.ndarray):
+        return problems + [f"keypoint must be a numpy array, got {type(kp).__name__}"]
+    if kp.dtype.kind != "f":
+        problems.append(f"keypoint has dtype {kp.dtype}; expected float16/32/64")
+    if kp.ndim != 4:
+        return problems + [f"keypoint must be (M, T, V, C), got shape {kp.shape}"]
+    m, t, v, c = kp.shape
+    if m < 1:
+        problems.append("keypoint has zero bodies (M = 0)")
+    if t < 1:
+        problems.append("keypoint has zero frames (T = 0)")
+    if is_int(tf) and tf != t:
+        problems.append(f"total_frames = {tf} but keypoint has T = {t} frames")
+    if num_joints is not None and v != num_joints:
+        problems.append(f"keypoint has V = {v} joints; the layout has {num_joints}")
+    if c not in (2, 3):
+        problems.append(f"keypoint has C = {c} channels; expected 3 (x, y, z) or 2 (x, y) with keypoint_score")
+    score = rec.get("keypoint_score")
+    if c == 2 and score is None:
+        problems.append("2D keypoint (C = 2) without keypoint_score")
+    if c == 3 and score is not None:
+        problems.append("keypoint_score given with 3-channel keypoints (3D data has no scores)")
+    if dim is not None and c in (2, 3) and c != dim:
+        problems.append(f"keypoint has C = {c} channels, but {dim}D data is expected here")
+    if score is not None:
+        if not isinstance(score, np.ndarray) or score.shape != kp.shape[:3]:
+            shape = getattr(score, "shape", type(score).__name__)
+            problems.append(f"keypoint_score must be (M, T, V) = {kp.shape[:3]}, got {shape}")
+        else:
+            problems += _score_problems(score)
+    value_problems = _value_problems(kp, "keypoint") if kp.dtype.kind == "f" and kp.size else []
+    problems += value_problems
+    if kp.dtype.kind == "f" and kp.size and not value_problems and not kp.any():
+        problems.append("keypoint is all zeros: no body in any frame")
+    shp = rec.get("img_shape")
+    if "img_shape" in rec:
+        if not (isinstance(shp, (tuple, list)) and len(shp) == 2 and all(is_int(s) and s > 0 for s in shp)):
+            problems.append(f"img_shape must be (height, width) positive integers, got {shp!r}")
+        elif c == 2 and kp.size and not value_problems:
+            problems += _coordinate_range_problems(kp, shp)
+    return problems
+
+
+def check_record(rec: object, where: str = "", **rules) -> dict:
+    """Raise :class:`InputError` listing :func:`record_problems` (``rules`` passed on); returns ``rec``."""
+    problems = record_problems(rec, **rules)
+    if problems:
+        name = rec.get("frame_dir") if isinstance(rec, dict) else None
+        head = where or (f"sample {name}" if isinstance(name, str) else "record")
+        raise InputError(f"{head}: {'; '.join(problems)}")
+    return rec  # type: ignore[return-value]
+
+
+def check_pipeline_input(rec: object, num_joints: int) -> None:
+    """The cheap per-record checks of the pipeline call: structure, joints, finite values (one pass).
+
+    Records from :func:`~aagcn_lab.data.annotations.load_annotations` passed the full rules
+    already; this guards ``build_pipeline(...)(record)`` against hand-made records (NaN, inf,
+    object dtype, a wrong joint count) without repeating the range checks on the hot path.
+    """
+    if not isinstance(rec, dict):
+        raise InputError(f"the pipeline takes an annotation record (a dict), got {type(rec).__name__}")
+    kp = rec.get("keypoint")
+    name = rec.get("frame_dir", "?")
+    if not isinstance(kp, np.ndarray) or kp.dtype.kind != "f" or kp.ndim != 4:
+        what = f"dtype {kp.dtype}, shape {kp.shape}" if isinstance(kp, np.ndarray) else type(kp).__name__
+        raise InputError(f"sample {name}: keypoint must be a float array (M, T, V, C), got {what}")
+    m, t, v, c = kp.shape
+    if v != num_joints or c not in (2, 3) or m < 1 or t < 1:
+        raise InputError(f"sample {name}: keypoint has shape {kp.shape}; the pipeline's layout has V = {num_joints} joints, C = 2 or 3")
+    score = rec.get("keypoint_score")
+    if (c == 2) != (score is not None):
+        raise InputError(f"sample {name}: {'2D keypoint without' if c == 2 else '3-channel keypoint with'} keypoint_score")
+    if score is not None and (not isinstance(score, np.ndarray) or score.shape != kp.shape[:3] or score.dtype.kind != "f"):
+        raise InputError(f"sample {name}: keypoint_score must be a float array of shape {kp.shape[:3]}")
+    if not np.isfinite(kp).all() or (score is not None and not np.isfinite(score).all()):
+        raise InputError(f"sample {name}: keypoint or keypoint_score has NaN/inf values")
+    if not is_int(rec.get("label")):
+        raise InputError(f"sample {name}: label must be an integer, got {rec.get('label')!r}")
+
+
+def to_storage(values: np.ndarray, dtype: np.dtype | type, what: str) -> np.ndarray:
+    """``values`` cast to the storage ``dtype``, refusing values the cast turns into inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(values).astype(dtype)
+    if out.dtype.kind == "f" and not np.isfinite(out).all():
+        src = np.asarray(values, dtype=np.float64)
+        lost = np.isfinite(src) & ~np.isfinite(out)
+        if lost.any():
+            big = float(np.abs(src[lost]).max())
+            raise InputError(
+                f"{what}: {int(lost.sum())} value(s) overflow {np.dtype(dtype).name} (largest |value| {big:.6g} > "
+                f"{float(np.finfo(dtype).max):g}): wrong units?"
+            )
+        raise InputError(f"{what}: {int((~np.isfinite(src)).sum())} NaN/inf value(s)")
+    return out
+
+
+def frame_span_limit(frames_in_file: int) -> int:
+    """The most time steps a file with ``frames_in_file`` frame entries may ask for (gaps stay empty).
+
+    Twice the entries plus 300 (the authors' fixed Kinetics length): room for real gaps, while a
+    garbled index (10^13) is refused instead of allocating petabytes.
+    """
+    return 2 * int(frames_in_file) + 300
+
+
+# ------------------------------------------------------------------------------------------------
+# Scores, fusion, options
+# ------------------------------------------------------------------------------------------------
+
+
+def check_probabilities(probs: np.ndarray, ids: Sequence[str], what: str) -> np.ndarray:
+    """Score rows must be finite; the message names the samples whose rows are not."""
+    probs = np.asarray(probs)
+    if probs.dtype.kind not in "fiu":
+        raise InputError(f"{what}: scores have dtype {probs.dtype}; expected numbers")
+    if probs.ndim == 2 and probs.size and not np.isfinite(probs).all():
+        rows = np.flatnonzero(~np.isfinite(probs).all(axis=1))
+        names = ", ".join(str(ids[i]) if i < len(ids) else f"#{i}" for i in rows[:8])
+        raise InputError(f"{what}: {len(rows)} sample(s) have NaN/inf scores ({names}{' ...' if len(rows) > 8 else ''})")
+    return probs
+
+
+def check_weights(weights: Mapping[str, float], what: str = "fusion weights") -> dict[str, float]:
+    """Stream weights must be finite, >= 0, and not all zero."""
+    out = {}
+    for name, w in weights.items():
+        try:
+            value = float(w)
+        except (TypeError, ValueError):
+            raise InputError(f"{what}: weight of {name!r} is {w!r}, not a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise InputError(f"{what}: weight of {name!r} is {value}; weights must be finite and >= 0")
+        out[name] = value
+    if out and not any(out.values()):
+        raise InputError(f"{what}: every weight is 0 ({out}); at least one stream must count")
+    return out
+
+
+def check_unique(names: Iterable[str], what: str) -> None:
+    """Refuse repeated names (e.g. two checkpoints for one stream)."""
+    seen, dup = set(), []
+    for n in names:
+        if n in seen and n not in dup:
+            dup.append(n)
+        seen.add(n)
+    if dup:
+        raise InputError(f"{what} given more than once: {', '.join(map(str, dup))}")
+
+
+def check_number(name: str, value: object, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False) -> float:
+    """A finite number within ``[low, high]`` (open ends where asked), else :class:`InputError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    bad = not math.isfinite(v)
+    bad = bad or (low is not None and (v <= low if low_open else v < low))
+    bad = bad or (high is not None and (v >= high if high_open else v > high))
+    if bad:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+        rule = " and ".join(x for x in (lo, hi) if x) or "finite"
+        raise InputError(f"{name} must be a finite number {rule}, got {value!r}")
+    return v
+
+
+def check_int(name: str, value: object, low: int = 1) -> int:
+    """An integer ``>= low``, else :class:`InputError`."""
+    if not is_int(value) or value < low:
+        raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: object, choices: Sequence[object]) -> object:
+    """One of ``choices``, else :class:`InputError` listing them."""
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_output_path(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Check, before any work, that a file can be written at ``path`` (not a folder, a writable place)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {path}: is an existing folder; give a file name (e.g. {path / 'scores.npz'})")
+    if str(path).endswith(os.sep):
+        raise InputError(f"{what} {path}: give a file name, not a folder")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{what} {path}: cannot be created: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path}: cannot be written: no write permission in {parent}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{what} {path}: exists and is not writable")
+    return path
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when a GPU is present, else 'cpu'; a named GPU that is absent is an error."""
+    import torch
+
+    text = str(device).strip().lower()
+    if text == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if text == "cpu":
+        return "cpu"
+    if text == "cuda" or (text.startswith("cuda:") and text[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {device}: no CUDA GPU is available here (torch {torch.__version__}); use --device cpu")
+        if ":" in text and int(text[5:]) >= torch.cuda.device_count():
+            raise InputError(f"--device {device}: there are only {torch.cuda.device_count()} GPU(s)")
+        return text
+    raise InputError(f"--device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}")
