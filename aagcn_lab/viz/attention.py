@@ -328,8 +328,11 @@ def plot_attention_summary(
     class_names: Sequence[str] | None = None,
     sample: int = 0,
     person: int = 0,
+    true_label: int | None = None,
 ) -> Figure:
     """One sample across all layers on one page: layers × joints, the skeleton, layers × frames, channels.
+
+    The title names the prediction, and the true class when ``true_label`` is given.
 
     * top left: spatial attention, one row per layer, one column per joint;
     * top right: the spatial attention averaged over layers, on the skeleton at ``frame`` (or the
@@ -398,6 +401,8 @@ def plot_attention_summary(
         top = int(np.argmax(a.probs))
         name = class_names[top] if class_names is not None else f"class {top}"
         title += f" · predicted: {name} ({a.probs[top]:.0%})"
+    if true_label is not None:
+        title += f" · true: {class_names[true_label] if class_names is not None else f'class {true_label}'}"
     fig.suptitle(title)
     return fig
 
