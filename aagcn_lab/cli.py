@@ -10,6 +10,8 @@
     aagcn-lab test runs/x/best.pt        # 10-clip test, scores file
     aagcn-lab fuse a.npz b.npz ...       # fuse per-stream scores (weights, per-stream table)
     aagcn-lab predict --checkpoint j.pt --input S001C001P001R001A001.skeleton
+    aagcn-lab predict -c coco_j.pt -i openpose_frames/ --img-size 1280x720 --json   # pose-estimator output
+    aagcn-lab export j.pt --format onnx -o j.onnx    # ONNX (or .pt2) + a JSON sidecar
     aagcn-lab convert ntu|kinetics|dense|check ...
     aagcn-lab info CHECKPOINT            # what a checkpoint holds
     aagcn-lab presets                    # list the training presets
@@ -197,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("streams", "aagcn_lab.streams", "train the four streams (j, b, jm, bm) of one split, then fuse"),
         ("fuse", "aagcn_lab.fusion", "fuse per-stream score files"),
         ("predict", "aagcn_lab.predict", "predict the action of new skeletons"),
+        ("export", "aagcn_lab.export", "export a checkpoint to ONNX / torch.export (.pt2) with a JSON sidecar"),
         ("bench", "aagcn_lab.bench", "print speed figures"),
         ("lab", "aagcn_lab.lab", "run every notebook headless (the main job)"),
     ):
