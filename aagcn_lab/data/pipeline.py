@@ -30,6 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..graph import Layout, get_layout
+from .validate import InputError, check_pipeline_input
 
 __all__ = ["FEATS", "SPLITS", "Augment", "Pipeline", "build_pipeline", "sample_indices", "prenormalize"]
 
@@ -291,9 +292,12 @@ class Pipeline:
         return motion[:, inds]
 
     def __call__(self, record: dict, rng: np.random.RandomState | None = None) -> dict:
+        check_pipeline_input(record, self.layout.num_joints)  # NaN, inf, dtype, joints: aagcn_lab.data.validate
         kp = prenormalize(record, self.layout)
         if kp.shape[1] == 0 or not kp.any():
-            raise ValueError(f"sample {record.get('frame_dir', '?')}: no frame with a body after normalisation")
+            raise InputError(f"sample {record.get('frame_dir', '?')}: no frame with a body after normalisation")
+        if not np.isfinite(kp).all():  # checked after the float16 arithmetic of PreNormalize3D
+            raise InputError(f"sample {record['frame_dir']}: normalisation overflowed (coordinates too far apart for float16)")
         if self.augment is not None:
             rng = rng if rng is not None else np.random.RandomState()
             kp = self.augment(kp, self.layout, rng, "keypoint_score" in record)

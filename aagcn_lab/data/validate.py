@@ -236,7 +236,8 @@ def check_pipeline_input(rec: object, num_joints: int) -> None:
 
     Records from :func:`~aagcn_lab.data.annotations.load_annotations` passed the full rules
     already; this guards ``build_pipeline(...)(record)`` against hand-made records (NaN, inf,
-    object dtype, a wrong joint count) without repeating the range checks on the hot path.
+    object dtype, a wrong joint count, values beyond :data:`COORD_LIMIT`) without repeating the
+    score and unit rules on the hot path.
     """
     if not isinstance(rec, dict):
         raise InputError(f"the pipeline takes an annotation record (a dict), got {type(rec).__name__}")
@@ -253,8 +254,15 @@ def check_pipeline_input(rec: object, num_joints: int) -> None:
         raise InputError(f"sample {name}: {'2D keypoint without' if c == 2 else '3-channel keypoint with'} keypoint_score")
     if score is not None and (not isinstance(score, np.ndarray) or score.shape != kp.shape[:3] or score.dtype.kind != "f"):
         raise InputError(f"sample {name}: keypoint_score must be a float array of shape {kp.shape[:3]}")
-    if not np.isfinite(kp).all() or (score is not None and not np.isfinite(score).all()):
-        raise InputError(f"sample {name}: keypoint or keypoint_score has NaN/inf values")
+    if kp.dtype == np.float16:  # numpy's float16 maths is slow; NaN/inf are the all-ones exponent
+        big = math.inf if ((kp.view(np.uint16) & 0x7C00) == 0x7C00).any() else FLOAT16_MAX
+    else:
+        big = float(np.abs(kp).max()) if kp.size else 0.0  # one pass: NaN and inf fail the comparison too
+    if not big <= COORD_LIMIT:
+        what = "NaN/inf values" if not math.isfinite(big) else f"values up to {big:.4g}, beyond {COORD_LIMIT:g} (wrong units?)"
+        raise InputError(f"sample {name}: keypoint has {what}")
+    if score is not None and not np.isfinite(score).all():
+        raise InputError(f"sample {name}: keypoint_score has NaN/inf values")
     if not is_int(rec.get("label")):
         raise InputError(f"sample {name}: label must be an integer, got {rec.get('label')!r}")
 
