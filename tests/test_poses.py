@@ -394,3 +394,18 @@ def test_predict_command_on_a_real_openpose_folder(real_ckpts, capsys):
     assert out[0]["sample"] == "fall_down_webcam_body25" and len(out[0]["top"]) == 5
     assert cli.main(["predict", "-c", str(real_ckpts["coco"]), "-i", str(REAL / "h36m17/videopose3d_3d_npy/m1.npy")]) == 2
     assert "--format coco or --format h36m" in capsys.readouterr().err
+
+
+def test_detections_go_through_the_validation_layer_one_by_one(tmp_path):
+    a = person_track(3, 17, 100)
+    results = [{"image_id": t, "keypoints": coco_flat(a[t], np.full(17, 0.8))} for t in range(3)]
+    results[1]["keypoints"] = coco_flat(a[1], np.full(17, 80.0))  # percent scores
+    results.append({"image_id": 2, "keypoints": coco_flat(a[2] * 1e6, np.full(17, 0.8))})  # wrong units
+    path = tmp_path / "res.json"
+    path.write_text(json.dumps(results))
+    [pf] = read_poses(path)
+    problems = dict(pf.problems)
+    assert "scores in percent" in problems["image_id 1, person 0"]
+    assert "beyond" in problems["image_id 2, person 1"]
+    [rec], _ = quiet_records(path)
+    assert rec["keypoint_score"][0].any(-1).tolist() == [True, False, True]

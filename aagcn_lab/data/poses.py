@@ -65,8 +65,9 @@ from pathlib import Path
 import numpy as np
 
 from ..graph import Layout, get_layout
-from ..io import RestrictedUnpickler, UnsafeFileError
+from ..io import InputError, RestrictedUnpickler, UnsafeFileError
 from .tracking import track_people
+from .validate import check_record, record_problems
 
 __all__ = [
     "POSE_FORMATS",
@@ -139,11 +140,11 @@ READ_AS = {"body25": "openpose", "mediapipe": "coco"}
 PYSKL_IMG_SHAPE = (1080, 1920)
 
 
-class PoseFormatError(ValueError):
+class PoseFormatError(InputError):
     """An input whose format is unknown or ambiguous, or a file that is not what its format says."""
 
 
-class LayoutMismatchError(ValueError):
+class LayoutMismatchError(InputError):
     """An input's skeleton layout cannot feed a model's layout."""
 
 
@@ -179,7 +180,8 @@ class PoseFrames:
 
 
 # ------------------------------------------------------------------------------------------------
-# Validation of one detection (the one place: switch to the shared validation layer here)
+# Validation of one detection: the rules of the validation layer (.validate), person by person, so
+# that one bad detection is left out (and named) while the rest of the video converts
 # ------------------------------------------------------------------------------------------------
 
 
@@ -190,7 +192,13 @@ def check_person(coords: np.ndarray, scores: np.ndarray, num_joints: int) -> str
     bad = ~np.isfinite(coords).all(-1) | ~np.isfinite(scores)
     if bad.any():
         return f"NaN/inf in joint(s) {', '.join(map(str, np.flatnonzero(bad)[:8]))}"
-    return None
+    if not coords.any():
+        return "no joint detected (all coordinates 0)"
+    mini = {"frame_dir": "person", "total_frames": 1, "keypoint": coords[None, None].astype(np.float32)}
+    if coords.shape[1] == 2:
+        mini["keypoint_score"] = scores[None, None].astype(np.float32)
+    problems = record_problems(mini, num_joints, check_label=False)
+    return "; ".join(problems) if problems else None
 
 
 class _Builder:
@@ -1009,12 +1017,8 @@ def to_record(
 
 
 def _check_record(rec: dict) -> None:
-    """The assembled record through the annotation checks (labels aside: -1 means unknown)."""
-    from .annotations import validate_record
-
-    problems = [p for p in validate_record(rec) if not (p.startswith("label") and rec["label"] == -1)]
-    if problems:
-        raise PoseFormatError(f"{rec['frame_dir']}: {'; '.join(problems)}")
+    """The assembled record through the validation layer (labels aside: -1 means unknown)."""
+    check_record(rec, f"{rec['frame_dir']} ({rec.get('source_format')})", check_label=rec["label"] >= 0)
 
 
 def read_pose_records(
