@@ -47,7 +47,7 @@ from .io import safe_npy_load
 from .model.aagcn import AAGCN
 from .model.checkpoint import load_checkpoint, read_checkpoint
 
-__all__ = ["Prediction", "predict", "read_input", "load_stream_models", "class_names_for"]
+__all__ = ["Prediction", "predict", "predict_records", "read_input", "load_stream_models", "class_names_for"]
 
 
 @dataclass
@@ -223,6 +223,19 @@ def predict(
     device = resolve_device(device)
     models = load_stream_models(checkpoints)
     records = read_input(source, sample, with_score, fmt, img_shape)
+    return predict_records(models, records, weights, num_clips, device)
+
+
+@torch.no_grad()
+def predict_records(
+    models: Mapping[str, tuple],
+    records: Sequence[dict],
+    weights: Mapping[str, float] | None = None,
+    num_clips: int = 10,
+    device: str = "cpu",
+) -> list[Prediction]:
+    """Fused predictions of ``records`` by ``{stream: (model, settings)}`` from :func:`load_stream_models`
+    (the one prediction loop: :func:`predict` and :class:`aagcn_lab.streaming.StreamingPredictor` use it)."""
     first_model = next(iter(models.values()))[0]
     for stream, (model, _) in models.items():
         if model.cfg.num_classes != first_model.cfg.num_classes:
