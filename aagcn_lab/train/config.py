@@ -80,6 +80,26 @@ class TrainConfig:
         for name in ("epochs", "repeat", "batch_size", "grad_accum", "clip_len", "test_clips", "lr_batch"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Numbers finite and in range, choices known (rules of :mod:`aagcn_lab.data.validate`)."""
+        from ..data.validate import check_choice, check_int, check_number
+
+        check_number("lr", self.lr, 0, low_open=True)
+        for name in ("min_lr", "weight_decay", "warmup_epochs"):
+            check_number(name, getattr(self, name), 0)
+        check_number("momentum", self.momentum, 0, 1, high_open=True)
+        for name in ("num_workers", "val_interval", "save_interval", "max_steps", "seed"):
+            check_int(name, getattr(self, name), 0)
+        check_int("log_interval", self.log_interval, 1)
+        check_choice("storage", self.storage, ("memory", "mmap"))
+        if not (self.device in ("auto", "cpu", "cuda") or (self.device.startswith("cuda:") and self.device[5:].isdigit())):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        limits = {"rotate_deg": (0, 180), "scale": (0, 1), "noise_std": (0, None), "flip_prob": (0, 1)}
+        for name, value in self.augment.items():  # unknown names are refused by apply_overrides
+            low, high = limits.get(name, (None, None))
+            check_number(f"augment.{name}", value, low, high)
 
     def resolved_work_dir(self) -> Path:
         """The run folder."""
