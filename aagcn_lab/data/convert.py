@@ -99,11 +99,14 @@ def run(args: argparse.Namespace) -> int:
     from .dense import convert_dense
     from .kinetics import convert_kinetics_folder
     from .ntu import convert_ntu_folder
+    from .validate import check_output_path
 
     fmt = args.convert_format
     try:
         if fmt == "check":
             return _check(args.ann, args.layout)
+        if getattr(args, "out", None):
+            check_output_path(args.out, "OUT")  # before reading a whole folder
         if fmt == "poses":
             from .poses import run_convert
 
@@ -127,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             raise ValueError(f"unknown conversion {fmt!r}")
+    except BrokenPipeError:
+        raise
     except (OSError, ValueError) as e:  # bad arguments, unreadable label file, ...: one clear line
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -371,7 +371,7 @@ def check_output_path(path: str | os.PathLike, what: str = "--out") -> Path:
     """Check, before any work, that a file can be written at ``path`` (not a folder, a writable place)."""
     path = Path(path)
     if path.is_dir():
-        raise InputError(f"{what} {path}: is an existing folder; give a file name (e.g. {path / 'scores.npz'})")
+        raise InputError(f"{what} {path}: is an existing folder; give the name of a file (in it or elsewhere)")
     if str(path).endswith(os.sep):
         raise InputError(f"{what} {path}: give a file name, not a folder")
     parent = path.parent
