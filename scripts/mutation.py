@@ -1,0 +1,244 @@
+"""A curated mutation check: plausible bugs planted one at a time, each must make the quick tests fail.
+
+    .venv/bin/python scripts/mutation.py            # every mutant (make mutation)
+    .venv/bin/python scripts/mutation.py --list     # what they are
+    .venv/bin/python scripts/mutation.py --only rotation-sign row-normalisation
+
+Each mutant is one textual change to one package file -- a bug a user could plausibly hit: a
+transposed partition, row- instead of column-normalisation, the rotation turned the wrong way, a
+hand tip attached to the wrist, pyskl's predicted-but-never-true rule dropped, a figure that always
+shows layer 0, ... The repository's package and tests are copied to a temporary folder once; each
+mutant is applied to the copy (never to the working tree), the quick tier of the relevant test
+files runs there (``-m "not slow and not browser"``, stopping at the first failure), and the copy
+is restored. The copy has no ``../shared`` next to it, so only tests that run in every clone count.
+
+A mutant is *killed* when the tests fail, *survives* when they pass; a mutant whose text is not
+found, or whose tests cannot even be collected, is an error. The script first runs every selected
+test file on the unmutated copy (they must pass), and exits non-zero unless every mutant is killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK = ["-m", "not slow and not browser"]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One planted bug: replace ``old`` (found exactly once) by ``new`` in ``path``; ``tests`` must catch it."""
+
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    why: str
+
+
+GRAPH = ("tests/test_graph.py",)
+PIPE = ("tests/test_pipeline.py",)
+MODEL_ORACLE = ("tests/test_model.py", "-k", "fused_forward_equals_reference_transcription and default")
+VIZ = "tests/test_viz.py"
+
+MUTANTS = [
+    # --- graph -------------------------------------------------------------------------------------
+    Mutant("transposed-partition", "aagcn_lab/graph.py", "        m[j, i] = 1.0", "        m[i, j] = 1.0", GRAPH,
+           "edge2mat fills M[i, j] instead of M[j, i]: every subset transposed"),
+    Mutant("row-normalisation", "aagcn_lab/graph.py", "    deg = a.sum(axis=0)\n    inv = np.where(deg > 0, 1.0 / np.where(deg > 0, deg, 1.0), 0.0)\n    return (a * inv[None, :])",
+           "    deg = a.sum(axis=1)\n    inv = np.where(deg > 0, 1.0 / np.where(deg > 0, deg, 1.0), 0.0)\n    return (a * inv[:, None])", GRAPH,
+           "normalize_digraph divides rows instead of columns"),
+    Mutant("hand-tip-on-wrist", "aagcn_lab/graph.py", "_NTU_HANDS_PYSKL = ((22, 8), (23, 8), (24, 12), (25, 12))",
+           "_NTU_HANDS_PYSKL = ((22, 8), (23, 8), (24, 11), (25, 12))", GRAPH,
+           "the right hand tip (24) hangs off the wrist (11) instead of the hand (12)"),
+    Mutant("coco-hip-bones-like-graph", "aagcn_lab/graph.py", "    (0, 0), (1, 0), (2, 0), (3, 1), (4, 2), (5, 0), (6, 0), (7, 5), (8, 6), (9, 7), (10, 8), (11, 0),\n    (12, 0),",
+           "    (0, 0), (1, 0), (2, 0), (3, 1), (4, 2), (5, 0), (6, 0), (7, 5), (8, 6), (9, 7), (10, 8), (11, 5),\n    (12, 6),", GRAPH,
+           "COCO hip bones attached to the shoulders (the graph edges) instead of the nose (pyskl)"),
+    Mutant("openpose-ears-not-mirrored", "aagcn_lab/graph.py", "(10, 13), (14, 15), (16, 17))", "(10, 13), (14, 15))", GRAPH,
+           "the OpenPose ears are missing from the left/right pairs"),
+    # --- model -------------------------------------------------------------------------------------
+    Mutant("model-graph-transposed", "aagcn_lab/model/aagcn.py", "        A = torch.from_numpy(spatial_partition(layout))\n",
+           "        A = torch.from_numpy(spatial_partition(layout)).transpose(1, 2).contiguous()\n",
+           ("tests/test_model.py", "-k", "documented_partition"), "the model stores each subset transposed"),
+    Mutant("alpha-ignored", "aagcn_lab/model/aagcn.py", 'return g + self.alpha * c if self.graph == "tip" else g + c',
+           'return g + c if self.graph == "tip" else g + c', MODEL_ORACLE, "the data-dependent graph is not gated by alpha"),
+    Mutant("data-graph-scale", "aagcn_lab/model/aagcn.py", ".view(n, k, v, v) / (ci * t)", ".view(n, k, v, v) / ci", MODEL_ORACLE,
+           "C_k scaled by 1/inter instead of 1/(inter*T)"),
+    Mutant("attention-not-residual", "aagcn_lab/model/aagcn.py", "else y * along(a, dim) + y", "else y * along(a, dim)", MODEL_ORACLE,
+           "training-path attention y*a instead of y*a + y"),
+    Mutant("inference-attention-not-residual", "aagcn_lab/model/aagcn.py", "y.mul_(1 + along(a, dim))", "y.mul_(along(a, dim))",
+           ("tests/test_model.py", "-k", "inference_path and default"), "inference-path attention y*a instead of y*(1+a)"),
+    Mutant("head-first-person-only", "aagcn_lab/model/aagcn.py", "return feat.mean((-2, -1)).mean(1)", "return feat.mean((-2, -1))[:, 0]",
+           MODEL_ORACLE, "the head takes person 0 instead of the mean over persons"),
+    Mutant("test-clips-average-logits", "aagcn_lab/model/aagcn.py", "return logits.softmax(-1).view(n, nc, -1).mean(1)",
+           "return logits.view(n, nc, -1).mean(1).softmax(-1)", ("tests/test_model.py", "-k", "forward_test"),
+           "test-time clips: softmax of the mean logits instead of the mean of per-clip softmax"),
+    # --- pipeline ----------------------------------------------------------------------------------
+    Mutant("rotation-sign", "aagcn_lab/data/pipeline.py", "np.cos(angle) * np.eye(3) + np.sin(angle) * cross",
+           "np.cos(angle) * np.eye(3) - np.sin(angle) * cross", PIPE, "the normalising rotation turns the wrong way"),
+    Mutant("centre-on-spine-shoulder", "aagcn_lab/data/pipeline.py", "center = work[0, 0, 1 if _is_ntu(layout) else layout.center]",
+           "center = work[0, 0, layout.center]", PIPE, "NTU centred on the graph centre (SpineShoulder) instead of SpineMid"),
+    Mutant("no-person-swap", "aagcn_lab/data/pipeline.py", "present[1].sum() > present[0].sum()", "present[1].sum() < present[0].sum()", PIPE,
+           "the person present longer is not made person 0"),
+    Mutant("bones-reversed", "aagcn_lab/data/pipeline.py", "bone = (kp - kp[:, :, self._parent])", "bone = (kp[:, :, self._parent] - kp)", PIPE,
+           "bone = parent - joint"),
+    Mutant("bone-score-not-averaged", "aagcn_lab/data/pipeline.py", "bone[..., 2] = (kp[..., 2] + kp[:, :, self._parent, 2]) / 2",
+           "bone[..., 2] = kp[..., 2]", PIPE, "2D bones keep the joint's score instead of the pair's mean"),
+    Mutant("motion-backwards", "aagcn_lab/data/pipeline.py", "motion[:, :-1] = x[:, 1:] - x[:, :-1]", "motion[:, :-1] = x[:, :-1] - x[:, 1:]", PIPE,
+           "motion = x[t] - x[t+1]"),
+    Mutant("test-seed", "aagcn_lab/data/pipeline.py", "TEST_SEED = 255", "TEST_SEED = 0", PIPE, "test-mode sampling not seeded with pyskl's 255"),
+    Mutant("short-clip-start", "aagcn_lab/data/pipeline.py", "start = clip if num_frames < num_clips else clip * num_frames // num_clips",
+           "start = clip", PIPE, "test clips of a short video all start at the clip number"),
+    # --- metrics -----------------------------------------------------------------------------------
+    Mutant("predicted-never-true-dropped", "aagcn_lab/train/metrics.py", "classes = np.union1d(labels, pred)", "classes = np.unique(labels)",
+           ("tests/test_metrics.py",), "mean class accuracy without pyskl's rule for a class predicted but never true"),
+    Mutant("top-k-ascending", "aagcn_lab/train/metrics.py", "order = np.argsort(scores, axis=1)[:, ::-1]", "order = np.argsort(scores, axis=1)",
+           ("tests/test_metrics.py",), "top-k takes the lowest scores"),
+    Mutant("class-without-samples-zero", "aagcn_lab/train/metrics.py", "out=np.full(len(m), np.nan)", "out=np.zeros(len(m))",
+           ("tests/test_metrics.py",), "a class without samples reads as 0% accuracy"),
+    Mutant("evaluate-top5-is-top1", "aagcn_lab/train/metrics.py", "top1, top5 = top_k_accuracy(scores, labels, (1, 5))",
+           "top1, top5 = top_k_accuracy(scores, labels, (1, 1))", ("tests/test_metrics.py",), "evaluate_scores reports top-1 as top-5"),
+    # --- fusion and predict ------------------------------------------------------------------------
+    Mutant("fusion-equal-weights", "aagcn_lab/fusion.py", '{"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}}', '{"j": 1.0, "b": 1.0, "jm": 1.0, "bm": 1.0}}',
+           ("tests/test_fusion.py",), "four streams fused 1:1:1:1"),
+    Mutant("fuse-ignores-weights", "aagcn_lab/fusion.py", "fused = sum(weights.get(name, 0.0) * p for name, p in probs.items())",
+           "fused = sum(p for p in probs.values())", ("tests/test_fusion.py", "-k", "by_hand"), "fuse adds the streams unweighted"),
+    Mutant("predict-equal-weights", "aagcn_lab/predict.py", "else default_weights(list(models))", "else {s: 1.0 for s in models}",
+           ("tests/test_fusion.py", "-k", "predict"),
+           "predict fuses its streams with equal weights"),
+    # --- viz ---------------------------------------------------------------------------------------
+    Mutant("learned-graph-layer-0", "aagcn_lab/viz/graphs.py", "learned = layer_graphs(source)[layer, k]", "learned = layer_graphs(source)[0, k]",
+           (VIZ, "-k", "learned_graph"), "the learned-graph figure always shows layer 0"),
+    Mutant("effective-graph-alpha-of-layer-0", "aagcn_lab/viz/graphs.py", "alpha = traces[layer].alpha", "alpha = traces[0].alpha",
+           (VIZ, "-k", "data_graph_and_alpha"), "the effective graph gated by layer 0's alpha"),
+    Mutant("layer-graphs-all-layer-0", "aagcn_lab/viz/graphs.py", "return np.stack([to_numpy(t.graph) for t in traces])",
+           "return np.stack([to_numpy(traces[0].graph) for t in traces])", (VIZ, "-k", "drift"), "every layer's graph read from layer 0"),
+    Mutant("drift-relative-to-learned", "aagcn_lab/viz/graphs.py", "norm = np.linalg.norm(phys, axis=(-2, -1))  # (K,)",
+           "norm = np.linalg.norm(learned, axis=(-2, -1))  # (K,)", (VIZ, "-k", "drift"), "drift divided by the learned graph's norm"),
+    Mutant("attention-explorer-layer-0", "aagcn_lab/viz/widgets.py", "spatial = ins.layers[layer].spatial", "spatial = ins.layers[0].spatial",
+           (VIZ, "-k", "attention_explorer"), "the attention explorer always plots layer 0"),
+    Mutant("graph-explorer-data-graph-layer-0", "aagcn_lab/viz/widgets.py", "c = to_numpy(inspection.layers[layer].data_graph[sample, person, k])",
+           "c = to_numpy(inspection.layers[0].data_graph[sample, person, k])", (VIZ, "-k", "graph_explorer"),
+           "the graph explorer's C_k always from layer 0"),
+]  # fmt: skip
+
+
+def copy_repo(dest: Path) -> None:
+    """The package, the tests (with their golden arrays) and the pytest configuration."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+    for item in ("aagcn_lab", "tests"):
+        shutil.copytree(REPO / item, dest / item, ignore=ignore)
+    shutil.copy2(REPO / "pyproject.toml", dest / "pyproject.toml")
+
+
+def baseline_runs(mutants: list[Mutant]) -> list[tuple[str, ...]]:
+    """One run per test file covering every selection the mutants make of it (merged ``-k``)."""
+    selections: dict[str, list[str] | None] = {}
+    for m in mutants:
+        file, k = m.tests[0], (m.tests[2] if len(m.tests) > 2 and m.tests[1] == "-k" else None)
+        if k is None or selections.get(file, []) is None:
+            selections[file] = None
+        else:
+            selections.setdefault(file, []).append(k)
+    return [(f,) if ks is None else (f, "-k", " or ".join(f"({k})" for k in dict.fromkeys(ks))) for f, ks in selections.items()]
+
+
+def run_tests(root: Path, args: tuple[str, ...] | list[str], timeout: float) -> tuple[int, str, float]:
+    """``pytest -x -q`` of the quick tier in ``root``; (exit code, output tail, seconds)."""
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1")
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *QUICK, *args]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+        return proc.returncode, (proc.stdout + proc.stderr)[-2000:], time.perf_counter() - t0
+    except subprocess.TimeoutExpired:
+        return -1, f"timed out after {timeout:.0f} s", time.perf_counter() - t0
+
+
+def _try(m: Mutant, root: Path, timeout: float) -> tuple[str, float, str]:
+    """Apply ``m`` to the copy in ``root``, run its tests, restore the file: (status, seconds, output)."""
+    target = root / m.path
+    original = target.read_text()
+    count = original.count(m.old)
+    if count != 1:
+        return "error", 0.0, f"the text to mutate occurs {count} times in {m.path}"
+    target.write_text(original.replace(m.old, m.new))
+    try:
+        code, out, secs = run_tests(root, m.tests, timeout)
+    finally:
+        target.write_text(original)
+    return {0: "survived", 1: "killed"}.get(code, "error"), secs, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected mutants; 0 when every one is killed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = argparse.ArgumentParser(description="Curated mutation check of the quick test tier.")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")
+    p.add_argument("--list", action="store_true", help="list the mutants and exit")
+    p.add_argument("--jobs", type=int, default=2, help="mutants tested side by side, each in its own copy")
+    p.add_argument("--timeout", type=float, default=300, help="seconds per test run")
+    a = p.parse_args(argv)
+    mutants = [m for m in MUTANTS if not a.only or m.name in a.only]
+    if a.only and len(mutants) != len(set(a.only)):
+        p.error(f"unknown mutant(s): {', '.join(sorted(set(a.only) - {m.name for m in MUTANTS}))}")
+    if a.list:
+        for m in mutants:
+            print(f"{m.name:36s} {m.path:28s} {m.why}")
+        return 0
+    t_start = time.perf_counter()
+    jobs = max(1, min(a.jobs, len(mutants)))
+    with tempfile.TemporaryDirectory(prefix="aagcn-mutation-") as tmp:
+        roots = [Path(tmp) / f"copy{i}" for i in range(jobs)]
+        for root in roots:
+            copy_repo(root)
+        check = subprocess.run([sys.executable, "-c", "import aagcn_lab; print(aagcn_lab.__file__)"], cwd=roots[0],
+                               env=dict(os.environ, PYTHONPATH=str(roots[0])), capture_output=True, text=True)  # fmt: skip
+        if not check.stdout.strip().startswith(str(roots[0])):
+            print(f"mutation: the copy's package is not the one imported ({check.stdout.strip() or check.stderr[-500:]})")
+            return 2
+        free = list(roots)
+
+        def with_copy(fn, *args):
+            root = free.pop()
+            try:
+                return fn(root, *args)
+            finally:
+                free.append(root)
+
+        with ThreadPoolExecutor(jobs) as pool:
+            runs = baseline_runs(mutants)
+            failed = False
+            for args, (code, out, secs) in zip(runs, pool.map(lambda r: with_copy(run_tests, r, a.timeout * 3), runs)):
+                print(f"baseline: {' '.join(args)} -> exit {code} ({secs:.0f} s)", flush=True)
+                if code != 0:
+                    print(out)
+                    failed = True
+            if failed:
+                print("mutation: the unmutated tests do not pass; nothing to measure")
+                return 2
+            results = []
+            for m, (status, secs, out) in zip(mutants, pool.map(lambda m: with_copy(lambda r: _try(m, r, a.timeout)), mutants)):
+                results.append((m, status, secs, out))
+                print(f"  {m.name:36s} {status.upper():8s} {secs:5.1f} s  ({m.why})", flush=True)
+    killed = sum(1 for _, s, _, _ in results if s == "killed")
+    for m, status, _, out in results:
+        if status != "killed":
+            print(f"\n--- {m.name} {status}: {m.path}: {m.why}\n{out}")
+    total = time.perf_counter() - t_start
+    print(f"\nmutation: {killed}/{len(results)} mutants killed ({100 * killed / max(1, len(results)):.0f}%), {total:.0f} s")
+    return 0 if killed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
