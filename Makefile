@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 # Extra arguments for the main job, e.g. make lab LAB_ARGS="-p epochs 5"
 LAB_ARGS ?=
 
-.PHONY: setup lab test test-browser lint bench clean
+.PHONY: setup lab test test-quick test-browser lint bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ lab: setup
 
 test: setup
 	$(PY) -m pytest
+
+# The quick tier: unit tests only (no notebooks, no multi-process runs, no browser); what the mutation check runs.
+test-quick: setup
+	$(PY) -m pytest -m "not slow and not browser"
+
+# Curated mutants (scripts/mutation.py): every one must make the quick tier fail.
+mutation: setup
+	$(PY) scripts/mutation.py
 
 test-browser: setup
 	$(PY) -m pip install -q "playwright>=1.45"

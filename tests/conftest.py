@@ -24,6 +24,13 @@ def _fixed_global_seeds():
     torch.manual_seed(0)
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that run the lab's main job (the ``lab_run`` fixture: every notebook) belong to the slow tier."""
+    for item in items:
+        if "lab_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def shared_file(*parts: str) -> Path:
     """A file under ../shared, or skip the test when that folder is absent."""
     path = SHARED.joinpath(*parts)

@@ -101,6 +101,7 @@ class _PidRecorder:
         (self.folder / str(os.getpid())).touch()
 
 
+@pytest.mark.slow  # spawns DataLoader workers twice
 @pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux /proc")
 def test_worker_memory_stays_flat(tmp_path):
     """Each worker's private memory does not grow with the data: fork + packed arrays, and
