@@ -41,6 +41,7 @@ __all__ = [
     "top_confusions",
     "plot_confusion",
     "plot_per_class_accuracy",
+    "plot_intervals",
 ]
 
 DEFAULT_METRICS = ("loss", "top1", "top5", "mean_class_acc")
@@ -325,4 +326,20 @@ def plot_per_class_accuracy(
     ax.grid(axis="x", alpha=0.3)
     fig.legend(loc="outside lower center", ncols=min(s, 4), fontsize=8, frameon=False)
     ax.set_title(title or f"per-class accuracy · sorted by {names_runs[key]}, worst on top")
+    return fig
+
+
+def plot_intervals(intervals: Mapping[str, Any], *, title: str = "", colors: Mapping[str, str] | None = None) -> Figure:
+    """Accuracies as dots with their intervals, one row each (``intervals``: name -> object with
+    ``value``, ``low``, ``high`` in [0, 1], e.g. :class:`~aagcn_lab.analysis.Interval`)."""
+    names = list(intervals)[::-1]
+    fig = new_figure((8, 0.32 * len(names) + 1.2))
+    ax = fig.subplots()
+    for i, name in enumerate(names):
+        iv = intervals[name]
+        color = (colors or {}).get(name, "tab:blue")
+        ax.errorbar(100 * iv.value, i, xerr=[[100 * (iv.value - iv.low)], [100 * (iv.high - iv.value)]], fmt="o", color=color, capsize=3)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set(xlabel="top-1 (%) with 95 % interval", title=title)
+    ax.grid(axis="x", alpha=0.3)
     return fig
