@@ -10,6 +10,7 @@ from .graph import LAYOUTS, Layout, define_layout, get_layout, normalized_adjace
 from .model import AAGCN, AAGCNConfig, build_model
 from .model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 from .predict import Prediction, predict
+from .streaming import StreamingPredictor
 
 __version__ = "0.1.0"
 
@@ -29,4 +30,5 @@ __all__ = [
     "read_checkpoint",
     "save_checkpoint",
     "spatial_partition",
+    "StreamingPredictor",
 ]

@@ -287,7 +287,7 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
     """``aagcn-lab predict --checkpoint [STREAM=]PATH ... --input FILE [--sample ID] [--json]``."""
     p = argparse.ArgumentParser(prog="aagcn-lab predict", description="Predict the action of skeletons (fused top-5).")
     p.add_argument("--checkpoint", "-c", nargs="+", required=True, help="[STREAM=]checkpoint, one per stream")
-    p.add_argument("--input", "-i", required=True, help=".skeleton, Kinetics .json, .npy, or annotation .pkl")
+    p.add_argument("--input", "-i", default=None, help="a file or a folder of per-frame pose files (.skeleton, .json, .npy, .npz, .csv, .pkl)")
     p.add_argument("--sample", default=None, help="one sample id of an annotation file")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--clips", type=int, default=10)
@@ -296,7 +296,12 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
     p.add_argument("--format", default=None, choices=sorted(POSE_FORMATS), help="pose-estimator format of --input (default: detected)")
     p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT of 2D pixel input when the file does not say")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--stream", action="store_true", help="read one JSON frame per line from stdin, write one JSON line per prediction")
+    p.add_argument("--window", type=int, default=100, help="--stream: frames per prediction (default: 100)")
+    p.add_argument("--stride", type=int, default=10, help="--stream: a prediction every this many frames (default: 10)")
     a = p.parse_args(extra)
+    if (a.input is None) == (not a.stream):
+        p.error("give --input PATH, or --stream to read frames from standard input")
     named = [c for c in a.checkpoint if "=" in c and not Path(c).exists()]
     if named and len(named) != len(a.checkpoint):
         print("aagcn-lab predict: name every checkpoint's stream (j=..., b=...) or none", file=sys.stderr)
@@ -305,6 +310,10 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
         check_unique([c.split("=", 1)[0] for c in named], "stream name")  # j=A.pt j=B.pt would drop one
         check_unique(list(a.checkpoint), "checkpoint")
         ckpts = dict(c.split("=", 1) for c in named) if named else list(a.checkpoint)
+        if a.stream:
+            from .streaming import stream_cli
+
+            return stream_cli(ckpts, a)
         preds = predict(
             ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score, device=a.device, fmt=a.format,
             img_shape=parse_img_size(a.img_size),

@@ -81,6 +81,8 @@ __all__ = [
     "to_record",
     "read_pose_records",
     "read_pose_input",
+    "read_frame",
+    "join_frames",
     "PoseNote",
     "map_joints",
     "fit_layout",
@@ -239,7 +241,7 @@ class _Builder:
         self._ids[-1].append(pid)
         self._any_id |= pid is not None and pid != -1
 
-    def done(self) -> PoseFrames:
+    def done(self, allow_empty: bool = False) -> PoseFrames:
         pf = self.pf
         dims = {c.shape[1] for frame in pf.coords for c in frame}
         if len(dims) > 1:
@@ -254,7 +256,7 @@ class _Builder:
         if empty and len(empty) < len(pf.coords):
             shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
             pf.notes.append(f"{len(empty)} frame(s) with no person: {shown}")
-        if not pf.num_people:
+        if not pf.num_people and not allow_empty:
             detail = "; ".join(f"{w}: {why}" for w, why in pf.problems[:5])
             raise PoseFormatError(f"{pf.name}: no usable person in any of {len(pf.coords)} frame(s)" + (f" ({detail})" if detail else ""))
         return pf
@@ -791,6 +793,116 @@ def _npz_kind(d: dict, path: Path) -> str:
     if "reconstruction" in d:
         return "mhformer"
     raise PoseFormatError(f"{path}: an .npz with keys {sorted(d)}: not a known pose file. " + _format_help())
+
+
+# ------------------------------------------------------------------------------------------------
+# One frame at a time (streaming input)
+# ------------------------------------------------------------------------------------------------
+
+
+def _array_layout(v: int, hint: str | None) -> str:
+    if hint is not None and len(SOURCE_JOINTS.get(hint, ())) == v:
+        return hint
+    by_count = {25: "nturgb+d" if hint is None or hint.startswith("nturgb+d") else "body25", 33: "mediapipe", 18: "openpose", 17: "coco"}
+    if v not in by_count:
+        raise PoseFormatError(f"{v} joints per person: no layout has that many (17 COCO/H36M, 18 OpenPose, 25 BODY_25/NTU, 33 MediaPipe)")
+    return by_count[v]
+
+
+def read_frame(obj, layout: str | None = None, dim: int | None = None, where: str = "frame") -> PoseFrames:
+    """One frame (streaming input) as a one-frame :class:`PoseFrames`, possibly with nobody in it.
+
+    ``obj`` is an OpenPose frame (``{"people": [...]}``), a list of COCO-style persons, an mmpose
+    frame (``{"instances": [...]}``), a MediaPipe frame (``landmark`` / ``pose_landmarks``), or
+    keypoints as an array: ``(V, C)`` for one person or ``(P, V, C)`` (also ``{"keypoints": ...}``).
+    For arrays, ``layout`` (the model's) names the joints when the count fits, and ``dim`` says
+    whether C = 3 is ``x, y, score`` (2) or ``x, y, z`` (3; the default for 3D layouts).
+    """
+    kind = None
+    if isinstance(obj, dict) and "keypoints" in obj and not isinstance(obj["keypoints"], dict) and "people" not in obj:
+        arr = np.asarray(obj["keypoints"], dtype=np.float64)
+        if arr.ndim == 2 and not arr.size:
+            arr = arr.reshape(0, 0, 0)
+        kind = "array"
+    elif isinstance(obj, (list, np.ndarray)) and (isinstance(obj, np.ndarray) or not obj or not isinstance(obj[0], dict)):
+        try:
+            arr = np.asarray(obj, dtype=np.float64)
+        except (ValueError, TypeError) as e:
+            raise PoseFormatError(f"{where}: keypoints are not a numeric array: {e}") from e
+        kind = "array"
+    if kind == "array":
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.size == 0:  # nobody in this frame
+            b = _Builder(where, "array", layout or "coco")
+            b.frame(where)
+            return b.done(allow_empty=True)
+        if arr.ndim != 3:
+            raise PoseFormatError(f"{where}: keypoints of shape {arr.shape}: expected (V, C) or (people, V, C)")
+        lay = _array_layout(arr.shape[1], layout)
+        c = arr.shape[2]
+        three_d = c == 3 and (dim == 3 or (dim is None and (lay.startswith("nturgb+d") or lay == "h36m")))
+        if c not in (2, 3, 4):
+            raise PoseFormatError(f"{where}: {c} values per joint: expected x, y [, score] or x, y, z")
+        b = _Builder(where, "array", lay, has_score=(c == 3 and not three_d) or c == 4)
+        b.frame(where)
+        for p in range(arr.shape[0]):
+            if three_d:
+                b.person(arr[p, :, :3], None, None, f", person {p}")
+            else:
+                b.person(arr[p, :, :2], arr[p, :, 2] if c >= 3 else None, None, f", person {p}")
+        return b.done(allow_empty=True)
+    if isinstance(obj, dict) and "people" in obj:
+        b = _Builder(where, "openpose", None)
+        b.frame(where)
+        for p, person in enumerate(obj["people"] or []):
+            flat = np.asarray(person.get("pose_keypoints_2d") or [], np.float64).reshape(-1)
+            b.pf.layout = b.pf.layout or _OPENPOSE_LAYOUTS.get(flat.size, "")
+            if flat.size != 3 * len(SOURCE_JOINTS.get(b.pf.layout, ())):
+                b.pf.problems.append((f"{where}, person {p}", f"{flat.size} values in pose_keypoints_2d, expected 75 (BODY_25) or 54 (COCO-18)"))
+                continue
+            trip = flat.reshape(-1, 3)
+            b.person(trip[:, :2], trip[:, 2], _person_id(person), f", person {p}")
+        b.pf.layout = b.pf.layout or ("body25" if layout in (None, "openpose") else "openpose")
+        return b.done(allow_empty=True)
+    people = _mp_frame_people(obj)
+    if people is not None and not (isinstance(obj, list) and obj and "keypoints" in obj[0]):
+        b = _Builder(where, "mediapipe", "mediapipe")
+        b.pf.normalised = True
+        b.frame(where)
+        for p, lm in enumerate(people):
+            _mp_person(b, lm, f", person {p}")
+        return b.done(allow_empty=True)
+    persons = obj.get("instances") if isinstance(obj, dict) else obj
+    if isinstance(persons, list):
+        b = _Builder(where, "coco", "h36m" if layout == "h36m" else "coco")
+        b.frame(where)
+        for p, person in enumerate(persons):
+            _coco_person(b, person, f", person {p}")
+        return b.done(allow_empty=True)
+    raise PoseFormatError(
+        f"{where}: not a frame: expected an OpenPose frame, a list of COCO persons, a MediaPipe frame or a keypoint array"
+    )
+
+
+def join_frames(frames: Sequence[PoseFrames], name: str) -> PoseFrames:
+    """One video from one-frame :class:`PoseFrames` of one layout (streaming windows)."""
+    layouts = {f.layout for f in frames if f.num_people}
+    if len(layouts) > 1:
+        raise PoseFormatError(f"{name}: frames of different layouts ({', '.join(sorted(layouts))})")
+    first = next((f for f in frames if f.num_people), frames[0])
+    out = PoseFrames(name, first.fmt, layouts.pop() if layouts else first.layout, img_shape=first.img_shape, normalised=first.normalised, has_score=first.has_score)
+    any_ids = any(f.ids is not None for f in frames)
+    out.ids = [] if any_ids else None
+    v, d = len(SOURCE_JOINTS.get(out.layout, ())) or 1, first.dim
+    for f in frames:
+        out.coords += [c if len(c) else np.zeros((0, v, d), np.float32) for c in f.coords]  # nobody: any layout
+        out.scores += [s if len(s) else np.zeros((0, v), np.float32) for s in f.scores]
+        out.frame_names += f.frame_names
+        out.problems += f.problems
+        if any_ids:
+            out.ids += f.ids if f.ids is not None else [[None] * len(c) for c in f.coords]
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

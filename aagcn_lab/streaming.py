@@ -1,0 +1,154 @@
+"""Streaming prediction: push one frame of keypoints at a time, get the action every few frames.
+
+::
+
+    from aagcn_lab import StreamingPredictor
+    sp = StreamingPredictor({"j": "coco_j.pt"}, window=100, stride=10)
+    for frame in pose_estimator(video):          # e.g. an OpenPose frame {"people": [...]}
+        result = sp.push(frame)
+        if result is not None:
+            print(result.frame, result.prediction.top(1))
+
+Every ``stride`` frames (once ``min_frames`` have arrived, by default a full ``window``) the last
+``window`` frames are read as one video exactly as offline prediction reads a file of those frames
+-- the same readers, tracking, joint maps, pipelines (pyskl's test clips) and fusion
+(:func:`aagcn_lab.predict.predict_records`) -- so an offline run over the same frames gives the
+same numbers. A frame is anything :func:`aagcn_lab.data.poses.read_frame` reads (an OpenPose
+frame, a list of COCO persons, a MediaPipe frame, a keypoint array).
+
+``aagcn-lab predict -c CKPT --stream [--window 100 --stride 10]`` reads one JSON frame per line
+from standard input and writes one JSON line per prediction; a bad line is reported on standard
+error (with its line number) and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO
+
+from .data.poses import PoseFormatError, join_frames, read_frame, to_record
+from .data.validate import InputError, check_int, layout_dim
+from .predict import Prediction, load_stream_models, predict_records
+
+__all__ = ["StreamingPredictor", "StreamResult", "run_stream"]
+
+
+@dataclass
+class StreamResult:
+    """The prediction over frames ``start..frame`` (0-based, inclusive) of a stream."""
+
+    frame: int
+    start: int
+    prediction: Prediction | None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self, k: int = 5) -> dict:
+        """JSON-able form: the window and the fused top-k (or why there is none)."""
+        d: dict = {"frame": self.frame, "window": [self.start, self.frame]}
+        if self.prediction is None:
+            d["top"] = []
+            d["error"] = "; ".join(self.notes)
+        else:
+            p = self.prediction.as_dict(k)
+            d["top"], d["streams"] = p["top"], p["streams"]
+        return d
+
+
+class StreamingPredictor:
+    """Fused top-5 over the last ``window`` frames, every ``stride`` frames (see the module docstring)."""
+
+    def __init__(
+        self,
+        checkpoints,
+        window: int = 100,
+        stride: int = 10,
+        weights: Mapping[str, float] | None = None,
+        num_clips: int = 10,
+        img_shape: tuple[int, int] | None = None,
+        max_persons: int = 2,
+        min_frames: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.window = check_int("window", window)
+        self.stride = check_int("stride", stride)
+        self.min_frames = min(check_int("min_frames", min_frames if min_frames is not None else window), self.window)
+        self.models = load_stream_models(checkpoints) if not _is_loaded(checkpoints) else dict(checkpoints)
+        first = next(iter(self.models.values()))[0]
+        self.layout = first.layout
+        self.dim = layout_dim(self.layout)
+        self.weights, self.num_clips, self.device = weights, check_int("num_clips", num_clips), device
+        self.img_shape, self.max_persons = img_shape, max_persons
+        self.frames: deque = deque(maxlen=self.window)
+        self.count = 0  # frames pushed so far
+
+    def reset(self) -> None:
+        """Forget every frame (a new video)."""
+        self.frames.clear()
+        self.count = 0
+
+    def push(self, frame_keypoints) -> StreamResult | None:
+        """Add one frame; every ``stride`` frames returns the prediction over the last ``window`` frames.
+
+        A frame that cannot be read raises :class:`PoseFormatError` and is not added (the stream
+        goes on); a frame with nobody in it is added as an empty frame.
+        """
+        pf = read_frame(frame_keypoints, self.layout.name, self.dim, where=f"frame {self.count}")
+        self.frames.append(pf)
+        self.count += 1
+        if self.count < self.min_frames or self.count % self.stride:
+            return None
+        return self.predict_window()
+
+    def predict_window(self) -> StreamResult:
+        """The prediction over the frames held now (the last ``window``)."""
+        start = self.count - len(self.frames)
+        name = f"frames {start}-{self.count - 1}"
+        video = join_frames(list(self.frames), name)
+        try:
+            rec, notes = to_record(video, self.max_persons, self.img_shape)
+        except (InputError, ValueError) as e:  # e.g. nobody in the whole window
+            return StreamResult(self.count - 1, start, None, [str(e)])
+        [pred] = predict_records(self.models, [rec], self.weights, self.num_clips, self.device)
+        return StreamResult(self.count - 1, start, pred, notes)
+
+
+def _is_loaded(checkpoints) -> bool:
+    return isinstance(checkpoints, Mapping) and all(isinstance(v, tuple) and len(v) == 2 for v in checkpoints.values())
+
+
+def run_stream(predictor: StreamingPredictor, lines: IO[str], out: IO[str], err: IO[str], top_k: int = 5) -> int:
+    """One JSON frame per input line -> one JSON line per prediction; bad lines reported and skipped."""
+    bad = 0
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            frame = json.loads(line)
+            result = predictor.push(frame)
+        except json.JSONDecodeError as e:
+            bad += 1
+            print(f"line {n}: not JSON ({e}); skipped", file=err, flush=True)
+            continue
+        except (PoseFormatError, InputError, ValueError) as e:
+            bad += 1
+            print(f"line {n}: {e}; skipped", file=err, flush=True)
+            continue
+        if result is not None:
+            print(json.dumps(result.as_dict(top_k)), file=out, flush=True)
+    if bad:
+        print(f"{bad} bad line(s) skipped", file=err, flush=True)
+    return 0
+
+
+def stream_cli(checkpoints, args) -> int:
+    """``aagcn-lab predict --stream``: stdin -> stdout, JSON lines."""
+    from .data.poses import parse_img_size
+
+    sp = StreamingPredictor(
+        checkpoints, window=args.window, stride=args.stride, num_clips=args.clips, img_shape=parse_img_size(args.img_size), device=args.device
+    )
+    return run_stream(sp, sys.stdin, sys.stdout, sys.stderr, args.top_k)

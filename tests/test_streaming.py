@@ -1,0 +1,115 @@
+"""Streaming prediction equals offline prediction over the same windows; the --stream command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from aagcn_lab import StreamingPredictor, cli
+from aagcn_lab.model import AAGCN, AAGCNConfig
+from aagcn_lab.model.checkpoint import save_checkpoint
+from aagcn_lab.predict import predict
+from aagcn_lab.streaming import run_stream
+
+SMALL = dict(base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3])
+
+
+def tiny(path, layout: str, feat: str = "j"):
+    torch.manual_seed(1)
+    return save_checkpoint(AAGCN(AAGCNConfig(layout=layout, num_classes=7, in_channels=3, **SMALL)), path, meta={"feat": feat})
+
+
+def openpose_frames(t: int, seed: int = 0) -> list[dict]:
+    """Two walkers (BODY_25) listed in a changing order; the second leaves for a few frames."""
+    rng = np.random.default_rng(seed)
+    bodies = [rng.uniform(0, 120, (25, 2)) + x for x in ((200, 300), (900, 320))]
+    frames = []
+    for f in range(t):
+        people = []
+        for k, body in enumerate(bodies):
+            if k == 1 and 12 <= f < 15:
+                continue
+            xy = body + [3.0 * f * (1 - 2 * k), np.sin(f / 3) * 10]
+            flat = np.concatenate([xy, rng.uniform(0.5, 1, (25, 1))], 1).reshape(-1).round(3).tolist()
+            people.append({"person_id": [-1], "pose_keypoints_2d": flat})
+        if f % 2:
+            people.reverse()
+        frames.append({"version": 1.3, "people": people})
+    return frames
+
+
+def test_streaming_equals_offline_prediction_over_the_same_windows(tmp_path):
+    ckpts = {"j": tiny(tmp_path / "j.pt", "openpose"), "b": tiny(tmp_path / "b.pt", "openpose", "b")}
+    frames = openpose_frames(34)
+    sp = StreamingPredictor(ckpts, window=16, stride=6, num_clips=2, img_shape=(720, 1280))
+    results = [r for r in (sp.push(f) for f in frames) if r is not None]
+    assert [r.frame for r in results] == [17, 23, 29]  # every 6 frames once a window is full
+    assert [r.start for r in results] == [2, 8, 14]
+    for r in results:
+        folder = tmp_path / f"w{r.frame}"
+        folder.mkdir()
+        for i in range(r.start, r.frame + 1):
+            (folder / f"{i:06d}_keypoints.json").write_text(json.dumps(frames[i]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            [off] = predict(ckpts, folder, num_clips=2, img_shape=(720, 1280))
+        np.testing.assert_allclose(r.prediction.probs, off.probs, rtol=1e-6, atol=1e-9)
+        for s in ("j", "b"):
+            np.testing.assert_allclose(r.prediction.streams[s], off.streams[s], rtol=1e-6, atol=1e-9)
+        assert r.as_dict()["top"] == off.as_dict()["top"]
+        assert len(r.as_dict()["top"]) == 5 and r.as_dict()["window"] == [r.start, r.frame]
+
+
+def test_streaming_3d_arrays_equal_offline_arrays(tmp_path):
+    ckpt = tiny(tmp_path / "ntu.pt", "nturgb+d")
+    x = np.random.default_rng(2).normal(size=(30, 25, 3)).astype(np.float32)
+    sp = StreamingPredictor(ckpt, window=12, stride=4, num_clips=3, min_frames=8)
+    results = [r for r in (sp.push(x[f].tolist()) for f in range(30)) if r is not None]
+    assert [r.frame for r in results] == [7, 11, 15, 19, 23, 27]
+    for r in results:
+        [off] = predict(ckpt, x[r.start : r.frame + 1], num_clips=3)
+        np.testing.assert_allclose(r.prediction.probs, off.probs, rtol=1e-6, atol=1e-9)
+
+
+def test_a_window_without_anybody_gives_no_prediction_and_the_stream_goes_on(tmp_path):
+    ckpt = tiny(tmp_path / "coco.pt", "coco")
+    sp = StreamingPredictor(ckpt, window=4, stride=4, num_clips=1, img_shape=(480, 640))
+    person = np.random.default_rng(3).uniform(0, 400, (17, 3))
+    person[:, 2] = 0.8
+    results = [sp.push([] if f < 4 else [person.tolist()]) for f in range(8)]
+    assert results[3].prediction is None and "no person" in results[3].as_dict()["error"]
+    assert results[7].prediction is not None
+    with pytest.raises(ValueError, match="frame 8.*5 values per joint"):
+        sp.push(np.ones((17, 5)).tolist())
+    assert sp.count == 8  # the bad frame was not added
+
+
+def test_predict_stream_reads_json_lines_and_skips_bad_ones(tmp_path, monkeypatch, capsys):
+    ckpt = tiny(tmp_path / "op.pt", "openpose")
+    frames = openpose_frames(12, seed=5)
+    lines = [json.dumps(f) for f in frames]
+    lines.insert(3, "{not json")
+    lines.insert(7, json.dumps({"hello": 1}))
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    argv = ["predict", "-c", str(ckpt), "--stream", "--window", "6", "--stride", "3", "--clips", "1", "--img-size", "1280x720"]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    out = [json.loads(x) for x in captured.out.splitlines()]
+    assert [o["frame"] for o in out] == [5, 8, 11] and all(len(o["top"]) == 5 for o in out)
+    assert "line 4: not JSON" in captured.err and "line 8:" in captured.err and "2 bad line(s) skipped" in captured.err
+    # the same through run_stream with explicit streams
+    sp = StreamingPredictor(ckpt, window=6, stride=3, num_clips=1, img_shape=(720, 1280))
+    out2, err2 = io.StringIO(), io.StringIO()
+    run_stream(sp, io.StringIO("\n".join(json.dumps(f) for f in frames)), out2, err2)
+    assert [json.loads(x)["top"] for x in out2.getvalue().splitlines()] == [o["top"] for o in out]
+
+
+def test_predict_needs_input_or_stream(tmp_path):
+    ckpt = tiny(tmp_path / "op.pt", "openpose")
+    with pytest.raises(SystemExit):
+        cli.main(["predict", "-c", str(ckpt)])
