@@ -41,6 +41,7 @@ __all__ = [
     "batch_per_class",
     "dataset_for",
     "class_statistics",
+    "warm_batch_norm",
     "ClaimError",
     "claim",
     "scope_box",
@@ -193,6 +194,27 @@ def batch_per_class(dataset, per_class: int = 1, classes: Sequence[int] | None =
         raise ValueError("no sample of the requested classes in this dataset")
     x = torch.stack([dataset[i][0][0] for i in idx])
     return x, [int(labels[i]) for i in idx], [ids[i] for i in idx]
+
+
+def warm_batch_norm(model, x) -> None:
+    """Set every batch norm's running statistics to those of the batch ``x`` (one pass in train mode,
+    nothing else changes). A freshly built model has running statistics 0/1, so in eval mode
+    nothing renormalises its activations: they grow block by block and the attention sigmoids
+    saturate. Warm the statistics before inspecting a fresh model in eval mode."""
+    import torch
+
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average: after one pass, exactly this batch's statistics
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        model(x)
+    for m, momentum in zip(bns, saved):
+        m.momentum = momentum
+    model.train(was_training)
 
 
 def class_statistics(model, dataset, layer: int, per_class: int = 8, batch_size: int = 32) -> dict:
