@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import tempfile
+import tokenize
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -249,8 +250,8 @@ def safe_npy_load(path: str | os.PathLike, mmap_mode: str | None = None) -> Any:
                 "run code; save a plain numeric array instead (e.g. np.save(path, x.astype(np.float32)))"
             ) from None
         raise CorruptFileError(f"{path}: not a readable .npy array (truncated or corrupt?): {e}") from None
-    except (OSError, EOFError) as e:
-        raise CorruptFileError(f"{path}: not a readable .npy array (truncated or corrupt?): {e}") from None
+    except (OSError, EOFError, SyntaxError, TypeError, KeyError, IndexError, tokenize.TokenError) as e:  # a garbled header
+        raise CorruptFileError(f"{path}: not a readable .npy array (truncated or corrupt?): {type(e).__name__}: {e}") from None
     return data
 
 

@@ -216,7 +216,7 @@ def record_problems(
     if "img_shape" in rec:
         if not (isinstance(shp, (tuple, list)) and len(shp) == 2 and all(is_int(s) and s > 0 for s in shp)):
             problems.append(f"img_shape must be (height, width) positive integers, got {shp!r}")
-        elif c == 2 and kp.size and not value_problems:
+        elif c == 2 and kp.size and kp.dtype.kind == "f" and not value_problems:
             problems += _coordinate_range_problems(kp, shp)
     return problems
 
