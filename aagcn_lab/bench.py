@@ -15,6 +15,10 @@ Sections:
 * ``data``     -- Dataset + DataLoader samples/s and private memory per worker for 0..N workers.
 * ``train``    -- a real training loop on the built-in dataset (data loading included): samples/s
   and peak memory.
+* ``stream``   -- the streaming predictor (:class:`aagcn_lab.StreamingPredictor`) on COCO-17 2D
+  frames with two people, the default model size: latency of a frame that completes a window
+  (pipeline + model over ``--clips`` test clips) and of one that does not, and the frames per
+  second sustained on the CPU by one and by four streams served from one process.
 * ``all``      -- everything above with defaults (``options`` only with ``--device cuda``).
 
 The batch mix matters: in NTU-60, 11 of 60 actions have two persons, so by default 3 of the 16
@@ -40,7 +44,7 @@ import torch
 
 from .runtime import keep_freed_memory
 
-__all__ = ["machine", "bench_model", "bench_options", "bench_pipeline", "bench_data", "bench_train", "main", "cli"]
+__all__ = ["machine", "bench_model", "bench_options", "bench_pipeline", "bench_data", "bench_train", "bench_stream", "main", "cli"]
 
 
 def machine() -> str:
@@ -376,6 +380,55 @@ def bench_train(
 # ------------------------------------------------------------------------------------------------
 
 
+# ------------------------------------------------------------------------------------------------
+# streaming
+# ------------------------------------------------------------------------------------------------
+
+
+def _coco_frames(n: int, seed: int = 0) -> list[np.ndarray]:
+    """``n`` frames of two walking COCO-17 people ``(2, 17, 3)`` (x, y pixels, score)."""
+    rng = np.random.default_rng(seed)
+    bodies = [rng.uniform(0, 150, (17, 2)) + (300 + 700 * k, 300) for k in range(2)]
+    frames = []
+    for f in range(n):
+        people = [np.concatenate([b + (2.0 * f, 5 * np.sin(f / 5)), rng.uniform(0.4, 1, (17, 1))], 1) for b in bodies]
+        frames.append(np.stack(people))
+    return frames
+
+
+def bench_stream(
+    streams: Sequence[int] = (1, 4), window: int = 100, stride: int = 10, num_clips: int = 10, predictions: int = 5, base_channels: int = 64
+) -> dict:
+    """Streaming latency per window and sustained frames/s on the CPU for each number of streams."""
+    from .model import AAGCN, AAGCNConfig
+    from .streaming import StreamingPredictor
+
+    torch.manual_seed(0)
+    model = AAGCN(AAGCNConfig(layout="coco", num_classes=60, in_channels=3, base_channels=base_channels)).eval()
+    models = {"j": (model, {"clip_len": 100, "meta": {}})}
+    n_frames = window + predictions * stride
+    frames = _coco_frames(n_frames)
+    out: dict = {"window / stride / clips": f"{window} / {stride} / {num_clips}", "parameters": model.num_parameters()}
+    for n in streams:
+        sps = [StreamingPredictor(models, window=window, stride=stride, num_clips=num_clips, img_shape=(1080, 1920)) for _ in range(n)]
+        warm = StreamingPredictor(models, window=window, stride=window, num_clips=num_clips, img_shape=(1080, 1920))
+        for f in frames[:window]:  # one prediction first: allocator and thread pools warm
+            warm.push(f)
+        window_t, frame_t = [], []
+        t0 = time.perf_counter()
+        for f in frames:
+            for sp in sps:
+                t = time.perf_counter()
+                r = sp.push(f)
+                (window_t if r is not None else frame_t).append(time.perf_counter() - t)
+        total = time.perf_counter() - t0
+        out[f"{n} stream(s): latency per window (ms)"] = 1000 * statistics.median(window_t)
+        out[f"{n} stream(s): other frames (ms)"] = 1000 * statistics.median(frame_t)
+        out[f"{n} stream(s): sustained frames/s per stream"] = n_frames / total
+        out[f"{n} stream(s): sustained frames/s, all streams"] = n * n_frames / total
+    return out
+
+
 def _print(title: str, d: dict) -> None:
     print(f"\n== {title}")
     for k, v in d.items():
@@ -385,7 +438,7 @@ def _print(title: str, d: dict) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m aagcn_lab.bench {model,options,pipeline,data,train,all} [flags]``."""
     p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("section", choices=("model", "options", "pipeline", "data", "train", "all"))
+    p.add_argument("section", choices=("model", "options", "pipeline", "data", "train", "stream", "all"))
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--two-person", type=float, default=3 / 16, help="fraction of samples with a second person")
@@ -401,6 +454,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=100, help="clip length of the options section")
     p.add_argument("--no-compile", action="store_true", help="options section: the fast configuration without torch.compile")
     p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
+    p.add_argument("--window", type=int, default=100, help="stream section: frames per prediction")
+    p.add_argument("--stride", type=int, default=10, help="stream section: a prediction every this many frames")
+    p.add_argument("--clips", type=int, default=10, help="stream section: test clips per prediction")
+    p.add_argument("--streams", default="1,4", help="stream section: numbers of streams served at once")
     a = p.parse_args(argv)
     kept = False if a.default_malloc else keep_freed_memory()
     print(f"machine: {machine()}")
@@ -418,6 +475,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print("Dataset + DataLoader (train mode, feat j)", bench_data([int(w) for w in a.workers.split(",")]))
     if a.section in ("train", "all"):
         _print("training loop, built-in dataset", bench_train(a.steps, "auto" if a.device == "cpu" else a.device))
+    if a.section in ("stream", "all"):
+        _print("streaming predictor, COCO-17 2D frames, two people, CPU", bench_stream([int(n) for n in a.streams.split(",")], a.window, a.stride, a.clips))
     return 0
 
 

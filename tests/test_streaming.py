@@ -113,3 +113,13 @@ def test_predict_needs_input_or_stream(tmp_path):
     ckpt = tiny(tmp_path / "op.pt", "openpose")
     with pytest.raises(SystemExit):
         cli.main(["predict", "-c", str(ckpt)])
+
+
+def test_bench_stream_section_reports_latency_and_fps():
+    from aagcn_lab.bench import bench_stream
+
+    d = bench_stream(streams=(1, 2), window=8, stride=4, num_clips=1, predictions=2, base_channels=8)
+    for n in (1, 2):
+        assert d[f"{n} stream(s): latency per window (ms)"] > d[f"{n} stream(s): other frames (ms)"] > 0
+        per, total = d[f"{n} stream(s): sustained frames/s per stream"], d[f"{n} stream(s): sustained frames/s, all streams"]
+        assert total == pytest.approx(n * per)
