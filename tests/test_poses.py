@@ -409,3 +409,21 @@ def test_detections_go_through_the_validation_layer_one_by_one(tmp_path):
     assert "beyond" in problems["image_id 2, person 1"]
     [rec], _ = quiet_records(path)
     assert rec["keypoint_score"][0].any(-1).tolist() == [True, False, True]
+
+
+def test_projection_of_the_builtin_data_to_coco17_pixels():
+    from aagcn_lab.data import builtin_annotations
+    from aagcn_lab.data.projection import project_record
+
+    ann = load_annotations(builtin_annotations())
+    rec = ann.annotations[0]
+    p = project_record(rec)
+    assert p["keypoint"].shape == rec["keypoint"].shape[:2] + (17, 2) and p["img_shape"] == (1080, 1920)
+    k, s = p["keypoint"][0], p["keypoint_score"][0]
+    assert ((s == 0) | ((s >= 0.6) & (s <= 1))).all() and s.any()
+    # a person facing the camera: the left shoulder is on the image's right, the nose above the
+    # shoulders, the ankles lowest, everything inside the frame
+    assert (k[:, 5, 0] > k[:, 6, 0]).mean() > 0.9
+    assert (k[:, 0, 1] < k[:, 5, 1]).all() and (k[:, 15, 1] > k[:, 11, 1]).all()
+    assert (k[..., 0] > 0).all() and (k[..., 0] < 1920).all() and (k[..., 1] > 0).all() and (k[..., 1] < 1080).all()
+    np.testing.assert_array_equal(project_record(rec)["keypoint_score"], p["keypoint_score"])  # reproducible
