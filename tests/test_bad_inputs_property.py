@@ -185,34 +185,37 @@ def real_bytes(*parts: str) -> bytes:
     return path.read_bytes()
 
 
-@SETTINGS
-@given(data=st.data())
-def test_mutated_kinetics_json_reads_or_fails_cleanly(data, tmp_path_factory) -> None:
-    raw = real_bytes("kinetics_skeleton_stgcn_json", "__u6odV5hrI.json")
-    text = data.draw(mutated_text(raw, [b"NaN", b"1e400", b"-5", b"10000000000000", b'"x"', b"null", b"1280.5", b"99"]))
-    path = tmp_path_factory.mktemp("kin") / "__u6odV5hrI.json"
-    path.write_bytes(text)
-    try:
-        rec = read_kinetics_json(path, label=0)
-    except InputError as e:
-        assert str(path) in str(e)
-        return
-    assert not record_problems(rec) and np.isfinite(rec["keypoint"]).all()
+# (real file, numbers a user or a broken tool may leave in it, reader, record rules)
+TEXT_FILES = {
+    "kinetics": (
+        ("kinetics_skeleton_stgcn_json", "__u6odV5hrI.json"),
+        [b"NaN", b"1e400", b"-5", b"10000000000000", b'"x"', b"null", b"1280.5", b"99"],
+        lambda path: read_kinetics_json(path, label=0),
+        {},
+    ),
+    "ntu": (
+        ("ntu60_skeleton_levelca", "S003C001P015R001A034.skeleton"),
+        [b"nan", b"1e30", b"1e39", b"-1", b"99999999999", b"x", b"100000000000000000", b"3"],
+        lambda path: read_ntu_skeleton(path, notes=[]),
+        {"num_joints": 25, "num_classes": 60},
+    ),
+}
 
 
+@pytest.mark.parametrize("kind", sorted(TEXT_FILES))
 @SETTINGS
 @given(data=st.data())
-def test_mutated_skeleton_file_reads_or_fails_cleanly(data, tmp_path_factory) -> None:
-    raw = real_bytes("ntu60_skeleton_levelca", "S003C001P015R001A034.skeleton")
-    text = data.draw(mutated_text(raw, [b"nan", b"1e30", b"1e39", b"-1", b"99999999999", b"x", b"100000000000000000", b"3"]))
-    path = tmp_path_factory.mktemp("ntu") / "S003C001P015R001A034.skeleton"
+def test_mutated_real_text_files_read_or_fail_cleanly(kind: str, data, tmp_path_factory) -> None:
+    parts, numbers, read, rules = TEXT_FILES[kind]
+    text = data.draw(mutated_text(real_bytes(*parts), numbers))
+    path = tmp_path_factory.mktemp(kind) / parts[-1]
     path.write_bytes(text)
     try:
-        rec = read_ntu_skeleton(path, notes=[])
+        rec = read(path)
     except InputError as e:
-        assert str(path) in str(e)
+        assert str(path) in str(e)  # the file is named
         return
-    assert not record_problems(rec, 25, 60) and np.isfinite(rec["keypoint"]).all()
+    assert not record_problems(rec, **rules) and np.isfinite(rec["keypoint"]).all()
 
 
 @SETTINGS

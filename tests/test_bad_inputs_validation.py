@@ -149,8 +149,11 @@ def test_to_storage_refuses_values_the_cast_makes_infinite() -> None:
         to_storage(np.array([np.nan]), np.float16, "x")
 
 
-@pytest.mark.parametrize("value", ["123456.0", "-70000", "1e10"])
-def test_ntu_coordinate_beyond_float16_is_reported_and_the_rest_converts(tmp_path: Path, value: str, capsys) -> None:
+@pytest.mark.parametrize(
+    "value, needle",
+    [("70000", "overflow float16"), ("-65520", "overflow float16"), ("123456.0", "beyond 100000 metres"), ("1e10", "line 5")],
+)
+def test_ntu_coordinate_beyond_float16_is_reported_and_the_rest_converts(tmp_path: Path, value: str, needle: str, capsys) -> None:
     def edit(lines):
         fields = lines[4].split()  # frame 1, body 1, joint 1
         fields[1] = value
@@ -159,7 +162,7 @@ def test_ntu_coordinate_beyond_float16_is_reported_and_the_rest_converts(tmp_pat
     folder = ntu_folder(tmp_path, edit)
     report = convert_ntu_folder(folder, tmp_path / "ntu.pkl")
     failed = dict(report.failed)
-    assert list(failed) == [NTU_EDIT] and "overflow float16" in failed[NTU_EDIT] and f"{NTU_EDIT}.skeleton" in failed[NTU_EDIT]
+    assert list(failed) == [NTU_EDIT] and needle in failed[NTU_EDIT] and f"{NTU_EDIT}.skeleton" in failed[NTU_EDIT]
     assert report.converted == 2
     assert_written_file_is_valid(tmp_path / "ntu.pkl", NTU_GOOD, capsys)
 

@@ -64,7 +64,7 @@ import numpy as np
 from .annotations import save_annotations
 from .classes import class_names, missing_samples
 from .report import ConversionReport, ordered_map
-from .validate import InputError, record_problems, to_storage
+from .validate import COORD_LIMIT, InputError, record_problems, to_storage
 
 __all__ = [
     "SkeletonFileError",
@@ -342,6 +342,12 @@ def _read_body(reader: _LineReader, frame: int, body: int) -> tuple[int, np.ndar
     if not finite.all():
         j, k = (int(i) for i in np.argwhere(~finite)[0])
         raise reader.error(f"field {k + 1} of joint {j + 1} of {where} is {values[j, k]} (NaN/inf)", first_line + j)
+    far = np.abs(values[:, :3]) > COORD_LIMIT
+    if far.any():
+        j, k = (int(i) for i in np.argwhere(far)[0])
+        raise reader.error(
+            f"field {k + 1} of joint {j + 1} of {where} is {values[j, k]:g}, beyond {COORD_LIMIT:g} metres (garbled?)", first_line + j
+        )
     return body_id, values[:, :3].astype(np.float32)
 
 
