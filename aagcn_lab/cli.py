@@ -66,7 +66,10 @@ def _train_config(args: argparse.Namespace, extra: Sequence[str]):
 
 
 def _cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    from .data.validate import resolve_device
+
     cfg = _train_config(args, extra)
+    resolve_device(cfg.device)  # --device cuda without a GPU: one line now, not a failure inside the trainer
     if args.nproc > 1 or args.nnodes > 1 or args.rdzv_endpoint:
         from .train.launch import LaunchError, launch
 

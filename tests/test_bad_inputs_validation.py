@@ -493,12 +493,15 @@ def test_test_options_are_checked_first(ckpts, argv: list[str], needle: str, cap
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
-def test_device_cuda_without_a_gpu_is_one_line(ckpts, capsys) -> None:
+def test_device_cuda_without_a_gpu_is_one_line(ckpts, tmp_path: Path, capsys) -> None:
     src = real("ntu60_skeleton_levelca", f"{NTU_GOOD[0]}.skeleton")
     code, _, err = run_cli(["predict", "-c", str(ckpts["ntu_j"]), "-i", str(src), "--device", "cuda"], capsys)
     assert_clean_failure(code, err, "no CUDA GPU")
     code, _, err = run_cli(["test", str(ckpts["ntu_j"]), "--ann-file", "x.pkl", "--split", "val", "--device", "cuda"], capsys)
     assert_clean_failure(code, err, "no CUDA GPU")
+    code, _, err = run_cli(["train", "--preset", "builtin_j", "--device", "cuda", "--work_dir", str(tmp_path / "run")], capsys)
+    assert_clean_failure(code, err, "no CUDA GPU")
+    assert not (tmp_path / "run").exists()
 
 
 # ------------------------------------------------------------------------------------------------
