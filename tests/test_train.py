@@ -129,6 +129,7 @@ def test_lr_scales_linearly_with_the_global_batch(tiny_ann, tmp_path):
     assert t.lr_at(t.total_steps) == pytest.approx(0, abs=1e-12)
 
 
+@pytest.mark.slow  # several processes
 def test_two_process_ddp_equals_one_process_with_the_same_global_batch(tiny_ann, tmp_path):
     """gloo DDP with 2 x batch 4 vs one process with batch 4 and 2 accumulation steps."""
     launch(tiny_cfg(tiny_ann, tmp_path / "one", batch_size=4, grad_accum=2, test_after=False), nproc=1, quiet=True)
@@ -144,6 +145,7 @@ def test_two_process_ddp_equals_one_process_with_the_same_global_batch(tiny_ann,
     assert cfg["world_size"] == 2 and cfg["global_batch"] == 8
 
 
+@pytest.mark.slow  # several processes
 def test_two_nodes_on_loopback(tiny_ann, tmp_path):
     """Two torchrun launchers (one process each) meet through c10d rendezvous on 127.0.0.1."""
     cfg = tiny_cfg(tiny_ann, tmp_path / "nodes", epochs=1)
@@ -173,34 +175,113 @@ def _run_module(cfg_path: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "aagcn_lab.train", "--config", str(cfg_path), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_kill_9_at_a_random_step_then_resume_gives_identical_weights(tiny_ann, tmp_path):
-    kw = dict(epochs=2, save_interval=1, test_after=False, num_workers=1, model=dict(TINY_MODEL, dropout=0.3), augment=dict(rotate_deg=10, noise_std=0.01))
-    paths = {}
-    for name in ("full", "killed"):
-        cfg = tiny_cfg(tiny_ann, tmp_path / name, **kw)
-        cfg.resolved_work_dir().mkdir(parents=True)
-        paths[name] = cfg.resolved_work_dir() / "c.json"
-        paths[name].write_text(json.dumps(cfg.to_dict()))
-    full = _run_module(paths["full"])
-    out = full.communicate(timeout=300)[0]
-    assert full.returncode == 0, out
-    kill_at = int(np.random.default_rng(int(time.time())).integers(2, 22))
-    proc = _run_module(paths["killed"])
-    for line in proc.stdout:
-        if line.startswith("[aagcn-lab] {") and json.loads(line[12:]).get("step") == kill_at:
-            os.kill(proc.pid, signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
-    done = read_checkpoint(tmp_path / "killed" / "latest.pt").raw["train_state"]["global_step"]
-    assert done < 24  # really interrupted
-    resumed = _run_module(paths["killed"], "--resume", "auto")
+# Runs the trainer's entry point in a fresh process and SIGKILLs it at a named point, the n-th time
+# it gets there (a test-side hook: the trainer itself has no kill switch):
+#   step        right after the n-th optimizer step, before it is logged or saved
+#   validation  inside the n-th validation, after the model scored the split, before anything is written
+#   best-write  during the n-th write of best.pt: the new file complete in its temp file, not yet renamed
+_KILL_AT = """
+import os, signal, sys
+point, nth, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+from aagcn_lab.train import trainer
+seen = [0]
+def reached():
+    seen[0] += 1
+    if seen[0] == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+if point == "step":
+    step = trainer.Trainer.train_step
+    def train_step(self, batches):
+        out = step(self, batches)
+        reached()
+        return out
+    trainer.Trainer.train_step = train_step
+elif point == "validation":
+    evaluate = trainer.evaluate
+    def scored(model, dataset, *args, **kwargs):
+        out = evaluate(model, dataset, *args, **kwargs)
+        reached()
+        return out
+    trainer.evaluate = scored
+elif point == "best-write":
+    replace = os.replace
+    def renamed(src, dst, *args, **kwargs):
+        if os.path.basename(dst) == "best.pt":
+            reached()
+        return replace(src, dst, *args, **kwargs)
+    os.replace = renamed
+else:
+    raise SystemExit(f"unknown kill point {point}")
+sys.exit(trainer.main(argv))
+"""
+
+_RESUME_KW = dict(
+    epochs=2, save_interval=1, test_after=False, num_workers=1, model=dict(TINY_MODEL, dropout=0.3),
+    augment=dict(rotate_deg=10, noise_std=0.01),
+)  # fmt: skip
+
+
+def _metrics(work: Path) -> dict:
+    """``{(split, step): record}`` without wall-clock fields; a step redone after a kill must log the same."""
+    out = {}
+    for line in (work / "metrics.jsonl").read_text().splitlines():
+        rec = {k: v for k, v in json.loads(line).items() if k != "samples_per_s"}
+        key = (rec["split"], rec["step"])
+        assert out.get(key, rec) == rec, f"{key} logged twice with different values"
+        out[key] = rec
+    return out
+
+
+def _config_file(tiny_ann: Path, work: Path) -> Path:
+    cfg = tiny_cfg(tiny_ann, work, **_RESUME_KW)
+    cfg.resolved_work_dir().mkdir(parents=True)
+    path = cfg.resolved_work_dir() / "c.json"
+    path.write_text(json.dumps(cfg.to_dict()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_ann, tmp_path_factory) -> Path:
+    """The run never stopped (24 steps, validation after each of the 2 epochs)."""
+    path = _config_file(tiny_ann, tmp_path_factory.mktemp("full") / "run")
+    proc = _run_module(path)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 0, out
+    return path.parent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "point,nth",
+    [("step", 2), ("step", 7), ("step", 19), ("validation", 1), ("validation", 2), ("best-write", 1)],
+    ids=["early", "mid-epoch-1", "mid-epoch-2", "validation-1", "validation-2", "best-write"],
+)
+def test_killed_at_a_fixed_point_then_resumed_equals_the_uninterrupted_run(tiny_ann, tmp_path, uninterrupted, point, nth):
+    """kill -9 at a named point, then ``--resume auto``: latest.pt, best.pt and the metrics log are the
+    uninterrupted run's (deterministic CPU mode; weights, optimizer state, counters and the best score)."""
+    path = _config_file(tiny_ann, tmp_path / "killed")
+    work = path.parent
+    proc = subprocess.run([sys.executable, "-c", _KILL_AT, point, str(nth), "--config", str(path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not (work / "results.json").exists()  # really interrupted: a run writes it when it ends
+    if point == "step":
+        assert read_checkpoint(work / "latest.pt").raw["train_state"]["global_step"] == nth - 1  # the step before
+    if point == "best-write":
+        assert list(work.glob(".best.pt.*.tmp")) and not (work / "best.pt").exists()  # killed before the rename
+    resumed = _run_module(path, "--resume", "auto")
     out = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0 and "resumed from" in out, out
-    a = read_checkpoint(tmp_path / "full" / "latest.pt")
-    b = read_checkpoint(tmp_path / "killed" / "latest.pt")
-    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict), f"killed at step {kill_at}"
-    assert torch.equal(a.raw["train_state"]["optimizer"]["state"][0]["momentum_buffer"], b.raw["train_state"]["optimizer"]["state"][0]["momentum_buffer"])
+    for name in ("latest.pt", "best.pt"):
+        a, b = read_checkpoint(uninterrupted / name), read_checkpoint(work / name)
+        assert a.state_dict.keys() == b.state_dict.keys()
+        assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict), name
+        sa, sb = a.raw["train_state"], b.raw["train_state"]
+        assert (sa["epoch"], sa["global_step"], sa["best_top1"], sa["best_epoch"]) == (sb["epoch"], sb["global_step"], sb["best_top1"], sb["best_epoch"]), name
+        for state_a, state_b in zip(sa["optimizer"]["state"].values(), sb["optimizer"]["state"].values()):
+            assert torch.equal(state_a["momentum_buffer"], state_b["momentum_buffer"]), name
+        assert a.meta.get("val_top1") == b.meta.get("val_top1"), name
+    assert _metrics(work) == _metrics(uninterrupted)
+    assert len([k for k in _metrics(work) if k[0] == "val"]) == 2
 
 
 _KILL_MID_WRITE = """
@@ -214,6 +295,7 @@ atomic_write(sys.argv[1], write)
 """
 
 
+@pytest.mark.slow  # several processes
 def test_kill_during_checkpoint_write_keeps_the_previous_one(tmp_path, tiny_ann):
     cfg = tiny_cfg(tiny_ann, tmp_path / "w", epochs=1, test_after=False)
     train(cfg)
@@ -243,6 +325,7 @@ def test_divergence_stops_before_writing_nan(tiny_ann, tmp_path):
     assert all(torch.isfinite(v).all() for v in sd.values() if v.is_floating_point())
 
 
+@pytest.mark.slow  # several processes
 def test_a_crashed_process_ends_the_job_clearly_and_the_run_resumes(tiny_ann, tmp_path):
     cfg = tiny_cfg(tiny_ann, tmp_path / "crash", epochs=2, save_interval=2, test_after=False)
     work = cfg.resolved_work_dir()

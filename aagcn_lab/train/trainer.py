@@ -574,7 +574,11 @@ class Trainer:
             bar = tqdm(total=self.total_steps, initial=self.global_step, desc=f"train {cfg.feat}", dynamic_ncols=True)
         val_metrics: dict = {}
         try:
-            while self.epoch < cfg.epochs and self.global_step < self.total_steps:
+            # An epoch whose steps are all done but which was not closed (killed before or during its
+            # validation, after the last step's checkpoint) still gets its validation and checkpoint.
+            while self.epoch < cfg.epochs and (
+                self.global_step < self.total_steps or self.step_in_epoch >= self.sampler.steps_per_epoch
+            ):
                 self.sampler.set_epoch(self.epoch, self.step_in_epoch)
                 window: list[dict] = []
                 t0 = time.perf_counter()
