@@ -99,6 +99,23 @@ def jupyter(lab_folder: Path):
         log.close()
 
 
+_PLOTTED_JS = """() => {
+  const gd = document.querySelector('.jp-OutputArea-output .js-plotly-plot');
+  if (!gd || !gd.data) return null;
+  const joints = gd.data.find(t => t.name === 'person 0 joints');
+  if (!joints) return null;
+  // plotly.py sends arrays base64-encoded ({dtype, bdata}); keep those as their encoded string
+  const list = v => (v === undefined || v === null || typeof v === 'string') ? v
+    : (v.bdata !== undefined ? v.dtype + ':' + v.bdata : Array.from(v));
+  return {joints: {x: list(joints.x), y: list(joints.y), color: list(joints.marker && joints.marker.color)}};
+}"""
+
+
+def _plotted(page) -> dict | None:
+    """The explorer's plotted data (person 0's joint positions and attention colours), read from plotly's div."""
+    return page.evaluate(_PLOTTED_JS)
+
+
 def test_attention_explorer_redraws_when_the_sample_slider_moves(jupyter: str, lab_folder: Path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     artifacts = Path(os.environ.get("AAGCN_ARTIFACTS", ROOT / "runs" / "artifacts"))
@@ -115,6 +132,8 @@ def test_attention_explorer_redraws_when_the_sample_slider_moves(jupyter: str, l
             title.wait_for(timeout=240_000)
             before = title.text_content()
             assert "sample 0" in before, before
+            drawn = _plotted(page)
+            assert drawn and drawn["joints"]["x"] and drawn["joints"]["color"], drawn
             slider = page.locator('.jp-OutputArea-output .widget-slider [role="slider"]').first
             slider.scroll_into_view_if_needed()
             slider.focus()
@@ -127,6 +146,10 @@ def test_attention_explorer_redraws_when_the_sample_slider_moves(jupyter: str, l
             )
             after = title.text_content()
             assert after != before and "sample 2" in after, (before, after)
+            # what is drawn changed with the sample: another skeleton, coloured by its own attention
+            moved = _plotted(page)
+            assert moved["joints"]["x"] != drawn["joints"]["x"] or moved["joints"]["y"] != drawn["joints"]["y"]
+            assert moved["joints"]["color"] != drawn["joints"]["color"]
             title.scroll_into_view_if_needed()
             page.screenshot(path=str(artifacts / "browser_attention_explorer.png"))
         except Exception:
