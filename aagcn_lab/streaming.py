@@ -30,11 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
+import numpy as np
+
 from .data.poses import PoseFormatError, join_frames, read_frame, to_record
 from .data.validate import InputError, check_int, layout_dim
 from .predict import Prediction, load_stream_models, predict_records
 
-__all__ = ["StreamingPredictor", "StreamResult", "run_stream"]
+__all__ = ["StreamingPredictor", "StreamResult", "run_stream", "timeline"]
 
 
 @dataclass
@@ -114,6 +116,13 @@ class StreamingPredictor:
             return StreamResult(self.count - 1, start, None, [str(e)])
         [pred] = predict_records(self.models, [rec], self.weights, self.num_clips, self.device)
         return StreamResult(self.count - 1, start, pred, notes)
+
+
+def timeline(results: list[StreamResult]) -> dict:
+    """Per prediction: the last frame, the top-1 class index and name and its probability (NaN / '' when none)."""
+    frames = np.array([r.frame for r in results])
+    top = [r.prediction.top(1)[0] if r.prediction is not None else (-1, "", float("nan")) for r in results]
+    return {"frame": frames, "class": np.array([t[0] for t in top]), "name": [t[1] for t in top], "prob": np.array([t[2] for t in top])}
 
 
 def _is_loaded(checkpoints) -> bool:

@@ -427,3 +427,12 @@ def test_projection_of_the_builtin_data_to_coco17_pixels():
     assert (k[:, 0, 1] < k[:, 5, 1]).all() and (k[:, 15, 1] > k[:, 11, 1]).all()
     assert (k[..., 0] > 0).all() and (k[..., 0] < 1920).all() and (k[..., 1] > 0).all() and (k[..., 1] < 1080).all()
     np.testing.assert_array_equal(project_record(rec)["keypoint_score"], p["keypoint_score"])  # reproducible
+
+
+def test_the_builtin_2d_example_reads_as_coco_frames(tmp_path):
+    from aagcn_lab.data.projection import write_example_frames
+
+    folder, truth = write_example_frames(tmp_path / "ex")
+    assert detect_format(folder) == "coco" and truth
+    [rec], notes = quiet_records(folder, img_shape=(1080, 1920))
+    assert rec["layout"] == "coco" and rec["keypoint"].any() and not any("left out" in n for n in notes)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CAMERA", "NTU_TO_COCO", "project_record", "projected_annotations"]
+__all__ = ["CAMERA", "NTU_TO_COCO", "project_record", "projected_annotations", "write_example_frames"]
 
 CAMERA = {"fx": 1050.0, "fy": 1050.0, "cx": 960.0, "cy": 540.0, "img_shape": (1080, 1920)}
 # COCO-17 joint <- NTU-25 joint (0-based); nose, eyes and ears (0-4) come from the head (below)
@@ -84,3 +84,28 @@ def projected_annotations(path: str | os.PathLike | None = None, seed: int = 0, 
     ann = load_annotations(src)
     records = [project_record(r, seed) for r in ann.annotations]
     return save_annotations(path, records, ann.split, label_names=ann.label_names, layout="coco")
+
+
+def write_example_frames(folder: str | os.PathLike, split: str = "xsub_val", index: int = 0, seed: int = 0) -> tuple[Path, str]:
+    """One built-in test clip as a 2D estimator writes it: a folder of per-frame COCO-17 JSON lists
+    (``[{"keypoints": [[x, y], ...], "keypoint_scores": [...]}, ...]``, people in shuffled order).
+    Returns the folder and the clip's true class name."""
+    import json
+
+    from .annotations import load_annotations
+
+    ann = load_annotations(projected_annotations(seed=seed))
+    ids = ann.split[split]
+    rec = next(r for r in ann.annotations if r["frame_dir"] == ids[index % len(ids)])
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for t in range(rec["keypoint"].shape[1]):
+        people = [
+            {"keypoints": rec["keypoint"][m, t].round(2).tolist(), "keypoint_scores": rec["keypoint_score"][m, t].round(3).tolist()}
+            for m in rng.permutation(rec["keypoint"].shape[0])
+            if rec["keypoint_score"][m, t].any()
+        ]
+        (folder / f"frame_{t:06d}.json").write_text(json.dumps(people))
+    names = ann.label_names or []
+    return folder, names[rec["label"]] if rec["label"] < len(names) else str(rec["label"])
