@@ -372,19 +372,24 @@ def read_openpose(path: str | os.PathLike) -> PoseFrames:
         except (PoseFormatError, KeyError, TypeError) as e:
             b.fail_frame(f"not an OpenPose frame: {e}")
             continue
-        for p, person in enumerate(people):
-            flat = np.asarray(person.get("pose_keypoints_2d") or [], np.float64).reshape(-1)
-            if not b.pf.layout:
-                b.pf.layout = _OPENPOSE_LAYOUTS.get(flat.size, "")
-            v = len(SOURCE_JOINTS.get(b.pf.layout, ())) or 0
-            if flat.size != 3 * v or v == 0:
-                b.pf.problems.append((f"{f.name}, person {p}", f"{flat.size} values in pose_keypoints_2d, expected 75 (BODY_25) or 54 (COCO-18)"))
-                continue
-            trip = flat.reshape(-1, 3)
-            b.person(trip[:, :2], trip[:, 2], _person_id(person), f", person {p}")
+        _openpose_people(b, people)
     if not b.pf.layout:
         b.pf.layout = "openpose"
     return b.done()
+
+
+def _openpose_people(b: _Builder, people: list) -> None:
+    """The people of one OpenPose frame; the first one fixes the model (BODY_25 or COCO-18)."""
+    for p, person in enumerate(people):
+        flat = np.asarray((person.get("pose_keypoints_2d") if isinstance(person, dict) else None) or [], np.float64).reshape(-1)
+        if not b.pf.layout:
+            b.pf.layout = _OPENPOSE_LAYOUTS.get(flat.size, "")
+        v = len(SOURCE_JOINTS.get(b.pf.layout, ()))
+        if v == 0 or flat.size != 3 * v:
+            b.pf.problems.append((f"{b.pf.frame_names[-1]}, person {p}", f"{flat.size} values in pose_keypoints_2d, expected 75 (BODY_25) or 54 (COCO-18)"))
+            continue
+        trip = flat.reshape(-1, 3)
+        b.person(trip[:, :2], trip[:, 2], _person_id(person), f", person {p}")
 
 
 def _frame_files(folder: Path, suffix: str = ".json") -> list[Path]:
@@ -411,12 +416,7 @@ def read_coco(path: str | os.PathLike) -> PoseFrames:
             except PoseFormatError as e:
                 b.fail_frame(str(e).split(": ", 1)[-1])
                 continue
-            people = obj.get("instances", obj.get("people", [])) if isinstance(obj, dict) else obj
-            if not isinstance(people, list):
-                b.fail_frame("expected a list of people")
-                continue
-            for p, person in enumerate(people):
-                _coco_person(b, person, f", person {p}")
+            _coco_people(b, obj.get("instances", obj.get("people", [])) if isinstance(obj, dict) else obj, "expected a list of people")
         return b.done()
     obj = _load_json(path)
     if isinstance(obj, dict) and "annotations" in obj and "images" in obj:
@@ -426,10 +426,18 @@ def read_coco(path: str | os.PathLike) -> PoseFrames:
     if isinstance(obj, list):  # one frame: a list of people
         b = _Builder(path.stem, "coco", "coco")
         b.frame(path.name)
-        for p, person in enumerate(obj):
-            _coco_person(b, person, f", person {p}")
+        _coco_people(b, obj, "")
         return b.done()
     raise PoseFormatError(f"{path}: not COCO keypoints (expected a results list with image_id, or images + annotations)")
+
+
+def _coco_people(b: _Builder, people, missing: str) -> None:
+    """The people of one COCO-like frame (``missing``: the problem when it is not a list)."""
+    if not isinstance(people, list):
+        b.fail_frame(missing)
+        return
+    for p, person in enumerate(people):
+        _coco_person(b, person, f", person {p}")
 
 
 def _coco_person(b: _Builder, person, where: str, visibility_flags: bool = False) -> None:
@@ -449,8 +457,7 @@ def _read_coco_results(path: Path, obj: list) -> PoseFrames:
         frames.setdefault(d["image_id"], []).append(d)
     for image_id in sorted(frames, key=lambda k: _natural_key(str(k))):
         b.frame(f"image_id {image_id}")
-        for p, person in enumerate(frames[image_id]):
-            _coco_person(b, person, f", person {p}")
+        _coco_people(b, frames[image_id], "")
     return b.done()
 
 
@@ -500,12 +507,7 @@ def read_mmpose(path: str | os.PathLike) -> PoseFrames:
     b = _Builder(path.stem, "mmpose", layout)
     for i, frame in enumerate(obj["instance_info"]):
         b.frame(f"frame_id {frame.get('frame_id', i)}" if isinstance(frame, dict) else f"entry {i}")
-        people = frame.get("instances") if isinstance(frame, dict) else None
-        if not isinstance(people, list):
-            b.fail_frame("no 'instances' list")
-            continue
-        for p, person in enumerate(people):
-            _coco_person(b, person, f", person {p}")
+        _coco_people(b, frame.get("instances") if isinstance(frame, dict) else None, "no 'instances' list")
     return b.done()
 
 
@@ -855,14 +857,7 @@ def read_frame(obj, layout: str | None = None, dim: int | None = None, where: st
     if isinstance(obj, dict) and "people" in obj:
         b = _Builder(where, "openpose", None)
         b.frame(where)
-        for p, person in enumerate(obj["people"] or []):
-            flat = np.asarray(person.get("pose_keypoints_2d") or [], np.float64).reshape(-1)
-            b.pf.layout = b.pf.layout or _OPENPOSE_LAYOUTS.get(flat.size, "")
-            if flat.size != 3 * len(SOURCE_JOINTS.get(b.pf.layout, ())):
-                b.pf.problems.append((f"{where}, person {p}", f"{flat.size} values in pose_keypoints_2d, expected 75 (BODY_25) or 54 (COCO-18)"))
-                continue
-            trip = flat.reshape(-1, 3)
-            b.person(trip[:, :2], trip[:, 2], _person_id(person), f", person {p}")
+        _openpose_people(b, obj["people"] or [])
         b.pf.layout = b.pf.layout or ("body25" if layout in (None, "openpose") else "openpose")
         return b.done(allow_empty=True)
     people = _mp_frame_people(obj)
@@ -877,8 +872,7 @@ def read_frame(obj, layout: str | None = None, dim: int | None = None, where: st
     if isinstance(persons, list):
         b = _Builder(where, "coco", "h36m" if layout == "h36m" else "coco")
         b.frame(where)
-        for p, person in enumerate(persons):
-            _coco_person(b, person, f", person {p}")
+        _coco_people(b, persons, "")
         return b.done(allow_empty=True)
     raise PoseFormatError(
         f"{where}: not a frame: expected an OpenPose frame, a list of COCO persons, a MediaPipe frame or a keypoint array"
