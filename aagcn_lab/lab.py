@@ -337,8 +337,8 @@ def graph_changes(model, checkpoint: str | os.PathLike) -> list:
     return [split_graph_change(initial, block.gcn.static_graph().detach().double().numpy(), factor) for block in model.backbone.gcn]
 
 
-def stream_intervals(scores: Mapping[str, Any], n_boot: int = 2000) -> dict:
-    """Top-1 of each :class:`~aagcn_lab.scores.Scores` with a 95 % interval from a bootstrap over performers."""
+def stream_intervals(scores: Mapping[str, Any], n_boot: int = 2000, level: float = 0.95) -> dict:
+    """Top-1 of each :class:`~aagcn_lab.scores.Scores` with an interval (``level``) from a bootstrap over performers."""
     import numpy as np
 
     from .analysis import bootstrap_accuracy, performer_of
@@ -346,7 +346,7 @@ def stream_intervals(scores: Mapping[str, Any], n_boot: int = 2000) -> dict:
     out = {}
     for name, sc in scores.items():
         groups = [performer_of(f) for f in sc.frame_dir]
-        out[name] = bootstrap_accuracy(np.asarray(sc.probs).argmax(1) == np.asarray(sc.labels), groups, n_boot)
+        out[name] = bootstrap_accuracy(np.asarray(sc.probs).argmax(1) == np.asarray(sc.labels), groups, n_boot, level=level)
     return out
 
 

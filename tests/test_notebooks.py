@@ -1,12 +1,82 @@
-"""Every notebook executed headless with papermill (the main job on small parameters), and what it produced."""
+"""Every notebook executed headless with papermill (the main job on small parameters), and what it
+produced; and, without a kernel, that each notebook's text can only state numbers its code computes
+or checks."""
 
 from __future__ import annotations
 
 import json
+import re
 
-from aagcn_lab.lab import list_notebooks
+import pytest
+
+from aagcn_lab.lab import ClaimError, claim, list_notebooks
 
 from .conftest import LAB_EPOCHS
+
+NOTEBOOKS = list_notebooks(only=["01", "02", "03", "04", "05", "06"])  # the course notebooks (07 onwards: their own tests)
+# a number a reader takes as a result: a percentage or a decimal (integers such as "10 blocks" are names of settings)
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?%|(?<![\w.\-])(\d*\.\d+)(?![\w.])")
+
+
+def _cells(nb) -> list[dict]:
+    return json.loads(nb.read_text(encoding="utf-8"))["cells"]
+
+
+def _text(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _prose(markdown: str) -> str:
+    """Markdown without code blocks, inline code, display maths and headings."""
+    markdown = re.sub(r"```.*?```", " ", markdown, flags=re.S)
+    markdown = re.sub(r"\$\$.*?\$\$", " ", markdown, flags=re.S)
+    markdown = re.sub(r"`[^`]*`", " ", markdown)
+    return "\n".join(line for line in markdown.splitlines() if not line.lstrip().startswith("#"))
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_number_in_the_text_comes_from_the_code_beside_it(nb):
+    """A percentage or decimal in a markdown cell must appear in the code cells that follow it (up to
+    the next markdown cell): a parameter the sentence describes, or a value a ``lab.claim`` checks.
+    Anything else is a number that can drift from the output; print it from the computation instead."""
+    cells = _cells(nb)
+    stray = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        following = []
+        for nxt in cells[i + 1 :]:
+            if nxt["cell_type"] == "markdown":
+                break
+            following.append(_text(nxt))
+        code = "\n".join(following)
+        for m in _NUMBER.finditer(_prose(_text(cell))):
+            if (m.group(1) or m.group(2)) not in code:
+                stray.append(f"cell {i}: {m.group(0)!r}")
+    assert not stray, f"{nb.name}: numbers in the text that no code beside them computes or checks: {stray}"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_open_with_objectives_and_close_with_a_summary(nb):
+    cells = _cells(nb)
+    first, markdown = _text(cells[0]), [_text(c) for c in cells if c["cell_type"] == "markdown"]
+    assert "You will learn" in first and "**Time:**" in first, nb.name
+    tail = "\n".join(markdown[-2:])
+    assert "## Summary" in tail and "In the paper" in tail, nb.name
+    code = [_text(c) for c in cells if c["cell_type"] == "code"]
+    assert max(len(c.splitlines()) for c in code) <= 25, f"{nb.name}: a code cell longer than 25 lines"
+    assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code"), f"{nb.name} is committed with outputs"
+
+
+def test_a_claim_the_numbers_contradict_stops_the_notebook(tmp_path):
+    claim(tmp_path, "nb", True, "two is more than one", two=2.0)
+    with pytest.raises(ClaimError, match=r"the text says: 'three is less than one'.*three = 3"):
+        claim(tmp_path, "nb", 3 < 1, "three is less than one", three=3)
+    claim(tmp_path, "nb", False, "not checked on a short run", check=False)
+    recorded = json.loads((tmp_path / "results" / "nb.json").read_text())["claims"]
+    assert [(c["text"], c["ok"]) for c in recorded] == [
+        ("two is more than one", True), ("three is less than one", False), ("not checked on a short run", None)
+    ]
 
 
 def test_every_notebook_ran_without_an_error_output(lab_run):
@@ -37,6 +107,11 @@ def test_the_notebooks_recorded_their_results(lab_run):
     assert fusion["num_samples"] == 552  # the built-in xsub_val split
     assert fusion["fused_top1"] >= fusion["best_single_top1"]
     assert r["05_four_streams"]["j_top1"] > 3 / 23  # well above chance after a few epochs
+    # every notebook checked its text against its numbers, and no claim failed
+    for name in ("01_skeleton_graphs", "02_inside_aagcn", "03_learned_adjacency", "04_attention_maps", "05_four_streams", "06_fusion"):
+        claims = r[name].get("claims", [])
+        assert claims and not [c for c in claims if c["ok"] is False], (name, claims)
+    assert r["06_fusion"]["labels_misaligned_top1"] < 3 / 23  # the pitfall the text warns of
     # the index says where everything is and what the fusion reached
     index = (out / "index.md").read_text()
     assert "fused_top1" in index and all(nb["name"] in index for nb in result.notebooks)
