@@ -250,7 +250,10 @@ def test_kinetics_folder_with_wrong_units_keeps_the_good_files(tmp_path: Path, c
 def test_check_and_load_annotations_refuse_wrong_units(tmp_path: Path, change, needle: str, capsys) -> None:
     bad = record_2d("bad")
     change(bad)
-    path = save_annotations(tmp_path / "ann.pkl", [record_2d("good"), bad], {"val": ["good", "bad"]}, layout="coco")
+    with pytest.raises(AnnotationError, match=rf"(?s)refused.pkl \(not written\): 1 of 2 .*bad: .*{needle}"):
+        save_annotations(tmp_path / "refused.pkl", [record_2d("good"), bad], {"val": ["good", "bad"]}, layout="coco")
+    assert not (tmp_path / "refused.pkl").exists()  # nothing that loading would reject is written
+    path = save_annotations(tmp_path / "ann.pkl", [record_2d("good"), bad], {"val": ["good", "bad"]}, layout="coco", check=False)
     with pytest.raises(AnnotationError, match=rf"bad: .*{needle}"):
         load_annotations(path)
     code, out, err = run_cli(["convert", "check", str(path)], capsys)
@@ -265,7 +268,7 @@ def test_mixed_2d_and_3d_records_are_refused_even_when_the_file_names_its_layout
     flat = record_2d("flat")
     flat["keypoint"] = np.random.default_rng(0).uniform(0.2, 0.8, (1, 12, 25, 2)).astype(np.float32)
     flat["keypoint_score"] = np.ones((1, 12, 25), np.float32)
-    path = save_annotations(tmp_path / "mixed.pkl", [ntu_record("a"), flat, ntu_record("b")], {"val": ["a", "flat", "b"]}, layout="nturgb+d")
+    path = save_annotations(tmp_path / "mixed.pkl", [ntu_record("a"), flat, ntu_record("b")], {"val": ["a", "flat", "b"]}, layout="nturgb+d", check=False)
     with pytest.raises(AnnotationError, match="flat: keypoint has V = 25, C = 2 .*one kind of skeleton"):
         load_annotations(path)
     code, out, _ = run_cli(["convert", "check", str(path)], capsys)
@@ -274,7 +277,7 @@ def test_mixed_2d_and_3d_records_are_refused_even_when_the_file_names_its_layout
 
 @pytest.mark.parametrize("label", [99999, 1000])
 def test_a_stray_label_without_class_names_cannot_build_a_huge_model(tmp_path: Path, label: int, capsys) -> None:
-    path = save_annotations(tmp_path / "a.pkl", [ntu_record("a", 0), ntu_record("b", label), ntu_record("c", 1)], {"val": ["a", "b", "c"]})
+    path = save_annotations(tmp_path / "a.pkl", [ntu_record("a", 0), ntu_record("b", label), ntu_record("c", 1)], {"val": ["a", "b", "c"]}, check=False)
     with pytest.raises(AnnotationError, match=rf"b: label {label} is >= 1000 and the file has no class names"):
         load_annotations(path)
     with pytest.warns(UserWarning):

@@ -136,12 +136,26 @@ def _check_records(
         name = rec.get("frame_dir") if isinstance(rec, dict) and isinstance(rec.get("frame_dir"), str) else f"#{i}"
         if name in seen and not name.startswith("#"):
             problems.append("duplicate frame_dir")
+        if not problems and good:  # one kind of record per file: every record agrees with the first
+            problems = _kind_problems(rec, good[0])
         if problems:
             bad.append((name, "; ".join(problems)))
         else:
             seen.add(name)
             good.append(rec)
     return good, bad
+
+
+def _kind_problems(rec: dict, first: dict) -> list[str]:
+    """A record whose joint or channel count (2D vs 3D) differs from the file's first record."""
+    (v, c), (v0, c0) = rec["keypoint"].shape[2:], first["keypoint"].shape[2:]
+    if v == v0 and c == c0:
+        return []
+    kind = {2: "2D", 3: "3D"}
+    return [
+        f"keypoint has V = {v}, C = {c} ({kind[c]}); the file's first record ({first['frame_dir']}) has "
+        f"V = {v0}, C = {c0} ({kind[c0]}): one file must hold one kind of skeleton"
+    ]
 
 
 def _report(source: str, bad: Sequence[tuple[str, str]], total: int, limit: int = 20) -> str:
@@ -189,21 +203,6 @@ def load_annotations(
         num_classes = len(label_names)
 
     good, bad = _check_records(records, str(path), num_joints, num_classes)
-    if good:  # one kind of record per file: every record agrees with the first (joints, 2D or 3D)
-        v0, c0 = good[0]["keypoint"].shape[2:]
-        keep = []
-        for rec in good:
-            v, c = rec["keypoint"].shape[2:]
-            if v != v0 or c != c0:
-                kind = {2: "2D", 3: "3D"}
-                bad.append((
-                    rec["frame_dir"],
-                    f"keypoint has V = {v}, C = {c} ({kind[c]}); the file's first record ({good[0]['frame_dir']}) has "
-                    f"V = {v0}, C = {c0} ({kind[c0]}): one file must hold one kind of skeleton",
-                ))
-            else:
-                keep.append(rec)
-        good = keep
     if bad and on_error == "raise":
         raise AnnotationError(_report(str(path), bad, len(records)) + "\n(load with on_error='skip' to keep the valid records)", bad)
     if bad:
@@ -230,8 +229,20 @@ def save_annotations(
     split: dict[str, Sequence[str]] | None = None,
     label_names: Sequence[str] | None = None,
     layout: str | None = None,
+    check: bool = True,
 ) -> Path:
-    """Write records and splits as a pyskl-compatible pickle, atomically."""
+    """Write records and splits as a pyskl-compatible pickle, atomically.
+
+    Every record is checked first (the rules of :func:`load_annotations`), so nothing is written
+    that loading would reject; ``check=False`` skips that for records validated already (the
+    converters) or for test files that are meant to be bad.
+    """
+    if check:
+        num_joints = get_layout(layout).num_joints if layout is not None else None
+        num_classes = len(label_names) if label_names else None
+        good, bad = _check_records(annotations, str(path), num_joints, num_classes)
+        if bad:
+            raise AnnotationError(_report(f"{path} (not written)", bad, len(annotations)), bad)
     obj: dict = {"split": {k: list(v) for k, v in (split or {}).items()}, "annotations": list(annotations)}
     if label_names is not None:
         obj["label_names"] = list(label_names)

@@ -593,6 +593,6 @@ def convert_ntu_folder(
     if records:
         split = ntu_splits(names, dataset)
         report.split_counts = {k: len(v) for k, v in split.items()}
-        save_annotations(out_path, records, split, label_names=class_names(dataset), layout="nturgb+d")
+        save_annotations(out_path, records, split, label_names=class_names(dataset), layout="nturgb+d", check=False)
         report.output = str(out_path)
     return report
