@@ -306,6 +306,19 @@ def score_files(tmp_path: Path, nan_row: int | None = None) -> tuple[Path, Path]
     return j, b
 
 
+def test_pyskl_result_pickle_with_a_nan_row_is_refused(tmp_path: Path, capsys) -> None:
+    recs = [ntu_record(f"S{i}", i % 2) for i in range(4)]
+    ann = save_annotations(tmp_path / "ann.pkl", recs, {"val": [r["frame_dir"] for r in recs]})
+    rows = [np.full(2, 0.5) for _ in recs]
+    rows[2] = np.array([np.nan, 1.0])
+    (tmp_path / "result_j.pkl").write_bytes(pickle.dumps(rows))
+    (tmp_path / "result_b.pkl").write_bytes(pickle.dumps([np.full(2, 0.5) for _ in recs]))
+    argv = ["fuse", str(tmp_path / "result_j.pkl"), str(tmp_path / "result_b.pkl"), "--ann-file", str(ann), "--split", "val"]
+    code, out, err = run_cli(argv, capsys)
+    assert_clean_failure(code, err, "result_j.pkl", "S2")
+    assert out == ""
+
+
 def test_fuse_refuses_nan_score_rows_and_names_the_sample(tmp_path: Path, capsys) -> None:
     j, b = score_files(tmp_path, nan_row=3)
     with pytest.raises(CorruptFileError, match=r"b\.npz: .*1 sample\(s\) have NaN/inf scores \(s3\)"):
@@ -542,7 +555,8 @@ def test_files_that_are_not_checkpoints_say_what_they_are(tmp_path: Path, capsys
             assert_clean_failure(code, err, str(path), "not a checkpoint")
 
 
-def test_files_that_hold_code_references_are_refused(tmp_path: Path, capsys) -> None:
+def test_files_that_hold_code_references_are_refused(tmp_path: Path, capsys, ckpts) -> None:
+    ckpt = ckpts["ntu_j"]
     hostile_pt = tmp_path / "hostile.pt"
     torch.save({"state_dict": {}, "x": Payload()}, hostile_pt)
     hostile_pkl = tmp_path / "hostile.pkl"
@@ -553,8 +567,19 @@ def test_files_that_hold_code_references_are_refused(tmp_path: Path, capsys) -> 
         code, out, err = run_cli(["info", str(path)], capsys)
         assert_clean_failure(code, err, "refused to load", "nothing")
         assert "this must never run" not in out + err
-    code, out, err = run_cli(["convert", "dense", str(tmp_path / "x.npy"), str(hostile_pkl), str(tmp_path / "o.pkl")], capsys)
-    assert_clean_failure(code, err, "refused to load")
+    ann = save_annotations(tmp_path / "ann.pkl", [ntu_record("a")], {"val": ["a"]})
+    for argv in (
+        ["convert", "dense", str(tmp_path / "x.npy"), str(hostile_pkl), str(tmp_path / "o.pkl")],
+        ["test", str(hostile_pt), "--ann-file", str(ann), "--split", "val", "--feat", "j"],
+        ["predict", "-c", str(hostile_pt), "-i", str(ann)],
+        ["fuse", f"j={hostile_pkl}", f"b={hostile_pkl}", "--ann-file", str(ann), "--split", "val"],
+        ["test", str(tmp_path / "ok.pt"), "--ann-file", str(hostile_pkl), "--split", "val", "--feat", "j"],
+    ):
+        if argv[1] == str(tmp_path / "ok.pt"):
+            shutil.copy(ckpt, argv[1])
+        code, out, err = run_cli(argv, capsys)
+        assert_clean_failure(code, err, "refused to load", "hostile")
+        assert "this must never run" not in out + err
     assert "this must never run" not in out + err and not (tmp_path / "o.pkl").exists()
 
 
