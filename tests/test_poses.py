@@ -436,3 +436,70 @@ def test_the_builtin_2d_example_reads_as_coco_frames(tmp_path):
     assert detect_format(folder) == "coco" and truth
     [rec], notes = quiet_records(folder, img_shape=(1080, 1920))
     assert rec["layout"] == "coco" and rec["keypoint"].any() and not any("left out" in n for n in notes)
+
+
+def bad_coco_folder(tmp_path):
+    folder = tmp_path / "rtm"
+    folder.mkdir()
+    a = person_track(4, 17, 100)
+    for t in range(4):
+        (folder / f"f{t}.json").write_text(json.dumps([{"keypoints": a[t].tolist(), "keypoint_scores": [0.9] * 17}]))
+    (folder / "f1.json").write_text("[{")  # corrupt
+    (folder / "f2.json").write_text(json.dumps([{"keypoints": a[2, :12].tolist(), "keypoint_scores": [0.9] * 12}]))
+    return folder, None, {"f1.json": "not readable JSON", "f2.json, person 0": "12 joints, expected 17"}
+
+
+def bad_mediapipe_csv(tmp_path):
+    lm = mp_landmarks(3)
+    path = tmp_path / "mp.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["frame"] + [f"{k}_{i}" for i in range(33) for k in ("x", "y", "z", "visibility")])
+        for t, x in enumerate(lm):
+            row = x.reshape(-1).tolist()
+            if t == 1:
+                row[4] = "nan"  # landmark 1's x
+            w.writerow([t] + row)
+    return path, None, {"frame 1, person 0": "NaN/inf in joint(s) 1"}
+
+
+def bad_h36m_npy(tmp_path):
+    x = np.random.default_rng(1).normal(size=(5, 17, 3)).astype(np.float32)
+    x[3, 7, 0] = np.inf
+    np.save(tmp_path / "lift.npy", x)
+    return tmp_path / "lift.npy", "h36m", {"frame 3, person 0": "NaN/inf in joint(s) 7"}
+
+
+def bad_mmpose(tmp_path):
+    kp = person_track(3, 17, 100)
+    frames = [{"frame_id": t, "instances": [{"keypoints": kp[t].tolist(), "keypoint_scores": [0.9] * 17}]} for t in range(3)]
+    frames[0]["instances"][0]["keypoint_scores"] = [0.9] * 16  # a score missing
+    frames[2] = {"frame_id": 2}  # no instances
+    path = tmp_path / "mm.json"
+    path.write_text(json.dumps({"meta_info": {"dataset_name": "coco"}, "instance_info": frames}))
+    return path, None, {"frame_id 0, person 0": "17 joints but 16 scores", "frame_id 2": "no 'instances' list"}
+
+
+@pytest.mark.parametrize("make", [bad_coco_folder, bad_mediapipe_csv, bad_h36m_npy, bad_mmpose])
+def test_bad_input_in_every_reader_is_named_and_the_rest_converts(make, tmp_path):
+    path, fmt, expected = make(tmp_path)
+    [pf] = read_poses(path, fmt)
+    problems = dict(pf.problems)
+    for where, what in expected.items():
+        assert what in problems.get(where, ""), (where, problems)
+    report = convert_poses([path], tmp_path / "out.pkl", fmt, label=0)
+    assert report.ok and all(where in report.summary() for where in expected)
+    rec = load_annotations(tmp_path / "out.pkl").annotations[0]
+    assert rec["total_frames"] == len(pf.coords) and rec["keypoint"].any()
+
+
+def test_convert_poses_command(tmp_path, capsys):
+    a = person_track(5, 25, 300)
+    folder = write_openpose_folder(tmp_path / "clip", [a])
+    out = tmp_path / "mine.pkl"
+    assert cli.main(["convert", "poses", str(folder), "-o", str(out), "--label", "4", "--img-size", "1280x720"]) == 0
+    assert "1 converted" in capsys.readouterr().out
+    rec = load_annotations(out).annotations[0]
+    assert rec["label"] == 4 and rec["img_shape"] == (720, 1280) and rec["keypoint"].shape[2] == 18
+    assert cli.main(["convert", "poses", str(tmp_path / "nowhere"), "-o", str(out), "--label", "0"]) == 1
+    assert "no such file" in capsys.readouterr().out
