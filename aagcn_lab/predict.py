@@ -30,7 +30,7 @@ import torch
 from .data.annotations import load_annotations
 from .data.classes import class_names
 from .data.pipeline import Pipeline
-from .data.poses import POSE_FORMATS, fit_layout, parse_img_size
+from .data.poses import POSE_FORMATS, fit_layout, parse_img_size, print_notes
 from .data.validate import (
     InputError,
     check_int,
@@ -314,10 +314,11 @@ def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
             from .streaming import stream_cli
 
             return stream_cli(ckpts, a)
-        preds = predict(
-            ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score, device=a.device, fmt=a.format,
-            img_shape=parse_img_size(a.img_size),
-        )  # fmt: skip
+        with print_notes(sys.stderr):  # what a pose reader left out or assumed, as 'note: ...' lines
+            preds = predict(
+                ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score, device=a.device, fmt=a.format,
+                img_shape=parse_img_size(a.img_size),
+            )  # fmt: skip
     except (ValueError, KeyError, OSError) as e:
         print(f"aagcn-lab predict: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2

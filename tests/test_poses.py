@@ -390,8 +390,11 @@ def test_predict_command_on_a_real_openpose_folder(real_ckpts, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert cli.main(argv) == 0
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert out[0]["sample"] == "fall_down_webcam_body25" and len(out[0]["top"]) == 5
+    assert "note: fall_down_webcam_body25: joints mapped body25 -> openpose" in captured.err
+    assert "note: fall_down_webcam_body25: kept 2 of" in captured.err
     assert cli.main(["predict", "-c", str(real_ckpts["coco"]), "-i", str(REAL / "h36m17/videopose3d_3d_npy/m1.npy")]) == 2
     assert "--format coco or --format h36m" in capsys.readouterr().err
 

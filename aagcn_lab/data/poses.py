@@ -50,6 +50,7 @@ restricted unpickler of :mod:`aagcn_lab.io`: plain data only, nothing from the f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -58,9 +59,10 @@ import re
 import sys
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -84,6 +86,7 @@ __all__ = [
     "read_frame",
     "join_frames",
     "PoseNote",
+    "print_notes",
     "map_joints",
     "fit_layout",
     "feeds",
@@ -1148,6 +1151,21 @@ def read_pose_records(
 
 class PoseNote(UserWarning):
     """What reading a pose file left out or assumed (a dropped track, a corrupt frame, a joint map)."""
+
+
+@contextlib.contextmanager
+def print_notes(stream: IO[str] | None = None) -> Iterator[None]:
+    """Inside the block, :class:`PoseNote` warnings become ``note: ...`` lines on ``stream`` (stderr)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PoseNote)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, PoseNote):
+                    print(f"note: {w.message}", file=stream or sys.stderr)
+                else:  # every other warning goes on as it came
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def read_pose_input(
