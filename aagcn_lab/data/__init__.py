@@ -3,6 +3,8 @@
 * :mod:`.annotations` -- pyskl's annotation format, safe loading and validation;
 * :mod:`.ntu`, :mod:`.kinetics`, :mod:`.dense` -- readers and converters for raw NTU RGB+D
   ``.skeleton`` files, Kinetics-skeleton JSON and the authors' dense arrays (``aagcn-lab convert``);
+* :mod:`.poses`, :mod:`.tracking`, :mod:`.projection` -- pose-estimator outputs (OpenPose, COCO-17,
+  MediaPipe, lifters) read as records, people linked across frames, the built-in data seen in 2D;
 * :mod:`.synthetic` -- the built-in procedural dataset;
 * :mod:`.classes` -- class names and NTU missing-sample lists;
 * :mod:`.pipeline` -- pyskl's AAGCN pipelines (fast); :mod:`.reference` -- the one-to-one oracle;
