@@ -211,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _sample_error() -> type:
+    """The dataset's per-sample error (evaluated only when an exception is being matched)."""
+    from .data.dataset import SampleError
+
+    return SampleError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``aagcn-lab``."""
     parser = build_parser()
@@ -223,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `aagcn-lab presets | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    except (KeyError, ValueError, OSError) as e:  # every input error (InputError is a ValueError): one line
+    except (KeyError, ValueError, OSError, _sample_error()) as e:  # every input error (InputError is a ValueError): one line
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) and e.filename:
             msg = f"{e.filename}: {e.strerror or e}"

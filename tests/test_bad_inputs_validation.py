@@ -410,6 +410,7 @@ def test_float16_normalisation_overflow_is_caught() -> None:
     rec["keypoint"][0, :, 5] = 60000
     with pytest.raises(InputError, match="far: normalisation overflowed"):
         build_pipeline("j", "test", "nturgb+d", 16, 1)(rec)
+    assert any("differences of such values overflow float16" in p for p in record_problems(rec))  # refused at load
 
 
 # ------------------------------------------------------------------------------------------------

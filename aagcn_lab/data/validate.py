@@ -13,7 +13,8 @@ starts. A violation raises :class:`InputError` (or a subclass: ``AnnotationError
 The rules (README, "Validation rules", has the same table):
 
 * coordinates are finite and ``|x| <= COORD_LIMIT`` (1e5: no skeleton unit gives more); a record
-  stored as float16 holds nothing beyond ``FLOAT16_MAX`` (65504), checked after every cast;
+  stored as float16 holds nothing beyond ``FLOAT16_MAX`` (65504), checked after every cast, and
+  nothing beyond half of it, so that the differences the pipeline takes stay finite;
 * 2D coordinates lie within one frame size around the image, ``-1 <= x / w <= 2`` (``img_shape``
   ``(h, w)``; ``(1, 1)`` means fractions of the frame, so pixels there are an error);
 * detection scores are finite and within ``[0, SCORE_MAX]`` (1.25: OpenPose heatmap peaks exceed
@@ -100,6 +101,11 @@ def _value_problems(kp: np.ndarray, what: str) -> list[str]:
     big = float(np.abs(kp).max()) if kp.size else 0.0
     if big > COORD_LIMIT:
         return [f"{what} has values up to {big:.4g}, beyond {COORD_LIMIT:g} (wrong units?)"]
+    if kp.dtype == np.float16 and big > FLOAT16_MAX / 2:  # centring, bones and motion are differences
+        return [
+            f"{what} is float16 with values up to {big:.6g}: differences of such values overflow float16 "
+            f"(limit {FLOAT16_MAX / 2:g}; store float32 or use smaller units)"
+        ]
     return []
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from ..graph import LAYOUTS, Layout, get_layout, spatial_partition
-from ..io import CorruptFileError, atomic_torch_save, safe_torch_load
+from ..io import CorruptFileError, InputError, atomic_torch_save, safe_torch_load
 from .aagcn import AAGCN, AAGCNConfig
 
 __all__ = [
@@ -38,7 +38,7 @@ FORMAT = "aagcn_lab"
 FORMAT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint that does not fit the model: names the file and the keys or shapes at fault."""
 
 
