@@ -7,6 +7,7 @@ annotations, pipelines, the built-in dataset), :mod:`~aagcn_lab.train` (the trai
 """
 
 from .graph import LAYOUTS, Layout, define_layout, get_layout, normalized_adjacency, spatial_partition
+from .io import InputError
 from .model import AAGCN, AAGCNConfig, build_model
 from .model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 from .predict import Prediction, predict
@@ -18,6 +19,7 @@ __all__ = [
     "AAGCN",
     "AAGCNConfig",
     "CheckpointError",
+    "InputError",
     "Prediction",
     "LAYOUTS",
     "Layout",
