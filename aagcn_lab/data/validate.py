@@ -121,7 +121,7 @@ def _score_problems(score: np.ndarray) -> list[str]:
     if lo < 0:
         return [f"keypoint_score has negative values (min {lo:.4g}); scores are confidences in [0, 1]"]
     if hi > SCORE_MAX:
-        hint = "; scores in percent? divide them by 100" if hi <= 100 else ""
+        hint = "; scores in percent? divide them by 100" if hi > 10 and hi <= 100 else "; raw heatmap values? bring them to [0, 1]"
         return [f"keypoint_score has values up to {hi:.4g}; scores are confidences in [0, 1]{hint}"]
     return []
 
