@@ -22,7 +22,7 @@ The rules (README, "Validation rules", has the same table):
 * ``label`` is an integer ``>= 0``, below the number of classes; a file without class names may
   not use labels ``>= MAX_UNNAMED_CLASSES`` (1000), so one stray label cannot build a huge model;
 * one file holds one kind of record: the same joint count and channel count (2D or 3D) throughout;
-* sizes read from a file are bounded by what the file can hold (frames, bodies, frame indices).
+* sizes read from a file are bounded by what the file can hold (a header's frame count, frame indices).
 """
 
 from __future__ import annotations
