@@ -123,3 +123,22 @@ def test_bench_stream_section_reports_latency_and_fps():
         assert d[f"{n} stream(s): latency per window (ms)"] > d[f"{n} stream(s): other frames (ms)"] > 0
         per, total = d[f"{n} stream(s): sustained frames/s per stream"], d[f"{n} stream(s): sustained frames/s, all streams"]
         assert total == pytest.approx(n * per)
+
+
+def test_notebook_07_follows_the_course_notebooks_conventions():
+    from aagcn_lab.lab import list_notebooks
+
+    from .test_notebooks import _NUMBER, _cells, _prose, _text
+
+    [nb] = list_notebooks(only=["07"])
+    cells = _cells(nb)
+    first, markdown = _text(cells[0]), [_text(c) for c in cells if c["cell_type"] == "markdown"]
+    assert "You will learn" in first and "**Time:**" in first
+    assert "## Summary" in "\n".join(markdown[-2:]) and "In the paper" in "\n".join(markdown[-2:])
+    code = [_text(c) for c in cells if c["cell_type"] == "code"]
+    assert max(len(c.splitlines()) for c in code) <= 25 and all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
+    params = next(_text(c) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    for name in ("run_root", "epochs", "options"):  # what the main job passes to every training notebook
+        assert f"{name} =" in params
+    numbers = [m.group(0) for c in cells if c["cell_type"] == "markdown" for m in _NUMBER.finditer(_prose(_text(c)))]
+    assert not numbers, f"numbers in the text that no code computes: {numbers}"
