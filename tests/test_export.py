@@ -96,6 +96,7 @@ def test_predict_runs_the_onnx_model_with_the_same_pipelines(builtin_export, tmp
     assert out[0]["top"][0]["name"] == a.top(1)[0][1]
 
 
+@pytest.mark.slow
 def test_pt2_export_equals_pytorch(tmp_path):
     torch.manual_seed(0)
     model = perturb(AAGCN(AAGCNConfig(layout="nturgb+d", num_classes=4, **SMALL)), seed=2)
