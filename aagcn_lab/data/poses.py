@@ -530,6 +530,15 @@ def _mp_person(b: _Builder, landmarks, where: str) -> None:
     b.person(xy, vis, None, where)
 
 
+def _mp_people(b: _Builder, people: list | None) -> None:
+    """The people of one MediaPipe frame (``None``: the frame was not a MediaPipe frame)."""
+    if people is None:
+        b.fail_frame("not a MediaPipe frame (no landmark / pose_landmarks)")
+        return
+    for p, lm in enumerate(people):
+        _mp_person(b, lm, f", person {p}")
+
+
 def _mp_frame_people(frame) -> list | None:
     """The people of one MediaPipe JSON frame (``None``: not a frame)."""
     if frame is None or frame == {} or frame == []:
@@ -562,26 +571,17 @@ def read_mediapipe(path: str | os.PathLike) -> PoseFrames:
             except PoseFormatError as e:
                 b.fail_frame(str(e).split(": ", 1)[-1])
                 continue
-            if people is None:
-                b.fail_frame("not a MediaPipe frame (no landmark / pose_landmarks)")
-                continue
-            for p, lm in enumerate(people):
-                _mp_person(b, lm, f", person {p}")
+            _mp_people(b, people)
     elif path.suffix.lower() == ".json":
         obj = _load_json(path)
         frames = obj.get("frames") if isinstance(obj, dict) and "frames" in obj else obj
-        if _mp_frame_people(frames) not in (None, []) and not (isinstance(frames, list) and frames and _mp_frame_people(frames[0]) is not None and "x" not in frames[0]):
-            frames = [frames]  # one frame
+        if isinstance(frames, dict) or (isinstance(frames, list) and frames and isinstance(frames[0], dict) and "x" in frames[0]):
+            frames = [frames]  # one frame: a frame object or a bare list of landmarks
         if not isinstance(frames, list):
             raise PoseFormatError(f"{path}: not a MediaPipe export (expected a list of frames with 'landmark' or 'pose_landmarks')")
         for i, frame in enumerate(frames):
             b.frame(f"frame {i}")
-            people = _mp_frame_people(frame)
-            if people is None:
-                b.fail_frame("not a MediaPipe frame (no landmark / pose_landmarks)")
-                continue
-            for p, lm in enumerate(people):
-                _mp_person(b, lm, f", person {p}")
+            _mp_people(b, _mp_frame_people(frame))
     elif path.suffix.lower() == ".csv":
         _read_mediapipe_csv(path, b)
     elif path.suffix.lower() == ".npy":
@@ -868,8 +868,7 @@ def read_frame(obj, layout: str | None = None, dim: int | None = None, where: st
         b = _Builder(where, "mediapipe", "mediapipe")
         b.pf.normalised = True
         b.frame(where)
-        for p, lm in enumerate(people):
-            _mp_person(b, lm, f", person {p}")
+        _mp_people(b, people)
         return b.done(allow_empty=True)
     persons = obj.get("instances") if isinstance(obj, dict) else obj
     if isinstance(persons, list):
