@@ -76,7 +76,7 @@ MUTANTS = [
     Mutant("attention-not-residual", "aagcn_lab/model/aagcn.py", "else y * along(a, dim) + y", "else y * along(a, dim)", MODEL_ORACLE,
            "training-path attention y*a instead of y*a + y"),
     Mutant("inference-attention-not-residual", "aagcn_lab/model/aagcn.py", "y.mul_(1 + along(a, dim))", "y.mul_(along(a, dim))",
-           ("tests/test_model.py", "-k", "inference_path and default"), "inference-path attention y*a instead of y*(1+a)"),
+           ("tests/test_model.py", "-k", "inference_path and default-default"), "inference-path attention y*a instead of y*(1+a)"),
     Mutant("head-first-person-only", "aagcn_lab/model/aagcn.py", "return feat.mean((-2, -1)).mean(1)", "return feat.mean((-2, -1))[:, 0]",
            MODEL_ORACLE, "the head takes person 0 instead of the mean over persons"),
     Mutant("test-clips-average-logits", "aagcn_lab/model/aagcn.py", "return logits.softmax(-1).view(n, nc, -1).mean(1)",
