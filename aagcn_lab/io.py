@@ -168,6 +168,8 @@ def _numpy_safe_globals() -> list:
 def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
     """``torch.load(weights_only=True)`` with errors that name the file and the problem."""
     path = Path(path)
+    if path.is_dir():
+        raise CorruptFileError(f"{path}: is a folder, not a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     if path.stat().st_size == 0:

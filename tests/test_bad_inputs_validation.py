@@ -556,6 +556,13 @@ def test_files_that_are_not_checkpoints_say_what_they_are(tmp_path: Path, capsys
             assert_clean_failure(code, err, str(path), "not a checkpoint")
 
 
+def test_a_folder_or_an_empty_file_is_not_a_checkpoint(tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty.pt").write_bytes(b"")
+    for path, needle in ((tmp_path, "is a folder"), (tmp_path / "empty.pt", "the file is empty"), (tmp_path / "none.pt", "no such file")):
+        code, _, err = run_cli(["info", str(path)], capsys)
+        assert_clean_failure(code, err, str(path), needle)
+
+
 def test_files_that_hold_code_references_are_refused(tmp_path: Path, capsys, ckpts) -> None:
     ckpt = ckpts["ntu_j"]
     hostile_pt = tmp_path / "hostile.pt"
