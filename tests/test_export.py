@@ -119,3 +119,18 @@ def test_export_errors_are_clear(builtin_export, tmp_path, capsys):
     lonely.write_bytes(onnx_path.read_bytes())
     with pytest.raises(FileNotFoundError, match="no sidecar lonely.json"):
         predict(lonely, np.zeros((1, 10, 17, 3), np.float32) + 1, num_clips=1, with_score=True)
+
+
+def test_streaming_with_the_onnx_model_equals_the_checkpoint(builtin_export):
+    from aagcn_lab import StreamingPredictor
+
+    ckpt, onnx_path, _, _ = builtin_export
+    rng = np.random.default_rng(4)
+    frames = [np.concatenate([rng.uniform(100, 900, (2, 17, 2)), rng.uniform(0.5, 1, (2, 17, 1))], -1) for _ in range(20)]
+    a = StreamingPredictor(ckpt, window=10, stride=5, num_clips=2, img_shape=(1080, 1920))
+    b = StreamingPredictor(onnx_path, window=10, stride=5, num_clips=2, img_shape=(1080, 1920))
+    ra = [r for r in map(a.push, frames) if r]
+    rb = [r for r in map(b.push, frames) if r]
+    assert [r.frame for r in ra] == [r.frame for r in rb] == [9, 14, 19]
+    for x, y in zip(ra, rb):
+        np.testing.assert_allclose(y.prediction.probs, x.prediction.probs, atol=1e-5)

@@ -506,3 +506,16 @@ def test_convert_poses_command(tmp_path, capsys):
     assert rec["label"] == 4 and rec["img_shape"] == (720, 1280) and rec["keypoint"].shape[2] == 18
     assert cli.main(["convert", "poses", str(tmp_path / "nowhere"), "-o", str(out), "--label", "0"]) == 1
     assert "no such file" in capsys.readouterr().out
+
+
+def test_a_pyskl_hrnet_2d_checkpoint_predicts_a_real_coco_sample(tmp_path):
+    """pyskl's released 2D checkpoints (COCO-17, NTU-60 classes) load as they are: here the parity fixture's weights."""
+    d = torch.load(shared_file("fixtures", "pyskl_parity", "model_coco60_2d.pt"), weights_only=True)
+    torch.save({"meta": {"mmcv_version": "1.5.0"}, "state_dict": d["state_dict"]}, tmp_path / "j.pth")
+    path = shared_file("data", "real_samples", "coco17_keypoints", "videopose3d_detectron2_npz", "floss.mp4.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        [pred] = predict({"j": tmp_path / "j.pth"}, path, num_clips=1)
+    from aagcn_lab.data.classes import class_names
+
+    assert pred.class_names == class_names("ntu60") and abs(pred.probs.sum() - 1) < 1e-5
