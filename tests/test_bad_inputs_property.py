@@ -21,10 +21,12 @@ from aagcn_lab.data.kinetics import read_kinetics_json
 from aagcn_lab.data.ntu import read_ntu_skeleton
 from aagcn_lab.data.pipeline import build_pipeline
 from aagcn_lab.data.validate import InputError, record_problems
+from aagcn_lab.fusion import fuse, fusion_report
 from aagcn_lab.io import safe_npy_load
 from aagcn_lab.model import AAGCN, AAGCNConfig
 from aagcn_lab.model.checkpoint import read_checkpoint, save_checkpoint
 from aagcn_lab.predict import predict
+from aagcn_lab.scores import Scores
 
 from .conftest import REAL
 
@@ -249,3 +251,25 @@ def test_the_mutations_reach_both_outcomes() -> None:
 
     find(mutated_records(), lambda r: not record_problems(r), settings=SETTINGS)
     find(mutated_records(), lambda r: bool(record_problems(r)), settings=SETTINGS)
+
+
+@SETTINGS
+@given(
+    values=st.lists(st.sampled_from([np.nan, np.inf, -1.0, 0.0, 2.0]), min_size=0, max_size=3),
+    weights=st.dictionaries(st.sampled_from(["j", "b", "x"]), st.sampled_from([np.nan, np.inf, -1.0, 0.0, 1.0, 2.0]), max_size=3),
+    data=st.data(),
+)
+def test_fusion_gives_finite_scores_or_an_input_error(values, weights, data) -> None:
+    rng = np.random.default_rng(0)
+    ids, labels = [f"s{i}" for i in range(6)], rng.integers(0, 3, 6)
+    probs = {s: rng.dirichlet(np.ones(3), 6) for s in ("j", "b")}
+    for v in values:  # poke a few entries of the b stream
+        probs["b"][data.draw(st.integers(0, 5)), data.draw(st.integers(0, 2))] = v
+    try:
+        scores = {s: Scores(ids, p, labels, {"feat": s}) for s, p in probs.items()}
+        fused = fuse(scores, weights or None)
+        report = fusion_report(scores, weights or None)
+    except InputError as e:
+        assert str(e)
+        return
+    assert np.isfinite(fused.probs).all() and all(np.isfinite([r.top1, r.top5, r.mean_class_acc]).all() for r in report.rows)
