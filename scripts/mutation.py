@@ -98,6 +98,10 @@ MUTANTS = [
     Mutant("test-seed", "aagcn_lab/data/pipeline.py", "TEST_SEED = 255", "TEST_SEED = 0", PIPE, "test-mode sampling not seeded with pyskl's 255"),
     Mutant("short-clip-start", "aagcn_lab/data/pipeline.py", "start = clip if num_frames < num_clips else clip * num_frames // num_clips",
            "start = clip", PIPE, "test clips of a short video all start at the clip number"),
+    Mutant("2d-threshold-strict", "aagcn_lab/data/pipeline.py", "out[..., :2][out[..., 2] <= threshold] = 0",
+           "out[..., :2][out[..., 2] < threshold] = 0", PIPE, "a 2D joint with score exactly 0.01 keeps its x, y"),
+    Mutant("2d-width-height-swapped", "aagcn_lab/data/pipeline.py", "    h, w = img_shape\n", "    w, h = img_shape\n", PIPE,
+           "2D x normalised by the image height and y by its width"),
     # --- metrics -----------------------------------------------------------------------------------
     Mutant("predicted-never-true-dropped", "aagcn_lab/train/metrics.py", "classes = np.union1d(labels, pred)", "classes = np.unique(labels)",
            ("tests/test_metrics.py",), "mean class accuracy without pyskl's rule for a class predicted but never true"),

@@ -323,3 +323,14 @@ def test_real_clip_from_raw_skeleton_file_to_pyskls_pipeline_output(clip):
             assert rel(out["keypoint"], d[f"{split}_{feat}"].numpy()) <= 1e-4, (feat, split)
         out = build_pipeline(feat, "train")(dict(rec), np.random.RandomState(d["train_seed"]))
         assert rel(out["keypoint"], d[f"train_{feat}"].numpy()) <= 1e-4, (feat, "train")
+
+
+def test_prenormalisation_2d_by_hand():
+    """pyskl's PreNormalize2D: x, y to [-1, 1] by the image size; a score at or below 0.01 zeroes x and y."""
+    from aagcn_lab.data.pipeline import prenormalize
+
+    kp = np.array([[[[0.0, 0.0], [960.0, 540.0], [1920.0, 1080.0], [480.0, 810.0]]]], np.float32)  # (1, 1, 4, 2)
+    score = np.array([[[0.9, 0.01, 0.011, 0.5]]], np.float32)
+    out = prenormalize(dict(keypoint=kp, keypoint_score=score, img_shape=(1080, 1920)), get_layout("coco"))
+    want = [[-1, -1, 0.9], [0, 0, 0.01], [1, 1, 0.011], [-0.5, 0.5, 0.5]]  # joint 1: score 0.01 -> zeroed
+    np.testing.assert_allclose(out[0, 0], want, rtol=0, atol=1e-7)
