@@ -275,9 +275,15 @@ def test_data_graph_and_alpha(model, inspection):
 
 
 def test_graph_on_skeleton_panels():
+    from matplotlib.collections import LineCollection
+
     part = spatial_partition(NTU)
-    fig = viz.plot_graph_on_skeleton({"inward": part[1], "outward": part[2]}, NTU)
-    assert [ax.get_title() for ax in fig.axes] == ["inward", "outward"]
+    learned = part[1].copy()
+    learned[NTU.index("HandLeft"), NTU.index("HandRight")] = 0.4  # one edge no bone explains
+    fig = viz.plot_graph_on_skeleton({"inward": part[1], "learned": learned}, NTU)
+    assert [ax.get_title() for ax in fig.axes] == ["inward", "learned"]
+    segments = [sum(len(c.get_segments()) for c in ax.collections if isinstance(c, LineCollection)) for ax in fig.axes]
+    assert segments == [len(NTU.inward), len(NTU.inward) + 1]  # each panel draws its own graph
 
 
 # ------------------------------------------------------------------------------------------------
