@@ -288,14 +288,9 @@ def test_prenormalisation_swaps_persons_drops_frames_and_keeps_zeros():
     assert (out[1, 0, 3] == 0).all() and (out[1, 4:] == 0).all()
 
 
-_DOUBLE_ROUNDING = pytest.mark.xfail(
-    strict=True,
-    reason="the NTU reader rounds text -> float32 -> float16 (pyskl: float64 -> float16 once); "
-    "e.g. '0.5822754' becomes 0.582 instead of 0.5825: one value off in each of these clips, outputs move by 1e-4-3e-4",
-)
 REAL_CLIPS = [
-    "S001C001P001R001A011", pytest.param("S001C003P008R002A058", marks=_DOUBLE_ROUNDING), "S002C001P003R001A003",
-    "S003C001P015R001A034", pytest.param("S004C002P003R001A017", marks=_DOUBLE_ROUNDING),
+    "S001C001P001R001A011", "S001C003P008R002A058", "S002C001P003R001A003",
+    "S003C001P015R001A034", "S004C002P003R001A017",
 ]  # fmt: skip
 
 
@@ -310,8 +305,8 @@ def test_real_clip_from_raw_skeleton_file_to_pyskls_pipeline_output(clip):
     kp, theirs = rec["keypoint"].astype(np.float64), d["sample"]["keypoint"].numpy().astype(np.float64)
     assert rec["keypoint"].dtype == np.float16 and kp.shape == theirs.shape
 
-    def same(a, b):  # to a float16 rounding step (the reader rounds text -> float32 -> float16)
-        return np.allclose(a, b, rtol=2**-10, atol=0)
+    def same(a, b):  # bit for bit: both round the text to float16 once
+        return np.array_equal(a, b)
 
     if not same(kp, theirs):
         # two bodies: our reader orders them by motion (the authors' rule), pyskl's converter by first appearance

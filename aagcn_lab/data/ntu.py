@@ -209,7 +209,7 @@ class BodyTrack:
 
     body_id: int
     frames: np.ndarray  # (n,) int, 0-based frame numbers in the file
-    joints: np.ndarray  # (n, 25, 3) float32, camera-space x, y, z in metres
+    joints: np.ndarray  # (n, 25, 3) float64 as parsed, camera-space x, y, z in metres
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -348,7 +348,7 @@ def _read_body(reader: _LineReader, frame: int, body: int) -> tuple[int, np.ndar
         raise reader.error(
             f"field {k + 1} of joint {j + 1} of {where} is {values[j, k]:g}, beyond {COORD_LIMIT:g} metres (garbled?)", first_line + j
         )
-    return body_id, values[:, :3].astype(np.float32)
+    return body_id, values[:, :3]  # float64: rounded once, to float16, when the record is made (as pyskl)
 
 
 def parse_ntu_skeleton(path: str | os.PathLike) -> SkeletonFile:
@@ -395,7 +395,7 @@ def parse_ntu_skeleton(path: str | os.PathLike) -> SkeletonFile:
 class BodySelection:
     """The result of :func:`select_bodies`: the keypoint array and what was kept or dropped."""
 
-    keypoint: np.ndarray  # (M, T, 25, 3) float32
+    keypoint: np.ndarray  # (M, T, 25, 3) float64
     frames: np.ndarray  # (T,) the file's 0-based frame number of each row
     slots: list[list[int]]  # bodyIDs placed in each person slot, in time order
     dropped: list[tuple[int, str]]  # (bodyID, why)
@@ -449,7 +449,7 @@ def select_bodies(skeleton: SkeletonFile, max_bodies: int = 2) -> BodySelection:
     row = {int(f): i for i, f in enumerate(timeline)}
     slots: list[list[int]] = []
     spans: list[tuple[int, int]] = []
-    keypoint = np.zeros((max_bodies, len(timeline), NUM_JOINTS, 3), dtype=np.float32)
+    keypoint = np.zeros((max_bodies, len(timeline), NUM_JOINTS, 3), dtype=np.float64)
     for t in tracks:
         rows = np.array([row[int(f)] for f in t.frames])
         start, stop = int(rows[0]), int(rows[-1]) + 1
