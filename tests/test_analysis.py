@@ -151,3 +151,13 @@ def test_strongest_keeps_the_k_largest_off_diagonal_entries():
     kept = strongest(m, 2)
     assert np.array_equal(kept, np.array([[0, 0, -0.9], [0, 0, 0], [0, -0.4, 0]]))
     assert np.count_nonzero(strongest(m, 100)) == 5  # zeros and the diagonal never count
+
+
+def test_class_samples_are_spread_over_performers():
+    from aagcn_lab.lab import _spread_over_performers
+
+    ids = [f"S002C00{c}P003R00{r}A001" for r in (1, 2) for c in (1, 2, 3)] + [f"S001C001P{p:03d}R001A001" for p in (7, 9)]
+    picked = _spread_over_performers(range(len(ids)), ids, 4)
+    assert sorted(performer_of(ids[i]) for i in picked[:3]) == [3, 7, 9]  # one per performer before a second take of any
+    assert len(picked) == 4 and len(set(picked)) == 4
+    assert len(_spread_over_performers(range(len(ids)), ids, 100)) == len(ids)
