@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from aagcn_lab.lab import warm_batch_norm
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "fixtures" / "pyskl_parity"
@@ -39,22 +41,6 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
-def calibrate_bn(model: torch.nn.Module, x: torch.Tensor) -> None:
-    """Set every BN's running statistics to the exact batch statistics of ``x`` (one train pass)."""
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average: after one pass, exactly the batch statistics
-    was_training = model.training
-    model.train()
-    with torch.no_grad():
-        model(x)
-    for m, mom in zip(bns, saved):
-        m.momentum = mom
-    model.train(was_training)
-
-
 def perturb(model: torch.nn.Module, seed: int = 0, scale: float = 0.05, calibrate: bool = True) -> torch.nn.Module:
     """Move a fresh model away from its init so every parameter matters (alpha != 0, BN != 1e-6).
 
@@ -78,7 +64,7 @@ def perturb(model: torch.nn.Module, seed: int = 0, scale: float = 0.05, calibrat
     if calibrate and hasattr(model, "cfg"):
         cfg = model.cfg
         v = model.backbone.num_joints
-        calibrate_bn(model, torch.randn(4, cfg.num_person, 24, v, cfg.in_channels, generator=g))
+        warm_batch_norm(model, torch.randn(4, cfg.num_person, 24, v, cfg.in_channels, generator=g))
     return model
 
 
