@@ -109,6 +109,14 @@ def test_a_run_writes_everything_and_scores_are_keyed(tiny_ann, tmp_path):
     recs = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
     assert {r["split"] for r in recs} == {"train", "val", "test"}
     assert [r["step"] for r in recs if r["split"] == "train"] == list(range(1, 25))
+    # one epoch numbering in every record (from 1): an epoch's validation sits at its last training step
+    last_step = {}
+    for r in recs:
+        if r["split"] == "train":
+            last_step[r["epoch"]] = r["step"]
+    vals = [r for r in recs if r["split"] == "val"]
+    assert min(last_step) == 1 and [r["epoch"] for r in vals] == sorted(last_step)
+    assert all(r["step"] == last_step[r["epoch"]] for r in vals)
     lrs = [r["lr"] for r in recs if r["split"] == "train"]
     assert lrs[0] == pytest.approx(0.05) and all(a > b for a, b in zip(lrs, lrs[1:]))  # cosine per iteration
     cfg = json.loads((work / "config.json").read_text())

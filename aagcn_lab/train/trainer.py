@@ -597,8 +597,10 @@ class Trainer:
                     if self.global_step % cfg.log_interval == 0 or self.step_in_epoch == self.sampler.steps_per_epoch:
                         dt = time.perf_counter() - t0
                         n = sum(w["samples"] for w in window) * self.info.world_size
+                        # "epoch" counts from 1 in every record: the epoch being trained here, the
+                        # epochs completed in validation's (the same number for the same epoch)
                         self.log.write({
-                            "split": "train", "epoch": self.epoch, "step": self.global_step, "total_steps": self.total_steps,
+                            "split": "train", "epoch": self.epoch + 1, "step": self.global_step, "total_steps": self.total_steps,
                             "loss": sum(w["loss"] * w["samples"] for w in window) / sum(w["samples"] for w in window),
                             "top1": sum(w["top1"] * w["samples"] for w in window) / sum(w["samples"] for w in window),
                             "top5": sum(w["top5"] * w["samples"] for w in window) / sum(w["samples"] for w in window),
