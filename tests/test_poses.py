@@ -519,3 +519,15 @@ def test_a_pyskl_hrnet_2d_checkpoint_predicts_a_real_coco_sample(tmp_path):
     from aagcn_lab.data.classes import class_names
 
     assert pred.class_names == class_names("ntu60") and abs(pred.probs.sum() - 1) < 1e-5
+
+
+@pytest.mark.parametrize("fmt", [None, "coco", "h36m", "mediapipe", "array"])
+def test_a_garbled_npy_header_is_named_in_detection_and_every_reader(tmp_path, fmt):
+    """The pose readers load ``.npy`` through the package's one safe loader: a header cut mid-dict
+    is a CorruptFileError naming the file, never a tokenizer error."""
+    from aagcn_lab.io import CorruptFileError
+
+    path = tmp_path / "cut.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (3, 17, 2" + b" " * 60 + b"\n")
+    with pytest.raises(CorruptFileError, match=r"cut\.npy: not a readable \.npy array"):
+        read_poses(path, fmt)

@@ -67,7 +67,7 @@ from typing import IO
 import numpy as np
 
 from ..graph import Layout, get_layout
-from ..io import InputError, RestrictedUnpickler, UnsafeFileError
+from ..io import InputError, RestrictedUnpickler, UnsafeFileError, safe_npy_load
 from .tracking import track_people
 from .validate import check_record, record_problems
 
@@ -686,10 +686,7 @@ def _read_mediapipe_csv(path: Path, b: _Builder) -> None:
 
 
 def _load_npy(path: Path) -> np.ndarray:
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise PoseFormatError(f"{path}: not a readable numeric .npy (object arrays are refused): {e}") from e
+    arr = safe_npy_load(path)
     if arr.dtype.kind not in "fiu":
         raise PoseFormatError(f"{path}: expected a numeric array, got dtype {arr.dtype}")
     return arr
@@ -967,10 +964,7 @@ def detect_format(path: str | os.PathLike) -> str:
     if suffix == ".npz":
         return _npz_kind(load_npz(path), path)
     if suffix == ".npy":
-        try:
-            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-        except (ValueError, OSError) as e:
-            raise PoseFormatError(f"{path}: not a readable numeric .npy: {e}") from e
+        shape = safe_npy_load(path, mmap_mode="r").shape
         v = shape[-2] if len(shape) >= 3 else (33 if len(shape) == 2 and shape[-1] == 132 else 0)
         if v == 33:
             return "mediapipe"
@@ -1016,7 +1010,7 @@ def read_poses(path: str | os.PathLike, fmt: str | None = None) -> list[PoseFram
 
 
 def _npy_layout(path: Path, options: Sequence[str]) -> str:
-    shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+    shape = safe_npy_load(path, mmap_mode="r").shape
     v = shape[-2] if len(shape) >= 3 else 0
     for name in options:
         if len(SOURCE_JOINTS[name]) == v:
