@@ -27,7 +27,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .runtime import keep_freed_memory
+from ..runtime import keep_freed_memory
 
 __all__ = ["main", "parse_overrides"]
 
@@ -54,7 +54,7 @@ def parse_overrides(tokens: Sequence[str]) -> dict[str, Any]:
 
 
 def _train_config(args: argparse.Namespace, extra: Sequence[str]):
-    from .train.config import TrainConfig, apply_overrides, load_config, preset
+    from ..train.config import TrainConfig, apply_overrides, load_config, preset
 
     if args.config:
         cfg = load_config(args.config)
@@ -66,12 +66,12 @@ def _train_config(args: argparse.Namespace, extra: Sequence[str]):
 
 
 def _cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from .data.validate import resolve_device
+    from ..data.validate import resolve_device
 
     cfg = _train_config(args, extra)
     resolve_device(cfg.device)  # --device cuda without a GPU: one line now, not a failure inside the trainer
     if args.nproc > 1 or args.nnodes > 1 or args.rdzv_endpoint:
-        from .train.launch import LaunchError, launch
+        from ..train.launch import LaunchError, launch
 
         try:
             result = launch(cfg, args.nproc, args.nnodes, args.rdzv_endpoint, node_rank=args.node_rank, resume=args.resume or None)
@@ -79,7 +79,7 @@ def _cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> int:
             print(f"aagcn-lab train: {e}", file=sys.stderr)
             return 1
     else:
-        from .train.trainer import main as train_main
+        from ..train.trainer import main as train_main
 
         work = cfg.resolved_work_dir()
         work.mkdir(parents=True, exist_ok=True)
@@ -96,8 +96,8 @@ def _cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> int:
 
 
 def _cmd_test(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from .data.validate import check_int, check_output_path, resolve_device
-    from .train.testing import test_checkpoint
+    from ..data.validate import check_int, check_output_path, resolve_device
+    from ..train.testing import test_checkpoint
 
     check_int("--clips", args.clips)  # options and the output path first: a bad one must not cost the run
     check_int("--batch-size", args.batch_size)
@@ -115,14 +115,14 @@ def _cmd_test(args: argparse.Namespace, extra: Sequence[str]) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from .data.convert import run
+    from ..data.convert import run
 
     return run(args)
 
 
 def _cmd_info(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from .model.aagcn import AAGCN
-    from .model.checkpoint import read_checkpoint
+    from ..model.aagcn import AAGCN
+    from ..model.checkpoint import read_checkpoint
 
     info = read_checkpoint(args.checkpoint)
     model = AAGCN(info.config)
@@ -141,7 +141,7 @@ def _cmd_info(args: argparse.Namespace, extra: Sequence[str]) -> int:
 
 
 def _cmd_presets(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from .train.config import PRESETS
+    from ..train.config import PRESETS
 
     for name in sorted(PRESETS):
         p = PRESETS[name]
@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_test)
 
     c = sub.add_parser("convert", help="convert raw NTU / Kinetics JSON / dense arrays; check a file")
-    from .data.convert import add_arguments
+    from ..data.convert import add_arguments
 
     add_arguments(c)
     c.set_defaults(func=_cmd_convert)
@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _sample_error() -> type:
     """The dataset's per-sample error (evaluated only when an exception is being matched)."""
-    from .data.dataset import SampleError
+    from ..data.dataset import SampleError
 
     return SampleError
 
@@ -237,6 +237,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aagcn-lab {args.command}: {msg}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
