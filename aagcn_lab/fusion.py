@@ -28,8 +28,8 @@ import numpy as np
 
 from .data.validate import InputError, check_output_path, check_probabilities, check_weights
 from .io import CorruptFileError, safe_pickle_load
+from .metrics import mean_class_accuracy, top_k_accuracy
 from .scores import Scores, load_scores, save_scores
-from .train.metrics import mean_class_accuracy, top_k_accuracy
 
 __all__ = [
     "STREAM_ORDER",

@@ -103,13 +103,13 @@ MUTANTS = [
     Mutant("2d-width-height-swapped", "aagcn_lab/data/pipeline.py", "    h, w = img_shape\n", "    w, h = img_shape\n", PIPE,
            "2D x normalised by the image height and y by its width"),
     # --- metrics -----------------------------------------------------------------------------------
-    Mutant("predicted-never-true-dropped", "aagcn_lab/train/metrics.py", "classes = np.union1d(labels, pred)", "classes = np.unique(labels)",
+    Mutant("predicted-never-true-dropped", "aagcn_lab/metrics.py", "classes = np.union1d(labels, pred)", "classes = np.unique(labels)",
            ("tests/test_metrics.py",), "mean class accuracy without pyskl's rule for a class predicted but never true"),
-    Mutant("top-k-ascending", "aagcn_lab/train/metrics.py", "order = np.argsort(scores, axis=1)[:, ::-1]", "order = np.argsort(scores, axis=1)",
+    Mutant("top-k-ascending", "aagcn_lab/metrics.py", "order = np.argsort(scores, axis=1)[:, ::-1]", "order = np.argsort(scores, axis=1)",
            ("tests/test_metrics.py",), "top-k takes the lowest scores"),
-    Mutant("class-without-samples-zero", "aagcn_lab/train/metrics.py", "out=np.full(len(m), np.nan)", "out=np.zeros(len(m))",
+    Mutant("class-without-samples-zero", "aagcn_lab/metrics.py", "out=np.full(len(m), np.nan)", "out=np.zeros(len(m))",
            ("tests/test_metrics.py",), "a class without samples reads as 0% accuracy"),
-    Mutant("evaluate-top5-is-top1", "aagcn_lab/train/metrics.py", "top1, top5 = top_k_accuracy(scores, labels, (1, 5))",
+    Mutant("evaluate-top5-is-top1", "aagcn_lab/metrics.py", "top1, top5 = top_k_accuracy(scores, labels, (1, 5))",
            "top1, top5 = top_k_accuracy(scores, labels, (1, 1))", ("tests/test_metrics.py",), "evaluate_scores reports top-1 as top-5"),
     # --- fusion and predict ------------------------------------------------------------------------
     Mutant("fusion-equal-weights", "aagcn_lab/fusion.py", '{"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}}', '{"j": 1.0, "b": 1.0, "jm": 1.0, "bm": 1.0}}',

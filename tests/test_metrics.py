@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aagcn_lab.train.metrics import (
+from aagcn_lab.metrics import (
     confusion_matrix,
     evaluate_scores,
     mean_class_accuracy,

@@ -1,25 +1,38 @@
-"""Training and evaluation: configs and presets, the DDP trainer, metrics, the notebook launcher."""
+"""Training and evaluation: configs and presets, the DDP trainer, the notebook launcher.
+
+Importing the package is light: the config names are imported eagerly (plain dataclasses), the
+trainer and its torch.distributed set-up only when one of their names is first used. Metrics live
+one layer down, in :mod:`aagcn_lab.metrics`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .config import PRESETS, TrainConfig, apply_overrides, load_config, preset, preset_names
-from .metrics import confusion_matrix, evaluate_scores, mean_class_accuracy, per_class_accuracy, top_k_accuracy
-from .trainer import DivergenceError, KeySampler, RunResult, Trainer, evaluate, train
 
-__all__ = [
-    "PRESETS",
-    "DivergenceError",
-    "KeySampler",
-    "RunResult",
-    "TrainConfig",
-    "Trainer",
-    "apply_overrides",
-    "confusion_matrix",
-    "evaluate",
-    "evaluate_scores",
-    "load_config",
-    "mean_class_accuracy",
-    "per_class_accuracy",
-    "preset",
-    "preset_names",
-    "top_k_accuracy",
-    "train",
-]
+# name -> submodule that defines it (imported on first use)
+_LAZY = {
+    "DivergenceError": "trainer",
+    "KeySampler": "trainer",
+    "RunResult": "trainer",
+    "Trainer": "trainer",
+    "evaluate": "trainer",
+    "train": "trainer",
+}
+
+__all__ = ["PRESETS", "TrainConfig", "apply_overrides", "load_config", "preset", "preset_names", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the trainer's names on first use (``aagcn_lab.train.Trainer``)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

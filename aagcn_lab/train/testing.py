@@ -9,9 +9,9 @@ import torch
 
 from ..data import SkeletonDataset
 from ..data.validate import check_int, check_output_path, resolve_device
+from ..metrics import evaluate_scores
 from ..model.checkpoint import load_checkpoint
 from ..scores import Scores, save_scores
-from .metrics import evaluate_scores
 from .trainer import evaluate, resolve_annotations
 
 __all__ = ["test_checkpoint"]

@@ -38,12 +38,12 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 
 from ..data import Annotations, Augment, SkeletonDataset, load_annotations
+from ..metrics import evaluate_scores
 from ..model import AAGCN, AAGCNConfig
 from ..model.checkpoint import read_checkpoint, save_checkpoint
 from ..runtime import keep_freed_memory
 from ..scores import Scores, save_scores
 from .config import TrainConfig
-from .metrics import evaluate_scores
 
 __all__ = [
     "DivergenceError",

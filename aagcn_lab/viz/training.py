@@ -29,7 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..train.metrics import confusion_matrix, per_class_accuracy  # re-exported for plotting code
+from ..metrics import confusion_matrix, per_class_accuracy  # re-exported for plotting code
 from .skeleton import new_figure, to_numpy
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Evaluation metrics with pyskl's semantics (``pyskl/core/evaluation.py``)."""
+"""Evaluation metrics with pyskl's semantics (``pyskl/core/evaluation.py``); numpy only, used by the trainer, fusion and the figures."""
 
 from __future__ import annotations
 
