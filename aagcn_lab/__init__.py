@@ -4,25 +4,60 @@ The package follows the data flow: :mod:`~aagcn_lab.graph` (skeleton layouts and
 :mod:`~aagcn_lab.model` (the AAGCN and its checkpoints), :mod:`~aagcn_lab.data` (readers,
 annotations, pipelines, the built-in dataset), :mod:`~aagcn_lab.train` (the trainer),
 :mod:`~aagcn_lab.fusion` (multi-stream scores), :mod:`~aagcn_lab.viz` (figures and widgets).
+README.md's layer table says which module may import which (``tests/test_layering.py`` checks it).
+
+The names below are re-exported lazily: ``import aagcn_lab.graph`` runs only the graph module,
+and ``aagcn_lab.predict`` loads the prediction stack (torch, pipelines, checkpoints) on first use.
 """
 
-from .graph import LAYOUTS, Layout, define_layout, get_layout, normalized_adjacency, spatial_partition
-from .io import InputError
-from .model import AAGCN, AAGCNConfig, build_model
-from .model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-from .predict import Prediction, predict
-from .streaming import StreamingPredictor
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+from ._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__ imports on demand
+    from .graph import LAYOUTS, Layout, define_layout, get_layout, normalized_adjacency, spatial_partition
+    from .io import InputError
+    from .model import AAGCN, AAGCNConfig, build_model
+    from .model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+    from .predict import Prediction, predict
+    from .streaming import StreamingPredictor
 
 __version__ = "0.1.0"
+
+# name -> the module that defines it (the same table as the TYPE_CHECKING imports above)
+_EXPORTS = {
+    "LAYOUTS": ".graph",
+    "Layout": ".graph",
+    "define_layout": ".graph",
+    "get_layout": ".graph",
+    "normalized_adjacency": ".graph",
+    "spatial_partition": ".graph",
+    "InputError": ".io",
+    "AAGCN": ".model",
+    "AAGCNConfig": ".model",
+    "build_model": ".model",
+    "CheckpointError": ".model.checkpoint",
+    "load_checkpoint": ".model.checkpoint",
+    "read_checkpoint": ".model.checkpoint",
+    "save_checkpoint": ".model.checkpoint",
+    "Prediction": ".predict",
+    "predict": ".predict",
+    "StreamingPredictor": ".streaming",
+}
 
 __all__ = [
     "AAGCN",
     "AAGCNConfig",
     "CheckpointError",
     "InputError",
-    "Prediction",
     "LAYOUTS",
     "Layout",
+    "Prediction",
+    "StreamingPredictor",
     "build_model",
     "define_layout",
     "get_layout",
@@ -32,5 +67,21 @@ __all__ = [
     "read_checkpoint",
     "save_checkpoint",
     "spatial_partition",
-    "StreamingPredictor",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+
+class _Package(types.ModuleType):
+    """``aagcn_lab.predict`` is the function, as when it was imported eagerly, even once the submodule is loaded."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The import system binds every loaded submodule as an attribute of its package; for a
+        # re-exported name that is also a submodule (``predict``) the re-export wins.
+        if isinstance(value, types.ModuleType) and name in _EXPORTS and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

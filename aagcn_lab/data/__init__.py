@@ -9,37 +9,87 @@
 * :mod:`.classes` -- class names and NTU missing-sample lists;
 * :mod:`.pipeline` -- pyskl's AAGCN pipelines (fast); :mod:`.reference` -- the one-to-one oracle;
 * :mod:`.dataset` -- the torch ``Dataset`` with shared/memory-mapped storage.
+
+The names below are re-exported lazily: importing one data module does not run the others.
 """
 
-from .annotations import AnnotationError, Annotations, load_annotations, save_annotations, validate_record
-from .classes import class_names, missing_samples
-from .dataset import PackedSkeletons, SampleError, SkeletonDataset
-from .dense import DenseFileError, DenseSkeletons, convert_dense, read_label_pickle
-from .kinetics import KineticsFileError, convert_kinetics_folder, read_kinetics_json, read_kinetics_labels
-from .ntu import (
-    NTU_SPLITS,
-    SkeletonFileError,
-    convert_ntu_folder,
-    ntu_splits,
-    parse_ntu_name,
-    parse_ntu_skeleton,
-    read_ntu_skeleton,
-    select_bodies,
-)
-from .pipeline import FEATS, Augment, Pipeline, build_pipeline, sample_indices
-from .report import ConversionReport
-from .synthetic import SyntheticConfig, builtin_annotations, describe, generate, generate_sample
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__ imports on demand
+    from .annotations import AnnotationError, Annotations, load_annotations, save_annotations, validate_record
+    from .classes import class_names, missing_samples
+    from .dataset import PackedSkeletons, SampleError, SkeletonDataset
+    from .dense import DenseFileError, DenseSkeletons, convert_dense, read_label_pickle
+    from .kinetics import KineticsFileError, convert_kinetics_folder, read_kinetics_json, read_kinetics_labels
+    from .ntu import (
+        NTU_SPLITS,
+        SkeletonFileError,
+        convert_ntu_folder,
+        ntu_splits,
+        parse_ntu_name,
+        parse_ntu_skeleton,
+        read_ntu_skeleton,
+        select_bodies,
+    )
+    from .pipeline import FEATS, Augment, Pipeline, build_pipeline, sample_indices
+    from .report import ConversionReport
+    from .synthetic import SyntheticConfig, builtin_annotations, describe, generate, generate_sample
+
+# name -> the module that defines it (the same table as the TYPE_CHECKING imports above)
+_EXPORTS = {
+    "AnnotationError": ".annotations",
+    "Annotations": ".annotations",
+    "load_annotations": ".annotations",
+    "save_annotations": ".annotations",
+    "validate_record": ".annotations",
+    "class_names": ".classes",
+    "missing_samples": ".classes",
+    "PackedSkeletons": ".dataset",
+    "SampleError": ".dataset",
+    "SkeletonDataset": ".dataset",
+    "DenseFileError": ".dense",
+    "DenseSkeletons": ".dense",
+    "convert_dense": ".dense",
+    "read_label_pickle": ".dense",
+    "KineticsFileError": ".kinetics",
+    "convert_kinetics_folder": ".kinetics",
+    "read_kinetics_json": ".kinetics",
+    "read_kinetics_labels": ".kinetics",
+    "NTU_SPLITS": ".ntu",
+    "SkeletonFileError": ".ntu",
+    "convert_ntu_folder": ".ntu",
+    "ntu_splits": ".ntu",
+    "parse_ntu_name": ".ntu",
+    "parse_ntu_skeleton": ".ntu",
+    "read_ntu_skeleton": ".ntu",
+    "select_bodies": ".ntu",
+    "FEATS": ".pipeline",
+    "Augment": ".pipeline",
+    "Pipeline": ".pipeline",
+    "build_pipeline": ".pipeline",
+    "sample_indices": ".pipeline",
+    "ConversionReport": ".report",
+    "SyntheticConfig": ".synthetic",
+    "builtin_annotations": ".synthetic",
+    "describe": ".synthetic",
+    "generate": ".synthetic",
+    "generate_sample": ".synthetic",
+}
 
 __all__ = [
-    "FEATS",
-    "NTU_SPLITS",
     "AnnotationError",
     "Annotations",
     "Augment",
     "ConversionReport",
     "DenseFileError",
     "DenseSkeletons",
+    "FEATS",
     "KineticsFileError",
+    "NTU_SPLITS",
     "PackedSkeletons",
     "Pipeline",
     "SampleError",
@@ -69,3 +119,5 @@ __all__ = [
     "select_bodies",
     "validate_record",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
