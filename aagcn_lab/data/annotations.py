@@ -36,6 +36,7 @@ __all__ = [
     "Annotations",
     "validate_record",
     "load_annotations",
+    "resolve_annotations",
     "save_annotations",
     "infer_layout_name",
 ]
@@ -221,6 +222,20 @@ def load_annotations(
                 stacklevel=2,
             )
     return Annotations(good, clean_split, list(label_names) if label_names else None, layout, str(path), bad)
+
+
+def resolve_annotations(ann_file: str | os.PathLike, layout: str = "") -> Annotations:
+    """Load an annotation file, where ``'builtin'`` names the built-in dataset (generated on first use)."""
+    if str(ann_file) == "builtin":
+        from .synthetic import builtin_annotations  # the generator is big: imported only for the alias
+
+        ann_file = builtin_annotations()
+    if not Path(ann_file).exists():
+        raise FileNotFoundError(
+            f"annotation file {ann_file} not found (download pyskl's annotation files, or convert raw data with "
+            "`aagcn-lab convert`; 'builtin' uses the built-in dataset)"
+        )
+    return load_annotations(ann_file, layout=layout or None)
 
 
 def save_annotations(

@@ -8,11 +8,12 @@ from pathlib import Path
 import torch
 
 from ..data import SkeletonDataset
+from ..data.annotations import resolve_annotations
 from ..data.validate import check_int, check_output_path, resolve_device
 from ..metrics import evaluate_scores
 from ..model.checkpoint import load_checkpoint
 from ..scores import Scores, save_scores
-from .trainer import evaluate, resolve_annotations
+from .trainer import evaluate
 
 __all__ = ["test_checkpoint"]
 

@@ -37,7 +37,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 
-from ..data import Annotations, Augment, SkeletonDataset, load_annotations
+from ..data import Augment, SkeletonDataset
+from ..data.annotations import resolve_annotations
 from ..metrics import evaluate_scores
 from ..model import AAGCN, AAGCNConfig
 from ..model.checkpoint import read_checkpoint, save_checkpoint
@@ -53,7 +54,6 @@ __all__ = [
     "Trainer",
     "evaluate",
     "main",
-    "resolve_annotations",
     "seed_everything",
     "set_deterministic",
     "setup_distributed",
@@ -283,25 +283,6 @@ class MetricsLog:
         """Flush TensorBoard."""
         if self.tb is not None:
             self.tb.close()
-
-
-# ------------------------------------------------------------------------------------------------
-# Data
-# ------------------------------------------------------------------------------------------------
-
-
-def resolve_annotations(ann_file: str, layout: str = "") -> Annotations:
-    """Load an annotation file ('builtin' = the built-in dataset, generated on first use)."""
-    if ann_file == "builtin":
-        from ..data.synthetic import builtin_annotations
-
-        ann_file = str(builtin_annotations())
-    if not Path(ann_file).exists():
-        raise FileNotFoundError(
-            f"annotation file {ann_file} not found (download pyskl's annotation files, or convert raw data with "
-            "`aagcn-lab convert`; 'builtin' uses the built-in dataset)"
-        )
-    return load_annotations(ann_file, layout=layout or None)
 
 
 # ------------------------------------------------------------------------------------------------
