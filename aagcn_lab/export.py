@@ -100,7 +100,8 @@ def export_model(
     num_clips: int = 10,
 ) -> tuple[Path, Path]:
     """Export one checkpoint to ``out`` (ONNX or ``.pt2``) and write its sidecar; returns both paths."""
-    from .predict import class_names_for, load_stream_models
+    from .data.classes import class_names_for
+    from .predict import load_stream_models
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .data.annotations import load_annotations
-from .data.classes import class_names
+from .data.classes import class_names_for  # also re-exported here (notebooks 03, 04 import it from predict)
 from .data.pipeline import Pipeline
 from .data.poses import POSE_FORMATS, fit_layout, parse_img_size, print_notes
 from .data.validate import (
@@ -77,23 +77,6 @@ class Prediction:
         head = f"{self.frame_dir}" + (f" (label: {self.class_names[self.label]})" if self.label is not None else "")
         lines = [head] + [f"  {p:6.1%}  {name}" for _, name, p in self.top()]
         return "\n".join(lines)
-
-
-def class_names_for(num_classes: int, meta: Mapping | None = None) -> list[str]:
-    """Class names from a checkpoint's metadata, else the dataset with that many classes."""
-    names = list((meta or {}).get("label_names") or [])
-    if len(names) == num_classes:
-        return names
-    by_count = {60: "ntu60", 120: "ntu120", 400: "kinetics400"}
-    try:
-        builtin = class_names("builtin")
-    except Exception:  # the built-in dataset module is optional here
-        builtin = []
-    if num_classes in by_count:
-        return class_names(by_count[num_classes])
-    if builtin and len(builtin) == num_classes:
-        return builtin
-    return [f"class {i}" for i in range(num_classes)]
 
 
 # ------------------------------------------------------------------------------------------------

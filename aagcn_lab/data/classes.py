@@ -3,15 +3,17 @@
 * NTU RGB+D 120 action names (the first 60 are NTU-60), spelled as in pyskl's label file;
 * Kinetics-400 names in the official index order (Kinetics-skeleton ``label_index``);
 * the NTU samples whose skeletons are missing (302 in NTU-60, 535 in NTU-120);
-* the built-in synthetic dataset's names (see :mod:`aagcn_lab.data.synthetic`).
+* the built-in synthetic dataset's names (the generator, :mod:`aagcn_lab.data.synthetic`, reads them here);
+* :func:`class_names_for`: the names that go with a checkpoint (its metadata, else by class count).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
-__all__ = ["DATASETS", "class_names", "missing_samples"]
+__all__ = ["DATASETS", "class_names", "class_names_for", "missing_samples"]
 
 DATASETS = ("ntu60", "ntu120", "kinetics400", "builtin")
 
@@ -32,10 +34,22 @@ def class_names(dataset: str) -> list[str]:
     if key in ("kinetics400", "kinetics", "k400"):
         return list(_lines("kinetics400.txt"))
     if key in ("builtin", "synthetic"):
-        from .synthetic import CLASS_NAMES
-
-        return list(CLASS_NAMES)
+        return list(_lines("builtin.txt"))
     raise ValueError(f"no class names for dataset {dataset!r}; known: {', '.join(DATASETS)}")
+
+
+def class_names_for(num_classes: int, meta: Mapping | None = None) -> list[str]:
+    """Class names from a checkpoint's metadata, else the dataset with that many classes."""
+    names = list((meta or {}).get("label_names") or [])
+    if len(names) == num_classes:
+        return names
+    by_count = {60: "ntu60", 120: "ntu120", 400: "kinetics400"}
+    if num_classes in by_count:
+        return class_names(by_count[num_classes])
+    builtin = class_names("builtin")
+    if len(builtin) == num_classes:
+        return builtin
+    return [f"class {i}" for i in range(num_classes)]
 
 
 def missing_samples(dataset: str = "ntu120") -> frozenset[str]:

@@ -87,7 +87,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..graph import LAYOUTS
 from .annotations import Annotations, save_annotations
+from .classes import class_names
 
 __all__ = [
     "CLASS_NAMES",
@@ -115,14 +117,15 @@ LAYOUT = "nturgb+d"
 XSUB_TRAIN_SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)  # NTU-60
 CAMERA_ANGLES_DEG = (0.0, -45.0, 45.0, -90.0, 90.0)  # horizontal angle of camera 1, 2, ... around the subject
 
-# Joint indices of the Kinect v2 / NTU layout (0-based; see aagcn_lab.graph).
-SPINE_BASE, SPINE_MID, NECK, HEAD = 0, 1, 2, 3
-SHOULDER_L, ELBOW_L, WRIST_L, HAND_L = 4, 5, 6, 7
-SHOULDER_R, ELBOW_R, WRIST_R, HAND_R = 8, 9, 10, 11
-HIP_L, KNEE_L, ANKLE_L, FOOT_L = 12, 13, 14, 15
-HIP_R, KNEE_R, ANKLE_R, FOOT_R = 16, 17, 18, 19
-SPINE_SHOULDER, TIP_L, THUMB_L, TIP_R, THUMB_R = 20, 21, 22, 23, 24
-NUM_JOINTS = 25
+# Joint indices of the Kinect v2 / NTU layout (0-based), looked up by name in aagcn_lab.graph.
+_JOINT = LAYOUTS[LAYOUT].joint_names.index
+SPINE_BASE, SPINE_MID, NECK, HEAD = map(_JOINT, ("SpineBase", "SpineMid", "Neck", "Head"))
+SHOULDER_L, ELBOW_L, WRIST_L, HAND_L = map(_JOINT, ("ShoulderLeft", "ElbowLeft", "WristLeft", "HandLeft"))
+SHOULDER_R, ELBOW_R, WRIST_R, HAND_R = map(_JOINT, ("ShoulderRight", "ElbowRight", "WristRight", "HandRight"))
+HIP_L, KNEE_L, ANKLE_L, FOOT_L = map(_JOINT, ("HipLeft", "KneeLeft", "AnkleLeft", "FootLeft"))
+HIP_R, KNEE_R, ANKLE_R, FOOT_R = map(_JOINT, ("HipRight", "KneeRight", "AnkleRight", "FootRight"))
+SPINE_SHOULDER, TIP_L, THUMB_L, TIP_R, THUMB_R = map(_JOINT, ("SpineShoulder", "HandTipLeft", "ThumbLeft", "HandTipRight", "ThumbRight"))
+NUM_JOINTS = len(LAYOUTS[LAYOUT].joint_names)
 
 LEFT, RIGHT = -1, 1  # a side is a sign: the body's right is +x in its own frame
 
@@ -999,7 +1002,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("hug", 2, act_hug, "both step in and wrap their arms around each other", "push"),
 )  # fmt: skip
 
-CLASS_NAMES: tuple[str, ...] = tuple(a.name for a in ACTIONS)
+# The names live in data/resources/builtin.txt (read by data.classes, which every reader uses);
+# the table above must list the same actions in the same order.
+CLASS_NAMES: tuple[str, ...] = tuple(class_names("builtin"))
+if CLASS_NAMES != tuple(a.name for a in ACTIONS):
+    raise RuntimeError("data/resources/builtin.txt and synthetic.ACTIONS list different class names")
 
 
 # ------------------------------------------------------------------------------------------------
