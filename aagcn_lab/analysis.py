@@ -1,34 +1,179 @@
-"""The numbers behind the notebooks' figures, in numpy: what weight decay alone does to a learned
-graph and what the gradients added, attention statistics, and intervals from a bootstrap over
-performers.
+"""The numbers behind the figures, in numpy and torch (no plotting library here).
 
-Everything here takes arrays and returns arrays or small dataclasses; the notebooks call it through
-:mod:`aagcn_lab.lab`, which reads checkpoints and score files.
+* graphs: each layer's learned graph ``B_k``, ``alpha`` and the data-dependent ``C_k`` taken out of
+  a model or ``model.inspect(x)``, how far ``B_k`` moved from the skeleton, and what weight decay
+  alone did to it versus what the gradients added (:func:`graph_changes`);
+* attention: one sample's spatial, temporal and channel attention (:func:`sample_attention`), layer
+  time steps mapped onto input frames, per-class means (:func:`class_statistics`);
+* samples: a batch with a few clips per class from different performers (:func:`batch_per_class`);
+* intervals: accuracies with a bootstrap over performers, per stream and between two streams;
+* :func:`eval_mode`: run a model in eval mode and restore its mode afterwards.
+
+Functions take models, inspections, datasets and arrays and return arrays or small dataclasses;
+:mod:`aagcn_lab.viz` draws them and the notebooks call both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from .graph import SUBSET_NAMES, Layout, get_layout, spatial_partition
+
 __all__ = [
+    "to_numpy",
+    "eval_mode",
+    "layer_traces",
+    "layer_graphs",
+    "layer_alphas",
+    "data_graphs",
+    "physical_graph",
+    "subset_index",
+    "graph_drift",
     "decay_factor",
     "GraphChange",
     "split_graph_change",
+    "graph_changes",
     "new_links",
+    "SampleAttention",
+    "sample_attention",
+    "layer_stride",
+    "step_frames",
+    "steps_to_frames",
+    "batch_per_class",
+    "class_statistics",
     "performer_of",
     "Interval",
     "bootstrap_accuracy",
     "bootstrap_difference",
+    "stream_intervals",
+    "compare_streams",
+    "fusion_row_scores",
     "column_centred",
     "top_columns",
     "centred_cosine",
     "most_similar_pairs",
     "strongest",
 ]
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A float numpy array from a numpy array, a torch tensor (detached, on the CPU) or nested lists."""
+    if hasattr(a, "detach"):  # torch.Tensor, without importing torch here
+        a = a.detach().cpu().numpy()
+    return np.asarray(a, dtype=float)
+
+
+@contextlib.contextmanager
+def eval_mode(model: Any) -> Iterator[Any]:
+    """``with eval_mode(model): ...`` runs the block with ``model.eval()`` and gives the model back in
+    the mode it had (train or eval), also when the block raises."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+# ------------------------------------------------------------------------------------------------
+# Graphs out of a model or an inspection
+# ------------------------------------------------------------------------------------------------
+
+
+def layer_traces(source: Any) -> list | None:
+    """The per-layer traces (``LayerTrace``) of an Inspection or of a list of them; None for a model."""
+    if hasattr(source, "layers"):
+        return list(source.layers)
+    if isinstance(source, Sequence) and all(hasattr(t, "graph") for t in source):
+        return list(source)
+    return None
+
+
+def _units(model: Any) -> list:
+    """The ``unit_aagcn`` modules of a model, layer by layer."""
+    try:
+        return [block.gcn for block in model.backbone.gcn]
+    except AttributeError:
+        raise TypeError(
+            f"expected an AAGCN model, an Inspection or a list of LayerTrace, got {type(model).__name__}"
+        ) from None
+
+
+def layer_graphs(source: Any) -> np.ndarray:
+    """The learned, sample-independent graph of every layer, ``(L, K, V, V)`` (``B_k`` in the TIP variant),
+    from a model or an Inspection (``model.inspect(x)``, or its ``.layers``)."""
+    traces = layer_traces(source)
+    if traces is not None:
+        return np.stack([to_numpy(t.graph) for t in traces])
+    return np.stack([to_numpy(unit.static_graph()) for unit in _units(source)])
+
+
+def layer_alphas(source: Any) -> np.ndarray:
+    """``alpha`` of every layer, ``(L,)``; NaN for a layer without a data-dependent graph."""
+    traces = layer_traces(source)
+    if traces is not None:
+        values = [t.alpha for t in traces]
+    else:
+        values = [float(unit.alpha.detach()) if hasattr(unit, "alpha") else None for unit in _units(source)]
+    return np.array([np.nan if a is None else a for a in values], dtype=float)
+
+
+def data_graphs(inspection: Any, layer: int, sample: int = 0, person: int = 0) -> np.ndarray | None:
+    """The data-dependent graphs ``C_k`` of one sample and person at a layer, ``(K, V, V)``, or None."""
+    traces = layer_traces(inspection)
+    if traces is None:
+        raise TypeError("data-dependent graphs come from model.inspect(x): pass the Inspection, not the model")
+    dg = traces[layer].data_graph
+    return None if dg is None else to_numpy(dg[sample, person])
+
+
+def physical_graph(physical: Any = None, source: Any = None) -> np.ndarray:
+    """The ``(K, V, V)`` physical partition from an array, a layout (name), or a model's own layout."""
+    if physical is None:
+        layout = getattr(source, "layout", None)
+        if layout is None:
+            raise ValueError(
+                "which skeleton? pass physical= (a layout name such as 'nturgb+d', a Layout, or the (K, V, V) "
+                "partition); only a model knows its own layout"
+            )
+        return spatial_partition(layout)
+    if isinstance(physical, (str, Layout, dict)):
+        return spatial_partition(get_layout(physical))
+    return to_numpy(physical)
+
+
+def subset_index(subset: int | str) -> int:
+    """The index of a subset given by name (``'identity'``, ``'inward'``, ``'outward'``) or number."""
+    if isinstance(subset, str):
+        try:
+            return SUBSET_NAMES.index(subset.lower())
+        except ValueError:
+            raise ValueError(f"subset must be one of {SUBSET_NAMES} or 0..2, got {subset!r}") from None
+    return int(subset)
+
+
+def graph_drift(source: Any, physical: Any = None) -> np.ndarray:
+    """How far each layer's learned graph moved from the skeleton: ``||B_k - A_k||_F / ||A_k||_F``, ``(L, K)``.
+
+    0 means untouched (every fresh model); 0.5 means the changes are half as large as the
+    skeleton graph itself. ``physical`` is the ``(K, V, V)`` partition or a layout name; a model
+    supplies its own. The data-dependent part ``alpha C_k`` is not included (it changes with
+    every sample): this measures what the layer learned once and for all.
+    """
+    learned = layer_graphs(source)
+    phys = physical_graph(physical, source)
+    if phys.shape != learned.shape[1:]:
+        raise ValueError(f"physical graph {phys.shape} does not match the layers' graphs {learned.shape[1:]}")
+    norm = np.linalg.norm(phys, axis=(-2, -1))  # (K,)
+    diff = np.linalg.norm(learned - phys[None], axis=(-2, -1))  # (L, K)
+    return np.divide(diff, norm, out=np.full_like(diff, np.nan), where=norm > 0)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -94,8 +239,183 @@ def new_links(initial: np.ndarray, gradient: np.ndarray, threshold: float) -> li
     return sorted(links, key=lambda t: -abs(t[3]))
 
 
+def graph_changes(model: Any, checkpoint: str | os.PathLike) -> list[GraphChange]:
+    """Per layer, the learned graph's change split into weight decay and gradients
+    (:class:`GraphChange`), using the training run stored in ``checkpoint``.
+
+    A checkpoint without its training state (e.g. a released pyskl file) gets factor 1: the whole
+    change is then reported as gradient."""
+    from .model.checkpoint import read_checkpoint
+    from .train.config import TrainConfig, apply_overrides
+    from .train.trainer import lr_at_step
+
+    state = read_checkpoint(checkpoint).raw.get("train_state") or {}
+    factor = 1.0
+    if state.get("train_config"):
+        cfg = apply_overrides(TrainConfig(), {k: v for k, v in state["train_config"].items() if k in TrainConfig.__dataclass_fields__})
+        batch = int(state["global_batch"])
+        base_lr = cfg.lr * batch / cfg.lr_batch
+        steps_per_epoch = int(state.get("steps_per_epoch") or state["global_step"] // max(state["epoch"], 1))
+        lrs = [lr_at_step(cfg, base_lr, steps_per_epoch, i) for i in range(int(state["global_step"]))]
+        factor = decay_factor(lrs, cfg.weight_decay if cfg.graph_weight_decay else 0.0, cfg.momentum, cfg.nesterov)
+    initial = model.backbone.A.detach().double().numpy()
+    return [split_graph_change(initial, block.gcn.static_graph().detach().double().numpy(), factor) for block in model.backbone.gcn]
+
+
 # ------------------------------------------------------------------------------------------------
-# Attention statistics
+# Attention of one sample
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SampleAttention:
+    """The attention maps of one sample and person, layer by layer (``None`` where a layer has none).
+
+    ``spatial[l]`` is ``(V,)``, ``temporal[l]`` ``(T_l,)``, ``channel[l]`` ``(C_l,)``;
+    ``num_frames`` is the input length T; ``probs`` the predicted class probabilities.
+    """
+
+    sample: int
+    person: int
+    num_frames: int
+    spatial: list[np.ndarray | None]
+    temporal: list[np.ndarray | None]
+    channel: list[np.ndarray | None]
+    probs: np.ndarray | None = None
+
+    @property
+    def num_layers(self) -> int:
+        """Number of layers L."""
+        return len(self.spatial)
+
+    def temporal_on_frames(self, layer: int) -> np.ndarray:
+        """A layer's temporal attention on the input frames, ``(T,)`` (NaN if the layer has none)."""
+        t = self.temporal[layer]
+        return np.full(self.num_frames, np.nan) if t is None else steps_to_frames(t, self.num_frames)
+
+    def spatial_matrix(self) -> np.ndarray:
+        """``(L, V)`` spatial attention, one row per layer (NaN rows for layers without it)."""
+        v = next((len(s) for s in self.spatial if s is not None), 0)
+        return np.stack([np.full(v, np.nan) if s is None else s for s in self.spatial])
+
+    def temporal_matrix(self) -> np.ndarray:
+        """``(L, T)`` temporal attention mapped onto the input frames."""
+        return np.stack([self.temporal_on_frames(layer) for layer in range(self.num_layers)])
+
+
+def _layer_part(layer: Any, name: str, sample: int, person: int) -> np.ndarray | None:
+    value = getattr(layer, name)
+    return None if value is None else to_numpy(value[sample, person])
+
+
+def sample_attention(inspection: Any, sample: int = 0, person: int = 0, num_frames: int | None = None) -> SampleAttention:
+    """Take one sample and person out of ``model.inspect(x)`` as numpy arrays.
+
+    ``num_frames`` (the input length T) defaults to the length of layer 0's temporal attention,
+    which sees the input at full rate.
+    """
+    layers = list(inspection.layers)
+    if num_frames is None:
+        first = next((lt.temporal for lt in layers if lt.temporal is not None), None)
+        if first is None:
+            raise ValueError("no layer has temporal attention: pass num_frames=")
+        num_frames = int(first.shape[-1])
+    probs = getattr(inspection, "probs", None)
+    return SampleAttention(
+        sample=sample,
+        person=person,
+        num_frames=num_frames,
+        spatial=[_layer_part(lt, "spatial", sample, person) for lt in layers],
+        temporal=[_layer_part(lt, "temporal", sample, person) for lt in layers],
+        channel=[_layer_part(lt, "channel", sample, person) for lt in layers],
+        probs=None if probs is None else to_numpy(probs[sample]),
+    )
+
+
+def layer_stride(num_steps: int, num_frames: int) -> int:
+    """How many input frames one step of a layer spans: ``round(T / T_l)`` (1, 2, 4 ... )."""
+    return max(1, int(round(num_frames / max(num_steps, 1))))
+
+
+def step_frames(num_steps: int, num_frames: int) -> np.ndarray:
+    """The input frame each of a layer's ``num_steps`` time steps is centred on, ``(T_l,)``."""
+    return np.minimum(np.arange(num_steps) * layer_stride(num_steps, num_frames), num_frames - 1)
+
+
+def steps_to_frames(values: Any, num_frames: int) -> np.ndarray:
+    """Spread a layer's per-step values ``(T_l,)`` over the input frames ``(T,)``: each frame takes its nearest step."""
+    vals = to_numpy(values)
+    s = layer_stride(len(vals), num_frames)
+    nearest = np.minimum(np.floor(np.arange(num_frames) / s + 0.5).astype(int), len(vals) - 1)
+    return vals[nearest]
+
+
+# ------------------------------------------------------------------------------------------------
+# Per-class statistics
+# ------------------------------------------------------------------------------------------------
+
+
+def _spread_over_performers(indices: Sequence[int], frame_dirs: Sequence[str], count: int) -> list[int]:
+    """``count`` of ``indices``, one per performer in turn (first take of each, then the second ...),
+    so that a class mean is not the mean of one performance seen by three cameras."""
+    by_performer: dict[int, list[int]] = {}
+    for i in indices:
+        try:
+            key = performer_of(frame_dirs[i])
+        except ValueError:  # ids without a performer field: keep the order
+            key = len(by_performer)
+        by_performer.setdefault(key, []).append(int(i))
+    queues = list(by_performer.values())
+    out: list[int] = []
+    depth = 0
+    while len(out) < count and any(depth < len(q) for q in queues):
+        out += [q[depth] for q in queues if depth < len(q)][: count - len(out)]
+        depth += 1
+    return out
+
+
+def batch_per_class(dataset: Any, per_class: int = 1, classes: Sequence[int] | None = None) -> tuple[Any, list[int], list[str]]:
+    """``(x, labels, frame_dirs)``: ``per_class`` samples of each class of a
+    :class:`~aagcn_lab.data.SkeletonDataset` (one clip each), in class order, taken from as many
+    different performers as the split has."""
+    import torch
+
+    labels = np.asarray(dataset.labels)
+    wanted = list(classes) if classes is not None else sorted(set(labels.tolist()))
+    ids = dataset.frame_dirs
+    idx = [i for c in wanted for i in _spread_over_performers(np.nonzero(labels == c)[0], ids, per_class)]
+    if not idx:
+        raise ValueError("no sample of the requested classes in this dataset")
+    x = torch.stack([dataset[i][0][0] for i in idx])
+    return x, [int(labels[i]) for i in idx], [ids[i] for i in idx]
+
+
+def class_statistics(model: Any, dataset: Any, layer: int, per_class: int = 8, batch_size: int = 32) -> dict:
+    """Per class, the mean over samples (person 0) of what ``model.inspect`` reports at ``layer`` in
+    eval mode: spatial attention ``(K, V)``, temporal attention ``(K, T_l)``, channel attention
+    ``(K, C_l)``, data-dependent graph ``(K, 3, V, V)`` (entries missing when the model has no such
+    part), and the class order ``classes``."""
+    x, labels, _ = batch_per_class(dataset, per_class)
+    labels = np.asarray(labels)
+    parts: dict[str, list] = {"spatial": [], "temporal": [], "channel": [], "data_graph": []}
+    with eval_mode(model):
+        for start in range(0, len(x), batch_size):
+            lay = model.inspect(x[start : start + batch_size]).layers[layer]
+            for key in parts:
+                val = getattr(lay, key)
+                if val is not None:
+                    parts[key].append(val[:, 0].float().numpy())
+    classes = sorted(set(labels.tolist()))
+    out: dict = {"classes": classes}
+    for key, chunks in parts.items():
+        if chunks:
+            arr = np.concatenate(chunks)
+            out[key] = np.stack([arr[labels == c].mean(0) for c in classes])
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Rankings and similarities (per-class maps, graphs)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -210,3 +530,28 @@ def bootstrap_difference(
     diff, counts = np.bincount(idx, a - b, n), np.bincount(idx, minlength=n).astype(np.float64)
     low, high = _bootstrap(diff, counts, n_boot, seed, level)
     return Interval(float((a - b).mean()), low, high, n, level)
+
+
+def stream_intervals(scores: Mapping[str, Any], n_boot: int = 2000, level: float = 0.95) -> dict[str, Interval]:
+    """Top-1 of each :class:`~aagcn_lab.scores.Scores` with an interval (``level``) from a bootstrap over performers."""
+    out = {}
+    for name, sc in scores.items():
+        groups = [performer_of(f) for f in sc.frame_dir]
+        out[name] = bootstrap_accuracy(np.asarray(sc.probs).argmax(1) == np.asarray(sc.labels), groups, n_boot, level=level)
+    return out
+
+
+def compare_streams(a: Any, b: Any, n_boot: int = 2000) -> Interval:
+    """Top-1 of Scores ``a`` minus that of ``b`` on the same samples (matched by id), with a paired
+    bootstrap over performers: an :class:`Interval`."""
+    b = b.reorder(a.frame_dir)
+    groups = [performer_of(f) for f in a.frame_dir]
+    return bootstrap_difference(a.probs.argmax(1) == a.labels, np.asarray(b.probs).argmax(1) == np.asarray(b.labels), groups, n_boot)
+
+
+def fusion_row_scores(report: Any, scores: Mapping[str, Any]) -> dict[str, Any]:
+    """Per row of a :class:`~aagcn_lab.fusion.FusionReport`, the Scores it rests on: a stream's own,
+    or the weighted sum of its streams' (matched by sample id), for intervals and comparisons."""
+    from .fusion import fuse
+
+    return {r.name: fuse({s: scores[s] for s in r.weights}, r.weights) for r in report.rows}

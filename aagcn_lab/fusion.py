@@ -193,13 +193,17 @@ def fuse(scores: Mapping[str, Scores], weights: Mapping[str, float] | None = Non
 
 @dataclass
 class FusionRow:
-    """One line of the report: a stream, a pair or a fusion, with its weights and accuracies."""
+    """One line of the report: a stream, a pair or a fusion, with its weights and accuracies.
+
+    ``kind``: ``'stream'`` (one stream), ``'combination'`` (a pair of streams) or ``'fusion'``
+    (every stream, with the given or the tuned weights), for tables and figures that group rows."""
 
     name: str
     weights: dict[str, float]
     top1: float
     top5: float
     mean_class_acc: float
+    kind: str = "stream"
 
 
 @dataclass
@@ -231,7 +235,7 @@ class FusionReport:
     @property
     def best_single(self) -> FusionRow:
         """The best single stream by top-1."""
-        return max((r for r in self.rows if len(r.weights) == 1), key=lambda r: r.top1)
+        return max((r for r in self.rows if r.kind == "stream"), key=lambda r: r.top1)
 
     def table(self) -> str:
         """A plain-text table."""
@@ -248,7 +252,7 @@ class FusionReport:
         return {
             "num_samples": self.num_samples,
             "tuned_on": self.tuned_on,
-            "rows": [dict(name=r.name, weights=r.weights, top1=r.top1, top5=r.top5, mean_class_acc=r.mean_class_acc) for r in self.rows],
+            "rows": [dict(name=r.name, kind=r.kind, weights=r.weights, top1=r.top1, top5=r.top5, mean_class_acc=r.mean_class_acc) for r in self.rows],
             "notes": self.notes,
         }
 
@@ -280,17 +284,17 @@ def fusion_report(
     if len(names) > 2:
         for a, b in itertools.combinations(names, 2):
             w = default_weights([a, b])
-            rows.append(FusionRow(f"{a}+{b}", w, *_accuracies(w[a] * probs[a] + w[b] * probs[b], labels)))
+            rows.append(FusionRow(f"{a}+{b}", w, *_accuracies(w[a] * probs[a] + w[b] * probs[b], labels), kind="combination"))
     if len(names) > 1:
         w = check_weights(weights if weights is not None else default_weights(names))
         unknown = sorted(set(w) - set(names))
         if unknown:
             raise FusionError(f"weights given for streams without scores: {', '.join(unknown)}")
         w = check_weights({n: float(w.get(n, 0.0)) for n in names})
-        rows.append(FusionRow(f"fusion ({'+'.join(names)})", w, *_accuracies(sum(w[n] * probs[n] for n in names), labels)))
+        rows.append(FusionRow(f"fusion ({'+'.join(names)})", w, *_accuracies(sum(w[n] * probs[n] for n in names), labels), kind="fusion"))
         if tuned is not None:
             t = check_weights({n: float(tuned.get(n, 0.0)) for n in names}, "tuned weights")
-            rows.append(FusionRow("fusion, tuned weights", t, *_accuracies(sum(t[n] * probs[n] for n in names), labels)))
+            rows.append(FusionRow("fusion, tuned weights", t, *_accuracies(sum(t[n] * probs[n] for n in names), labels), kind="fusion"))
     return FusionReport(rows, len(ids), tuned_on)
 
 

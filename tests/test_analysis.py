@@ -154,7 +154,7 @@ def test_strongest_keeps_the_k_largest_off_diagonal_entries():
 
 
 def test_class_samples_are_spread_over_performers():
-    from aagcn_lab.lab import _spread_over_performers
+    from aagcn_lab.analysis import _spread_over_performers
 
     ids = [f"S002C00{c}P003R00{r}A001" for r in (1, 2) for c in (1, 2, 3)] + [f"S001C001P{p:03d}R001A001" for p in (7, 9)]
     picked = _spread_over_performers(range(len(ids)), ids, 4)

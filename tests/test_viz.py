@@ -14,7 +14,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from aagcn_lab import AAGCN, define_layout, get_layout, spatial_partition, viz
+from aagcn_lab import AAGCN, analysis, define_layout, get_layout, spatial_partition, viz
 
 from .facts import partition
 
@@ -235,10 +235,10 @@ def test_learned_graph_and_difference(model):
 
 def test_graph_drift_zero_until_the_graph_moves(inspection):
     fresh = make_model()
-    np.testing.assert_array_equal(viz.graph_drift(fresh), np.zeros((len(fresh.backbone.gcn), 3)))
+    np.testing.assert_array_equal(analysis.graph_drift(fresh), np.zeros((len(fresh.backbone.gcn), 3)))
     with torch.no_grad():
         fresh.backbone.gcn[2].gcn.A[1].add_(0.1)
-    drift = viz.graph_drift(fresh)
+    drift = analysis.graph_drift(fresh)
     assert drift[2, 1] > 0 and np.count_nonzero(drift) == 1
     expected = np.linalg.norm(np.full((V, V), 0.1)) / np.linalg.norm(spatial_partition(NTU)[1])
     assert drift[2, 1] == pytest.approx(expected, rel=1e-5)
@@ -246,10 +246,10 @@ def test_graph_drift_zero_until_the_graph_moves(inspection):
     learned = np.stack([lay.graph.numpy() for lay in inspection.layers]).astype(np.float64)
     phys = partition("nturgb+d")
     want = np.linalg.norm(learned - phys, axis=(-2, -1)) / np.linalg.norm(phys, axis=(-2, -1))
-    np.testing.assert_allclose(viz.graph_drift(inspection, "nturgb+d"), want, rtol=1e-5)
+    np.testing.assert_allclose(analysis.graph_drift(inspection, "nturgb+d"), want, rtol=1e-5)
     assert len(np.unique(want.round(6))) == want.size  # every layer and subset moved differently
     with pytest.raises(ValueError, match="physical"):
-        viz.graph_drift(inspection)
+        analysis.graph_drift(inspection)
     fig = viz.plot_graph_drift(fresh)
     np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), drift[:, 1])
 
@@ -267,8 +267,8 @@ def test_data_graph_and_alpha(model, inspection):
     np.testing.assert_allclose(eff.axes[0].images[0].get_array(), g[0], rtol=1e-5, atol=1e-7)
     bars = viz.plot_alpha(model).axes[0].patches
     assert [b.get_height() for b in bars] == pytest.approx(ALPHAS)
-    np.testing.assert_allclose(viz.layer_alphas(inspection), ALPHAS, rtol=1e-6)
-    graphs = viz.layer_graphs(model)
+    np.testing.assert_allclose(analysis.layer_alphas(inspection), ALPHAS, rtol=1e-6)
+    graphs = analysis.layer_graphs(model)
     assert graphs.shape == (len(model.backbone.gcn), 3, V, V)
     for i, block in enumerate(model.backbone.gcn):
         np.testing.assert_allclose(graphs[i], block.gcn.A.detach().numpy())
@@ -292,7 +292,7 @@ def test_graph_on_skeleton_panels():
 
 
 def test_sample_attention_arrays(model, inspection):
-    att = viz.sample_attention(inspection, sample=1, person=0)
+    att = analysis.sample_attention(inspection, sample=1, person=0)
     assert att.num_frames == T and att.num_layers == len(model.backbone.gcn)
     assert [len(t) for t in att.temporal] == [T] * 5 + [T // 2] * 3 + [T // 4] * 2
     for layer in (2, 6):
@@ -305,9 +305,9 @@ def test_sample_attention_arrays(model, inspection):
 
 
 def test_layer_steps_map_back_to_frames():
-    np.testing.assert_array_equal(viz.step_frames(8, 32), np.arange(8) * 4)
-    np.testing.assert_array_equal(viz.steps_to_frames([1.0, 2.0], 4), [1.0, 2.0, 2.0, 2.0])  # nearest step centre
-    np.testing.assert_array_equal(viz.steps_to_frames(np.arange(3.0), 3), np.arange(3.0))
+    np.testing.assert_array_equal(analysis.step_frames(8, 32), np.arange(8) * 4)
+    np.testing.assert_array_equal(analysis.steps_to_frames([1.0, 2.0], 4), [1.0, 2.0, 2.0, 2.0])  # nearest step centre
+    np.testing.assert_array_equal(analysis.steps_to_frames(np.arange(3.0), 3), np.arange(3.0))
 
 
 def test_spatial_attention_on_the_skeleton(inspection, batch):
@@ -323,7 +323,7 @@ def test_spatial_attention_on_the_skeleton(inspection, batch):
 
 
 def test_temporal_and_channel_attention(inspection):
-    att = viz.sample_attention(inspection, 0)
+    att = analysis.sample_attention(inspection, 0)
     fig = viz.plot_temporal_attention(att, frame=5)
     assert len(fig.axes[0].get_lines()) == att.num_layers + 1  # one per layer + the frame marker
     hm = viz.plot_temporal_attention(att, kind="heatmap", layers=[0, 9])
@@ -336,7 +336,7 @@ def test_temporal_and_channel_attention(inspection):
     titles = [ax.get_title() for ax in summary.axes]
     assert any(t.startswith("spatial attention") for t in titles) and any(t.startswith("temporal") for t in titles)
     np.testing.assert_allclose(
-        summary.axes[0].images[0].get_array(), viz.sample_attention(inspection, 1).spatial_matrix()
+        summary.axes[0].images[0].get_array(), analysis.sample_attention(inspection, 1).spatial_matrix()
     )
 
 

@@ -5,8 +5,13 @@
 * :mod:`.graphs` -- the partition, learned and data-dependent graphs as heatmaps, ``alpha`` and
   how far training moved each layer's graph;
 * :mod:`.attention` -- spatial, temporal and channel attention of one sample;
-* :mod:`.training` -- training curves, confusion matrices, per-class accuracy;
+* :mod:`.training` -- training curves, confusion matrices, per-class accuracy, accuracies with
+  intervals and the fusion table (:func:`plot_fusion`);
 * :mod:`.widgets` -- ipywidgets explorers (ipywidgets is imported only when one is built).
+
+The numbers these figures draw (learned graphs, drift, one sample's attention, per-class means,
+intervals) come from :mod:`aagcn_lab.analysis`, which needs no plotting library; ``_common``
+holds the pieces the modules here share.
 
 Graph heatmaps have the **source joint on the rows and the target joint on the columns**: the
 package multiplies features from the right, ``out[w] = sum_v x[v] * A[v, w]``.
@@ -15,22 +20,13 @@ Static figures are matplotlib (they render on GitHub); interactive ones are plot
 """
 
 from .attention import (
-    SampleAttention,
-    layer_stride,
     plot_attention_summary,
     plot_channel_attention,
     plot_spatial_attention,
     plot_temporal_attention,
-    sample_attention,
-    step_frames,
-    steps_to_frames,
 )
 from .graphs import (
     Panel,
-    data_graphs,
-    graph_drift,
-    layer_alphas,
-    layer_graphs,
     plot_alpha,
     plot_data_graph,
     plot_graph_change,
@@ -62,6 +58,7 @@ from .training import (
     per_class_accuracy,
     plot_confusion,
     plot_curves,
+    plot_fusion,
     plot_intervals,
     plot_per_class_accuracy,
     read_metrics,
@@ -74,21 +71,15 @@ __all__ = [
     "Explorer",
     "NotebookFigure",
     "Panel",
-    "SampleAttention",
     "animate_skeleton",
     "as_keypoints",
     "attention_explorer",
     "confusion_matrix",
-    "data_graphs",
     "draw_skeleton",
     "draw_skeleton_3d",
-    "graph_drift",
     "graph_edges",
     "graph_explorer",
     "guess_plane",
-    "layer_alphas",
-    "layer_graphs",
-    "layer_stride",
     "new_figure",
     "normalize_confusion",
     "per_class_accuracy",
@@ -98,6 +89,7 @@ __all__ = [
     "plot_confusion",
     "plot_curves",
     "plot_data_graph",
+    "plot_fusion",
     "plot_graph_drift",
     "plot_graph_change",
     "plot_graph_on_skeleton",
@@ -113,10 +105,7 @@ __all__ = [
     "plot_temporal_attention",
     "read_metrics",
     "rest_pose",
-    "sample_attention",
     "skeleton_player",
     "skeleton_traces",
-    "step_frames",
-    "steps_to_frames",
     "top_confusions",
 ]

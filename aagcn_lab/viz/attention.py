@@ -7,34 +7,31 @@ feature unchanged and ``a = 1`` doubles it):
 * **temporal** ``a`` ``(T_l,)``: one weight per time step of that layer;
 * **channel** ``a`` ``(C_l,)``: one weight per feature channel.
 
-``model.inspect(x)`` records them for a whole batch; :func:`sample_attention` takes out one sample
-and person as numpy arrays, and the plots below draw them.
+``model.inspect(x)`` records them for a whole batch; :func:`aagcn_lab.analysis.sample_attention`
+takes out one sample and person as numpy arrays, and the plots below draw them (they also take
+the Inspection itself, with ``sample`` and ``person``).
 
 Time steps versus frames: the temporal convolutions of layers 4 and 7 have stride 2, so deeper
 layers see fewer steps (T, T/2, T/4 with the default 10 layers). Step j of a layer with stride s
-(relative to the input) is centred on input frame ``j * s``; :func:`steps_to_frames` maps a
-layer's attention back onto the input frames so all layers share one time axis.
+(relative to the input) is centred on input frame ``j * s``; :func:`aagcn_lab.analysis.steps_to_frames`
+maps a layer's attention back onto the input frames so all layers share one time axis.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
+from ..analysis import SampleAttention, sample_attention
 from ..graph import Layout, get_layout
-from .skeleton import draw_skeleton, new_figure, plot_skeleton, rest_pose, to_numpy
+from ._common import attention_title
+from .skeleton import draw_skeleton, new_figure, plot_skeleton, rest_pose
 
 __all__ = [
-    "SampleAttention",
-    "sample_attention",
-    "layer_stride",
-    "step_frames",
-    "steps_to_frames",
     "plot_spatial_attention",
     "plot_temporal_attention",
     "plot_channel_attention",
@@ -42,103 +39,8 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------------------------------------
-# Per-sample numpy arrays
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class SampleAttention:
-    """The attention maps of one sample and person, layer by layer (``None`` where a layer has none).
-
-    ``spatial[l]`` is ``(V,)``, ``temporal[l]`` ``(T_l,)``, ``channel[l]`` ``(C_l,)``;
-    ``num_frames`` is the input length T; ``probs`` the predicted class probabilities.
-    """
-
-    sample: int
-    person: int
-    num_frames: int
-    spatial: list[np.ndarray | None]
-    temporal: list[np.ndarray | None]
-    channel: list[np.ndarray | None]
-    probs: np.ndarray | None = None
-
-    @property
-    def num_layers(self) -> int:
-        """Number of layers L."""
-        return len(self.spatial)
-
-    def temporal_on_frames(self, layer: int) -> np.ndarray:
-        """A layer's temporal attention on the input frames, ``(T,)`` (NaN if the layer has none)."""
-        t = self.temporal[layer]
-        return np.full(self.num_frames, np.nan) if t is None else steps_to_frames(t, self.num_frames)
-
-    def spatial_matrix(self) -> np.ndarray:
-        """``(L, V)`` spatial attention, one row per layer (NaN rows for layers without it)."""
-        v = next((len(s) for s in self.spatial if s is not None), 0)
-        return np.stack([np.full(v, np.nan) if s is None else s for s in self.spatial])
-
-    def temporal_matrix(self) -> np.ndarray:
-        """``(L, T)`` temporal attention mapped onto the input frames."""
-        return np.stack([self.temporal_on_frames(layer) for layer in range(self.num_layers)])
-
-
-def _layer_part(layer: Any, name: str, sample: int, person: int) -> np.ndarray | None:
-    value = getattr(layer, name)
-    return None if value is None else to_numpy(value[sample, person])
-
-
-def sample_attention(
-    inspection: Any, sample: int = 0, person: int = 0, num_frames: int | None = None
-) -> SampleAttention:
-    """Take one sample and person out of ``model.inspect(x)`` as numpy arrays.
-
-    ``num_frames`` (the input length T) defaults to the length of layer 0's temporal attention,
-    which sees the input at full rate.
-    """
-    layers = list(inspection.layers)
-    if num_frames is None:
-        first = next((lt.temporal for lt in layers if lt.temporal is not None), None)
-        if first is None:
-            raise ValueError("no layer has temporal attention: pass num_frames=")
-        num_frames = int(first.shape[-1])
-    probs = getattr(inspection, "probs", None)
-    return SampleAttention(
-        sample=sample,
-        person=person,
-        num_frames=num_frames,
-        spatial=[_layer_part(lt, "spatial", sample, person) for lt in layers],
-        temporal=[_layer_part(lt, "temporal", sample, person) for lt in layers],
-        channel=[_layer_part(lt, "channel", sample, person) for lt in layers],
-        probs=None if probs is None else to_numpy(probs[sample]),
-    )
-
-
 def _as_attention(att: Any, sample: int = 0, person: int = 0) -> SampleAttention:
     return att if isinstance(att, SampleAttention) else sample_attention(att, sample, person)
-
-
-# ------------------------------------------------------------------------------------------------
-# Layer time steps <-> input frames
-# ------------------------------------------------------------------------------------------------
-
-
-def layer_stride(num_steps: int, num_frames: int) -> int:
-    """How many input frames one step of a layer spans: ``round(T / T_l)`` (1, 2, 4 ... )."""
-    return max(1, int(round(num_frames / max(num_steps, 1))))
-
-
-def step_frames(num_steps: int, num_frames: int) -> np.ndarray:
-    """The input frame each of a layer's ``num_steps`` time steps is centred on, ``(T_l,)``."""
-    return np.minimum(np.arange(num_steps) * layer_stride(num_steps, num_frames), num_frames - 1)
-
-
-def steps_to_frames(values: Any, num_frames: int) -> np.ndarray:
-    """Spread a layer's per-step values ``(T_l,)`` over the input frames ``(T,)``: each frame takes its nearest step."""
-    vals = to_numpy(values)
-    s = layer_stride(len(vals), num_frames)
-    nearest = np.minimum(np.floor(np.arange(num_frames) / s + 0.5).astype(int), len(vals) - 1)
-    return vals[nearest]
 
 
 def _pick_layers(att: SampleAttention, what: str, layers: Sequence[int] | None) -> list[int]:
@@ -148,15 +50,6 @@ def _pick_layers(att: SampleAttention, what: str, layers: Sequence[int] | None) 
     if not out:
         raise ValueError(f"no {what} attention in the chosen layers (is it switched off in the model config?)")
     return out
-
-
-def _title(kind: str, layer: int | None = None, sample: int | None = None, frame: int | None = None) -> str:
-    """``"spatial attention · layer 3 · sample 0 · frame 12"``: the parts that are known."""
-    parts = [f"{kind} attention"]
-    for name, value in (("layer", layer), ("sample", sample), ("frame", frame)):
-        if value is not None:
-            parts.append(f"{name} {value}")
-    return " · ".join(parts)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -189,7 +82,7 @@ def plot_spatial_attention(
     lay = get_layout(layout)
     if keypoints is None:
         keypoints, frame, plane, with_score = rest_pose(lay), 0, "xy", False
-    title = _title("spatial", layer, sample, frame)
+    title = attention_title("spatial", layer, sample, frame)
     common = dict(
         plane=plane,
         with_score=with_score,
@@ -259,7 +152,7 @@ def plot_temporal_attention(
         ax.axvline(frame, color="tab:cyan" if kind == "heatmap" else "0.2", ls="--", lw=1)
     ax.set_xlabel("input frame")
     ax.set_xlim(-0.5, a.num_frames - 0.5)
-    ax.set_title(_title("temporal", sample=a.sample, frame=frame))
+    ax.set_title(attention_title("temporal", sample=a.sample, frame=frame))
     return fig
 
 
@@ -311,7 +204,7 @@ def plot_channel_attention(
         ax.set_xlabel("channel (sorted by weight)" if sort else "channel")
         ax.set_ylabel("channel attention")
         ax.set_xlim(-0.7, len(values) - 0.3)
-        ax.set_title(_title("channel", layer, a.sample) + f" ({len(values)} channels)")
+        ax.set_title(attention_title("channel", layer, a.sample) + f" ({len(values)} channels)")
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -405,49 +298,3 @@ def plot_attention_summary(
         title += f" · true: {class_names[true_label] if class_names is not None else f'class {true_label}'}"
     fig.suptitle(title)
     return fig
-
-
-# ------------------------------------------------------------------------------------------------
-# plotly pieces for the explorers (widgets.py)
-# ------------------------------------------------------------------------------------------------
-
-
-def _temporal_traces(a: SampleAttention, layer: int) -> list[go.Scatter]:
-    """The chosen layer's temporal attention over the input frames, with every other layer faint behind it."""
-    frames = np.arange(a.num_frames)
-    traces = []
-    for other in range(a.num_layers):
-        if a.temporal[other] is None or other == layer:
-            continue
-        traces.append(
-            go.Scatter(
-                x=frames, y=a.temporal_on_frames(other), mode="lines", line=dict(color="rgba(150,150,150,0.35)", width=1, shape="hvh"),
-                name=f"layer {other}", hoverinfo="skip", showlegend=False,
-            )
-        )  # fmt: skip
-    if a.temporal[layer] is not None:
-        traces.append(
-            go.Scatter(
-                x=frames, y=a.temporal_on_frames(layer), mode="lines", line=dict(color="#d62728", width=2.5, shape="hvh"),
-                name=f"layer {layer}", hovertemplate="frame %{x}: %{y:.3f}<extra>layer " + str(layer) + "</extra>",
-                showlegend=False,
-            )
-        )  # fmt: skip
-    return traces
-
-
-def _channel_trace(a: SampleAttention, layer: int) -> go.Bar:
-    """The chosen layer's channel attention as sorted bars (hover shows the channel index)."""
-    values = a.channel[layer]
-    if values is None:
-        return go.Bar(x=[], y=[], name="channel", showlegend=False)
-    order = np.argsort(values)[::-1]
-    return go.Bar(
-        x=np.arange(len(values)),
-        y=values[order],
-        customdata=order,
-        marker_color="#4c72b0",
-        hovertemplate="channel %{customdata}: %{y:.3f}<extra></extra>",
-        name="channel",
-        showlegend=False,
-    )

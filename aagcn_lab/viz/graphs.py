@@ -20,6 +20,9 @@ Sources: most functions take a *source* of layer graphs, which is one of
 * an :class:`~aagcn_lab.model.aagcn.Inspection` (from ``model.inspect(x)``), or its ``.layers``;
 * the model itself (its ``backbone.gcn[i].gcn.static_graph()``; no data-dependent graphs then).
 
+The numbers drawn here (``layer_graphs``, ``layer_alphas``, ``data_graphs``, ``graph_drift``)
+come from :mod:`aagcn_lab.analysis`.
+
 Static figures use matplotlib; the heatmap functions also take ``backend='plotly'`` for hovering
 (joint names and values under the mouse).
 """
@@ -27,23 +30,28 @@ Static figures use matplotlib; the heatmap functions also take ``backend='plotly
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
-from plotly.subplots import make_subplots
 
+from ..analysis import (
+    data_graphs,
+    graph_drift,
+    layer_alphas,
+    layer_graphs,
+    layer_traces,
+    physical_graph,
+    subset_index,
+    to_numpy,
+)
 from ..graph import SUBSET_NAMES, Layout, get_layout, spatial_partition
-from .skeleton import draw_skeleton, new_figure, rest_pose, to_numpy
+from ._common import Panel, heatmaps_plotly, joint_labels, layout_of
+from .skeleton import draw_skeleton, new_figure, rest_pose
 
 __all__ = [
     "Panel",
-    "layer_graphs",
-    "layer_alphas",
-    "data_graphs",
-    "graph_drift",
     "plot_heatmaps",
     "plot_partition",
     "plot_learned_graph",
@@ -57,130 +65,8 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------------------
-# Getting the numbers out of a model or an inspection
-# ------------------------------------------------------------------------------------------------
-
-
-def _traces(source: Any) -> list | None:
-    """The list of LayerTrace of an Inspection or a list of traces, or None for a model."""
-    if hasattr(source, "layers"):
-        return list(source.layers)
-    if isinstance(source, Sequence) and all(hasattr(t, "graph") for t in source):
-        return list(source)
-    return None
-
-
-def _units(model: Any) -> list:
-    """The ``unit_aagcn`` modules of a model, layer by layer."""
-    try:
-        return [block.gcn for block in model.backbone.gcn]
-    except AttributeError:
-        raise TypeError(
-            f"expected an AAGCN model, an Inspection or a list of LayerTrace, got {type(model).__name__}"
-        ) from None
-
-
-def layer_graphs(source: Any) -> np.ndarray:
-    """The learned, sample-independent graph of every layer, ``(L, K, V, V)`` (``B_k`` in the TIP variant)."""
-    traces = _traces(source)
-    if traces is not None:
-        return np.stack([to_numpy(t.graph) for t in traces])
-    return np.stack([to_numpy(unit.static_graph()) for unit in _units(source)])
-
-
-def layer_alphas(source: Any) -> np.ndarray:
-    """``alpha`` of every layer, ``(L,)``; NaN for a layer without a data-dependent graph."""
-    traces = _traces(source)
-    if traces is not None:
-        values = [t.alpha for t in traces]
-    else:
-        values = [float(unit.alpha.detach()) if hasattr(unit, "alpha") else None for unit in _units(source)]
-    return np.array([np.nan if a is None else a for a in values], dtype=float)
-
-
-def data_graphs(inspection: Any, layer: int, sample: int = 0, person: int = 0) -> np.ndarray | None:
-    """The data-dependent graphs ``C_k`` of one sample and person at a layer, ``(K, V, V)``, or None."""
-    traces = _traces(inspection)
-    if traces is None:
-        raise TypeError("data-dependent graphs come from model.inspect(x): pass the Inspection, not the model")
-    dg = traces[layer].data_graph
-    return None if dg is None else to_numpy(dg[sample, person])
-
-
-def _physical(physical: Any, source: Any = None) -> np.ndarray:
-    """The ``(K, V, V)`` physical partition from an array, a layout, or the model's own layout."""
-    if physical is None:
-        layout = getattr(source, "layout", None)
-        if layout is None:
-            raise ValueError(
-                "which skeleton? pass physical= (a layout name such as 'nturgb+d', a Layout, or the (K, V, V) "
-                "partition); only a model knows its own layout"
-            )
-        return spatial_partition(layout)
-    if isinstance(physical, (str, Layout, dict)):
-        return spatial_partition(get_layout(physical))
-    return to_numpy(physical)
-
-
-def _layout_of(layout: Any, source: Any = None) -> Layout | None:
-    if layout is not None:
-        return get_layout(layout)
-    lay = getattr(source, "layout", None)
-    return get_layout(lay) if lay is not None else None
-
-
-def _subset_index(subset: int | str) -> int:
-    if isinstance(subset, str):
-        try:
-            return SUBSET_NAMES.index(subset.lower())
-        except ValueError:
-            raise ValueError(f"subset must be one of {SUBSET_NAMES} or 0..2, got {subset!r}") from None
-    return int(subset)
-
-
-def graph_drift(source: Any, physical: Any = None) -> np.ndarray:
-    """How far each layer's learned graph moved from the skeleton: ``||B_k - A_k||_F / ||A_k||_F``, ``(L, K)``.
-
-    0 means untouched (every fresh model); 0.5 means the changes are half as large as the
-    skeleton graph itself. ``physical`` is the ``(K, V, V)`` partition or a layout name; a model
-    supplies its own. The data-dependent part ``alpha C_k`` is not included (it changes with
-    every sample): this measures what the layer learned once and for all.
-    """
-    learned = layer_graphs(source)
-    phys = _physical(physical, source)
-    if phys.shape != learned.shape[1:]:
-        raise ValueError(f"physical graph {phys.shape} does not match the layers' graphs {learned.shape[1:]}")
-    norm = np.linalg.norm(phys, axis=(-2, -1))  # (K,)
-    diff = np.linalg.norm(learned - phys[None], axis=(-2, -1))  # (L, K)
-    return np.divide(diff, norm, out=np.full_like(diff, np.nan), where=norm > 0)
-
-
-# ------------------------------------------------------------------------------------------------
 # Heatmap grids, in both backends
 # ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Panel:
-    """One heatmap: a ``(V, V)`` matrix, a title, and its colour range.
-
-    ``signed`` panels use a diverging map centred on 0 (blue negative, red positive); others a
-    sequential map from 0. ``vmax`` shares a scale between panels (e.g. physical vs learned).
-    """
-
-    matrix: np.ndarray
-    title: str
-    signed: bool = True
-    vmax: float | None = None
-
-    def limits(self) -> tuple[float, float]:
-        m = float(np.nanmax(np.abs(self.matrix))) if self.matrix.size else 1.0
-        top = self.vmax if self.vmax is not None else (m if m > 0 else 1.0)
-        return (-top, top) if self.signed else (0.0, top)
-
-
-def _names(layout: Layout | None, v: int) -> list[str]:
-    return list(layout.joint_names) if layout is not None else [str(i) for i in range(v)]
 
 
 def plot_heatmaps(
@@ -200,14 +86,14 @@ def plot_heatmaps(
     lay = get_layout(layout) if layout is not None else None
     ncols = ncols or len(panels)
     if backend == "plotly":
-        return _heatmaps_plotly(panels, lay, ncols, title)
+        return heatmaps_plotly(panels, lay, ncols, title)
     return _heatmaps_mpl(panels, lay, ncols, title)
 
 
 def _heatmaps_mpl(panels: Sequence[Panel], lay: Layout | None, ncols: int, title: str | None) -> Figure:
     nrows = -(-len(panels) // ncols)
     v = panels[0].matrix.shape[-1]
-    names = _names(lay, v)
+    names = joint_labels(lay, v)
     cell = 4.6 if v > 12 else 3.2
     fig = new_figure((cell * ncols + 0.6, cell * nrows + 0.5))
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -227,51 +113,6 @@ def _heatmaps_mpl(panels: Sequence[Panel], lay: Layout | None, ncols: int, title
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
-    return fig
-
-
-def _heatmaps_plotly(panels: Sequence[Panel], lay: Layout | None, ncols: int, title: str | None) -> go.Figure:
-    nrows = -(-len(panels) // ncols)
-    v = panels[0].matrix.shape[-1]
-    names = _names(lay, v)
-    fig = make_subplots(
-        rows=nrows, cols=ncols, subplot_titles=[p.title for p in panels], horizontal_spacing=0.14, vertical_spacing=0.16
-    )
-    for i, panel in enumerate(panels):
-        row, col = i // ncols + 1, i % ncols + 1
-        lo, hi = panel.limits()
-        xaxis = fig.get_subplot(row, col).xaxis
-        yaxis = fig.get_subplot(row, col).yaxis
-        fig.add_trace(
-            go.Heatmap(
-                z=panel.matrix,
-                x=names,
-                y=names,
-                zmin=lo,
-                zmax=hi,
-                colorscale="RdBu_r" if panel.signed else "Blues",
-                colorbar=dict(
-                    x=xaxis.domain[1] + 0.01,
-                    y=(yaxis.domain[0] + yaxis.domain[1]) / 2,
-                    len=yaxis.domain[1] - yaxis.domain[0],
-                    thickness=10,
-                ),
-                hovertemplate="source %{y} → target %{x}<br>weight %{z:.3f}<extra></extra>",
-                name=panel.title,
-            ),
-            row=row,
-            col=col,
-        )
-        fig.update_yaxes(autorange="reversed", title_text="source joint", tickfont=dict(size=8), row=row, col=col)
-        fig.update_xaxes(title_text="target joint", tickfont=dict(size=8), tickangle=-90, row=row, col=col)
-    fig.update_layout(
-        width=max(430 * ncols, 500),
-        height=430 * nrows + 60,
-        margin=dict(l=60, r=40, t=70, b=60),
-        template="plotly_white",
-    )
-    if title:
-        fig.update_layout(title=dict(text=title))
     return fig
 
 
@@ -312,9 +153,9 @@ def plot_learned_graph(
     Physical and learned share one colour scale; the difference has its own, so small changes
     stay visible. Off-diagonal entries far from any bone are connections the layer invented.
     """
-    k = _subset_index(subset)
-    lay = _layout_of(layout, source)
-    physical = _physical(lay, source)[k]
+    k = subset_index(subset)
+    lay = layout_of(layout, source)
+    physical = physical_graph(lay, source)[k]
     learned = layer_graphs(source)[layer, k]
     top = float(max(np.abs(physical).max(), np.abs(learned).max()))
     name = SUBSET_NAMES[k] if k < len(SUBSET_NAMES) else str(k)
@@ -341,7 +182,7 @@ def plot_data_graph(
     ``C_k = tanh(theta^T phi / (C_e T))`` lies in [-1, 1] and changes with every sample. With
     ``effective=True`` the panels show what the layer really used, ``B_k + alpha C_k``.
     """
-    traces = _traces(inspection)
+    traces = layer_traces(inspection)
     if traces is None:
         raise TypeError("pass model.inspect(x) (an Inspection): data-dependent graphs need input data")
     c = data_graphs(traces, layer, sample, person)
@@ -443,7 +284,7 @@ def plot_labelled_matrix(matrix: Any, row_names: Sequence[str], col_names: Seque
 
 def plot_graph_change(changes: Sequence[Any]) -> Figure:
     """Per layer and subset, how far the learned graph moved: weight decay alone versus the gradients
-    (``changes``: :class:`~aagcn_lab.analysis.GraphChange` per layer, as ``lab.graph_changes`` gives)."""
+    (``changes``: :class:`~aagcn_lab.analysis.GraphChange` per layer, as :func:`~aagcn_lab.analysis.graph_changes` gives)."""
     rel = [c.relative() for c in changes]
     fig = new_figure((8.5, 3.2))
     ax = fig.subplots()

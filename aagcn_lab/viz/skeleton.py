@@ -47,7 +47,9 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..analysis import to_numpy
 from ..graph import Layout, get_layout
+from ._common import axis_ranges, present_joints
 
 __all__ = [
     "NotebookFigure",
@@ -102,13 +104,6 @@ def new_figure(figsize: tuple[float, float]) -> NotebookFigure:
 # ------------------------------------------------------------------------------------------------
 
 
-def to_numpy(a: Any) -> np.ndarray:
-    """A float numpy array from a numpy array, a torch tensor (detached, on the CPU) or nested lists."""
-    if hasattr(a, "detach"):  # torch.Tensor, without importing torch here
-        a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=float)
-
-
 def as_keypoints(keypoints: Any, layout: str | Layout | None = None) -> np.ndarray:
     """Return keypoints as a float ``(M, T, V, C)`` numpy array (from ``(V, C)``, ``(T, V, C)`` or ``(M, T, V, C)``).
 
@@ -146,12 +141,6 @@ def _coordinate_axes(num_channels: int, plane: str | None, with_score: bool) -> 
     return axes
 
 
-def _present(kp: np.ndarray, with_score: bool) -> np.ndarray:
-    """``(M, T, V)`` mask of joints that are really there (not zero padding)."""
-    coords = kp[..., :2] if with_score else kp
-    return np.any(coords != 0, axis=-1) & np.all(np.isfinite(coords), axis=-1)
-
-
 def _per_person(values: Any, num_persons: int, shape: tuple[int, ...], what: str) -> np.ndarray | None:
     """Broadcast per-joint values (or matrices) given once or per person to ``(M, *shape)``."""
     if values is None:
@@ -176,7 +165,7 @@ def guess_plane(keypoints: Any, with_score: bool = False) -> tuple[str, bool]:
     kp = as_keypoints(keypoints)
     if kp.shape[-1] == 2 or with_score:
         return "xy", True
-    present = _present(kp, False)
+    present = present_joints(kp, False)
     if not present.any():
         return "xy", False
     # the extent of the body along each axis, per person and frame where someone is there; median
@@ -360,7 +349,7 @@ def _scene(
     if not -t <= frame < t:
         raise IndexError(f"frame {frame} is out of range for a sequence of {t} frames")
     axes = _coordinate_axes(c, plane, with_score)
-    present = _present(kp, with_score)[:, frame]
+    present = present_joints(kp, with_score)[:, frame]
     persons = [p for p in range(m) if present[p].any()]
     values = _per_person(joint_values, m, (v,), "joint_values")
     adj = _per_person(adjacency, m, (v, v), "adjacency")
@@ -858,12 +847,12 @@ def animate_skeleton(
             vals = np.broadcast_to(vals, (m, t, v))
         elif vals.shape != (m, t, v):
             raise ValueError(f"joint_values must be (V,), (T, V) or (M, T, V) = {(m, t, v)}, got {vals.shape}")
-        present = _present(kp, with_score)
+        present = present_joints(kp, with_score)
         if present.any():
             vmin = float(np.nanmin(vals[present])) if vmin is None else vmin
             vmax = float(np.nanmax(vals[present])) if vmax is None else vmax
     frames_idx = list(range(0, t, max(1, int(step))))
-    persons = [p for p in range(m) if _present(kp, with_score)[p].any()]
+    persons = [p for p in range(m) if present_joints(kp, with_score)[p].any()]
     scenes = [
         _scene(kp, lay, f, plane, with_score, None if vals is None else vals[:, f], vmin, vmax, adjacency, threshold)
         for f in frames_idx
@@ -947,26 +936,14 @@ def animate_skeleton(
         fig.update_layout(title=dict(text=title))
     if three_d:
         fig.update_layout(scene=_scene_3d_layout(vertical))
-        rng = _ranges(kp, [0, 1, 2], with_score)
+        rng = axis_ranges(kp, [0, 1, 2], with_score)
         if rng:
             fig.update_layout(scene=dict(xaxis_range=rng[0], yaxis_range=rng[1], zaxis_range=rng[2], aspectmode="cube"))
     else:
         axes = _coordinate_axes(kp.shape[-1], plane, with_score)
         _plotly_2d_axes(fig, ["xyz"[a] for a in axes], y_down)
-        rng = _ranges(kp, axes, with_score)
+        rng = axis_ranges(kp, axes, with_score)
         if rng:
             fig.update_xaxes(range=rng[0], autorange=False)
             fig.update_yaxes(range=rng[1][::-1] if y_down else rng[1], autorange=False)
     return fig
-
-
-def _ranges(kp: np.ndarray, axes: Sequence[int], with_score: bool, pad: float = 0.08) -> list[list[float]] | None:
-    """Axis ranges that hold every present joint of the sequence, with a margin, on equal scales."""
-    present = _present(kp, with_score)
-    if not present.any():
-        return None
-    pts = kp[present][:, list(axes)]
-    lo, hi = pts.min(0), pts.max(0)
-    half = max(float((hi - lo).max()) / 2, 1e-6) * (1 + pad)
-    mid = (hi + lo) / 2
-    return [[float(c - half), float(c + half)] for c in mid]

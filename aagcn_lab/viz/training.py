@@ -42,6 +42,7 @@ __all__ = [
     "plot_confusion",
     "plot_per_class_accuracy",
     "plot_intervals",
+    "plot_fusion",
 ]
 
 DEFAULT_METRICS = ("loss", "top1", "top5", "mean_class_acc")
@@ -343,3 +344,28 @@ def plot_intervals(intervals: Mapping[str, Any], *, title: str = "", colors: Map
     ax.set(xlabel="top-1 (%) with 95 % interval", title=title)
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+FUSION_COLORS = {"stream": "tab:blue", "combination": "tab:gray", "fusion": "tab:red"}
+
+
+def plot_fusion(report: Any, intervals: Mapping[str, Any] | None = None, *, title: str = "") -> Figure:
+    """A fusion report's rows as dots with intervals, coloured by kind: single streams blue, pairs grey,
+    fusions red (``report``: :class:`~aagcn_lab.fusion.FusionReport`; ``intervals``: row name ->
+    interval, e.g. ``analysis.stream_intervals(analysis.fusion_row_scores(report, scores))``;
+    without them, each row's top-1 alone)."""
+    if intervals is None:
+        intervals = {r.name: _Point(r.top1) for r in report.rows}
+    missing = [r.name for r in report.rows if r.name not in intervals]
+    if missing:
+        raise KeyError(f"no interval for the rows {', '.join(missing)}")
+    colors = {r.name: FUSION_COLORS.get(r.kind, "tab:blue") for r in report.rows}
+    return plot_intervals({r.name: intervals[r.name] for r in report.rows}, colors=colors,
+                          title=title or "single streams (blue), pairs (grey), fusions (red)")
+
+
+class _Point:
+    """A value without an interval (low = high = value), for :func:`plot_intervals`."""
+
+    def __init__(self, value: float) -> None:
+        self.value = self.low = self.high = float(value)

@@ -28,19 +28,19 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from ..graph import SUBSET_NAMES, Layout, get_layout
-from .attention import SampleAttention, _channel_trace, _temporal_traces, _title, sample_attention
-from .graphs import Panel, _heatmaps_plotly, _layout_of, _physical, _subset_index, layer_alphas, layer_graphs
-from .skeleton import (
-    _ranges,
-    as_keypoints,
-    guess_plane,
-    plot_skeleton,
-    plot_skeleton_3d,
-    rest_pose,
-    skeleton_traces,
+from ..analysis import (
+    SampleAttention,
+    eval_mode,
+    layer_alphas,
+    layer_graphs,
+    physical_graph,
+    sample_attention,
+    subset_index,
     to_numpy,
 )
+from ..graph import SUBSET_NAMES, Layout, get_layout
+from ._common import Panel, attention_title, axis_ranges, channel_trace, heatmaps_plotly, layout_of, temporal_traces
+from .skeleton import as_keypoints, guess_plane, plot_skeleton, plot_skeleton_3d, rest_pose, skeleton_traces
 
 __all__ = ["Explorer", "graph_explorer", "attention_explorer", "skeleton_player"]
 
@@ -131,12 +131,8 @@ def _eval_inspect(model: Any, x: Any) -> Any:
     mode would also change BN's running statistics), restoring the model's mode afterwards."""
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return model.inspect(x)
-    finally:
-        model.train(was_training)
 
 
 def _slider(description: str, maximum: int, value: int = 0) -> Any:
@@ -179,12 +175,12 @@ def graph_explorer(
         inspection = source
     else:
         inspection = None
-    lay = _layout_of(layout, source)
+    lay = layout_of(layout, source)
     if lay is None:
         raise ValueError("pass layout= (e.g. 'nturgb+d') with an Inspection: it does not know its skeleton")
     learned = layer_graphs(source if inspection is None else inspection)  # (L, K, V, V)
     alphas = layer_alphas(source if inspection is None else inspection)
-    physical = _physical(lay)
+    physical = physical_graph(lay)
     has_data = inspection is not None and any(lt.data_graph is not None for lt in inspection.layers)
 
     controls: dict[str, Any] = {
@@ -198,7 +194,7 @@ def graph_explorer(
         controls["person"] = widgets.Dropdown(options=list(range(m)), value=0, description="person")
 
     def draw(layer: int, subset: int, view: str, sample: int = 0, person: int = 0) -> go.Figure:
-        k = _subset_index(subset)
+        k = subset_index(subset)
         a, b = physical[k], learned[layer, k]
         c = None
         if has_data and inspection.layers[layer].data_graph is not None:
@@ -215,7 +211,7 @@ def graph_explorer(
             ]
             if c is not None:
                 panels.append(Panel(c, f"data-dependent C{alpha_txt}", vmax=1.0))
-            fig = _heatmaps_plotly(panels, lay, 2 if len(panels) == 4 else 3, head)
+            fig = heatmaps_plotly(panels, lay, 2 if len(panels) == 4 else 3, head)
         else:
             graphs = {"physical A": a, "learned B": b}
             if c is not None:  # without alpha (graph='cvpr') C is added as it is
@@ -321,7 +317,7 @@ def attention_explorer(
         ins = inspect(stream, sample)
         att = sample_attention(ins, 0, person, num_frames=t)
         spatial = ins.layers[layer].spatial
-        title = _title("spatial", layer, sample, frame) + (f" · {stream} stream" if len(models) > 1 else "")
+        title = attention_title("spatial", layer, sample, frame) + (f" · {stream} stream" if len(models) > 1 else "")
         sub = _prediction_text(att, None if labels is None else labels[sample], class_names)
         return _attention_figure(
             kp_all[sample],
@@ -382,15 +378,15 @@ def _attention_figure(
     )  # fmt: skip
     for tr in traces:
         fig.add_trace(tr, row=1, col=1)
-    rng = _ranges(kp, ["xyz".index(p) for p in plane], with_score)
+    rng = axis_ranges(kp, ["xyz".index(p) for p in plane], with_score)
     fig.update_xaxes(title_text=plane[0], range=None if rng is None else rng[0], row=1, col=1)
     y_range = None if rng is None else (rng[1][::-1] if y_down else rng[1])
     fig.update_yaxes(title_text=plane[1], range=y_range, scaleanchor="x", row=1, col=1)
-    for tr in _temporal_traces(att, layer):
+    for tr in temporal_traces(att, layer):
         fig.add_trace(tr, row=1, col=2)
     fig.add_vline(x=frame, line=dict(color="black", dash="dash", width=1), row=1, col=2)
     fig.update_xaxes(title_text="input frame", range=[-0.5, att.num_frames - 0.5], row=1, col=2)
-    fig.add_trace(_channel_trace(att, layer), row=2, col=2)
+    fig.add_trace(channel_trace(att, layer), row=2, col=2)
     fig.update_xaxes(title_text="channel rank", row=2, col=2)
     fig.update_layout(
         title=dict(text=title + (f"<br><sup>{subtitle}</sup>" if subtitle else "")),
@@ -464,7 +460,7 @@ def skeleton_player(
         fig = plot_skeleton(
             kp, lay, frame, plane=p, with_score=with_score, joint_values=vals, labels=labels, y_down=d, title=title
         )
-        rng = _ranges(kp, ["xyz".index(c) for c in p], with_score)
+        rng = axis_ranges(kp, ["xyz".index(c) for c in p], with_score)
         if rng is not None:
             fig.update_xaxes(range=rng[0], autorange=False)
             fig.update_yaxes(range=rng[1][::-1] if d else rng[1], autorange=False)

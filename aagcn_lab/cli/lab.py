@@ -1,0 +1,65 @@
+"""``aagcn-lab lab``: run every notebook headless into one run folder (the main job).
+
+::
+
+    aagcn-lab lab                                  # every notebook, built-in dataset, runs/lab
+    aagcn-lab lab --notebooks 03,04 -p epochs 2    # two notebooks, a short training
+    aagcn-lab lab --only 06 --out runs/quick       # --only is the same as --notebooks
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["add_arguments", "run", "parse_value"]
+
+
+def parse_value(text: str) -> Any:
+    """A parameter value as JSON when it parses (``2``, ``true``, ``{"lr": 0.05}``), else the text itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``aagcn-lab lab``."""
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="papermill parameter, given to every notebook that declares it (VALUE read as JSON when it parses)")
+    p.add_argument("--out", default="runs/lab", help="run folder (default runs/lab)")
+    p.add_argument("--notebooks", "--only", dest="notebooks", default=None, help="which notebooks, e.g. 01,03 (default: all)")
+    p.add_argument("--notebooks-dir", default=None, help="folder with the numbered notebooks (default: the repository's)")
+    p.add_argument("--stop-on-error", action="store_true", help="stop at the first notebook that fails")
+    p.add_argument("--cell-timeout", type=int, default=None, help="fail a cell that runs longer than this (seconds)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute the notebooks and print where the results are; 0 when every notebook ran, 1 otherwise, 2 when none is found."""
+    from ..lab.runner import run_lab
+
+    params = {k: parse_value(v) for k, v in args.parameter}
+    try:
+        res = run_lab(args.out, params, args.notebooks.split(",") if args.notebooks else None, args.notebooks_dir,
+                      stop_on_error=args.stop_on_error, cell_timeout=args.cell_timeout)
+    except FileNotFoundError as e:
+        print(f"aagcn-lab lab: {e}", file=sys.stderr)
+        return 2
+    print(f"\n[lab] executed notebooks, figures and the index are in {res.out_dir}")
+    print(f"[lab] index: {res.out_dir / 'index.md'}")
+    for name, r in res.results.items():
+        headline = {k: v for k, v in r.items() if isinstance(v, (int, float))}
+        if headline:
+            print(f"[lab] {name}: " + ", ".join(f"{k} {v:.4g}" for k, v in list(headline.items())[:6]))
+    return 0 if res.ok else 1
+
+
+def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """The old registration's entry point (``args`` ignored, ``extra`` parsed here), until cli/__init__ registers
+    :func:`add_arguments` and :func:`run`."""
+    p = argparse.ArgumentParser(prog="aagcn-lab lab", description="Run every notebook headless (the main job).")
+    add_arguments(p)
+    return run(p.parse_args(extra))

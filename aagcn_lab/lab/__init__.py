@@ -1,0 +1,56 @@
+"""The lab: the notebooks run headless (:mod:`.runner`), and the helpers they call (:mod:`.notebook`).
+
+``aagcn-lab lab`` executes ``notebooks/01_*.ipynb`` ... with papermill into a run folder (default
+``runs/lab``): the executed notebooks, the figures they saved, the models they trained, and an
+index (``index.md`` and ``results.json``) with the headline numbers. Papermill parameters reach
+every notebook that declares them::
+
+    aagcn-lab lab                                             # built-in dataset, CPU, minutes
+    aagcn-lab lab -p epochs 2 --notebooks 01,02               # a quick look
+    aagcn-lab lab -p preset aagcn_pyskl_ntu60_xsub_3dkp -p ann_file data/nturgbd/ntu60_3danno.pkl \\
+                  -p nproc 8 --out runs/ntu60_xsub            # the full recipe on 8 GPUs
+
+The notebooks share one run folder (``run_root``): notebook 03 trains the joint stream (or loads
+``checkpoint``), 04 reuses it, 05 trains the other three streams, 06 fuses them -- each notebook
+trains what it needs when it runs alone. Inside a notebook: ``from aagcn_lab import lab`` and
+``lab.claim(...)``, ``lab.save_figure(...)``, ``lab.ensure_stream(...)``.
+"""
+
+from .notebook import (
+    PYSKL_NTU60_XSUB,
+    ClaimError,
+    claim,
+    dataset_for,
+    ensure_stream,
+    ensure_streams,
+    record,
+    run_results,
+    save_figure,
+    scope_box,
+    stream_root,
+    training_options,
+    warm_batch_norm,
+)
+from .runner import LabResult, declared_parameters, list_notebooks, notebooks_dir, run_lab, write_index
+
+__all__ = [
+    "PYSKL_NTU60_XSUB",
+    "ClaimError",
+    "LabResult",
+    "claim",
+    "dataset_for",
+    "declared_parameters",
+    "ensure_stream",
+    "ensure_streams",
+    "list_notebooks",
+    "notebooks_dir",
+    "record",
+    "run_lab",
+    "run_results",
+    "save_figure",
+    "scope_box",
+    "stream_root",
+    "training_options",
+    "warm_batch_norm",
+    "write_index",
+]

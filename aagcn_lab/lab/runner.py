@@ -1,0 +1,150 @@
+"""The papermill runner: execute the numbered notebooks headless into one run folder, then index it.
+
+:func:`run_lab` executes ``notebooks/01_*.ipynb`` ... in order with papermill into ``out_dir``
+(default ``runs/lab``): the executed notebooks, the figures they saved, the models they trained,
+and an index (``index.md`` and ``results.json``) with the headline numbers. A parameter reaches
+every notebook whose cell tagged ``parameters`` declares it (:func:`declared_parameters`); the
+others are named as not used. ``aagcn-lab lab`` (:mod:`aagcn_lab.cli.lab`) is its command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["notebooks_dir", "list_notebooks", "declared_parameters", "LabResult", "run_lab", "write_index"]
+
+
+def notebooks_dir() -> Path:
+    """The repository's ``notebooks/`` folder (next to the package, or under the current folder)."""
+    for cand in (Path(__file__).resolve().parents[2] / "notebooks", Path.cwd() / "notebooks"):
+        if cand.is_dir() and list(cand.glob("[0-9][0-9]_*.ipynb")):
+            return cand
+    raise FileNotFoundError("cannot find the notebooks/ folder; run from the repository root or pass --notebooks-dir")
+
+
+def list_notebooks(folder: str | os.PathLike | None = None, only: Sequence[str] | None = None) -> list[Path]:
+    """The numbered notebooks, in order (``only``: numbers or names to keep, e.g. ['01', '04'])."""
+    nbs = sorted(Path(folder or notebooks_dir()).glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        wanted = {str(o).zfill(2) if str(o).isdigit() else str(o) for o in only}
+        nbs = [nb for nb in nbs if nb.name[:2] in wanted or nb.stem in wanted or nb.name in wanted]
+        if not nbs:
+            raise FileNotFoundError(f"no notebook matches {', '.join(only)}")
+    return nbs
+
+
+@dataclass
+class LabResult:
+    """Where the lab wrote everything, and what each notebook reported."""
+
+    out_dir: Path
+    notebooks: list[dict] = field(default_factory=list)  # name, status, seconds, output, error
+    results: dict[str, dict] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook ran without an error."""
+        return all(nb["status"] == "ok" for nb in self.notebooks)
+
+
+def declared_parameters(nb: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (read with ``ast``: exact)."""
+    import ast
+
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    names: set[str] = set()
+    for cell in cells:
+        if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for node in ast.parse(source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def run_lab(
+    out_dir: str | os.PathLike = "runs/lab",
+    parameters: Mapping[str, Any] | None = None,
+    notebooks: Sequence[str] | None = None,
+    notebooks_folder: str | os.PathLike | None = None,
+    kernel: str = "python3",
+    stop_on_error: bool = False,
+    quiet: bool = False,
+    cell_timeout: int | None = None,
+) -> LabResult:
+    """Execute the notebooks with papermill into ``out_dir``; write ``index.md`` and ``results.json``.
+
+    ``cell_timeout`` (seconds, default none) fails a cell that runs longer, instead of waiting forever.
+    """
+    import papermill
+
+    out = Path(out_dir).resolve()
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    folder = Path(notebooks_folder or notebooks_dir())
+    params = {"run_root": str(out), **(parameters or {})}
+    result = LabResult(out)
+    for nb in list_notebooks(folder, notebooks):
+        declared = declared_parameters(nb)
+        unknown = sorted(set(params) - declared - {"run_root"})
+        given = {k: v for k, v in params.items() if k in declared}
+        target = out / "notebooks" / nb.name
+        if not quiet:
+            extra = f" (not used here: {', '.join(unknown)})" if unknown else ""
+            print(f"[lab] {nb.name} ...{extra}", flush=True)
+        t0 = time.perf_counter()
+        entry = {"name": nb.name, "output": str(target), "parameters": given}
+        try:
+            papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder), progress_bar=False,
+                                      execution_timeout=cell_timeout)
+            entry["status"] = "ok"
+        except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
+            entry["status"] = "error"
+            entry["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else e}"
+            if not quiet:
+                print(f"[lab] {nb.name} failed: {entry['error']} (see {target})", file=sys.stderr, flush=True)
+        entry["seconds"] = round(time.perf_counter() - t0, 1)
+        result.notebooks.append(entry)
+        if not quiet and entry["status"] == "ok":
+            print(f"[lab] {nb.name} done in {entry['seconds']:.0f} s", flush=True)
+        if entry["status"] != "ok" and stop_on_error:
+            break
+    for f in sorted((out / "results").glob("*.json")):
+        result.results[f.stem] = json.loads(f.read_text())
+    result.figures = sorted((out / "figures").glob("*.png"))
+    write_index(result)
+    return result
+
+
+def write_index(result: LabResult) -> None:
+    """Write ``index.md`` and ``results.json`` of a lab run into its folder."""
+    out = result.out_dir
+    (out / "results.json").write_text(
+        json.dumps(
+            {"notebooks": result.notebooks, "results": result.results, "figures": [str(f.relative_to(out)) for f in result.figures]},
+            indent=2,
+            default=float,
+        )
+    )
+    lines = ["# aagcn_lab run", "", f"Folder: `{out}`", "", "## Notebooks", ""]
+    for nb in result.notebooks:
+        status = "ok" if nb["status"] == "ok" else f"**failed**: {nb.get('error', '')}"
+        lines.append(f"- [{nb['name']}](notebooks/{nb['name']}) -- {status} ({nb['seconds']:.0f} s)")
+    lines += ["", "## Results", ""]
+    for name, res in result.results.items():
+        lines.append(f"### {name}")
+        for k, v in res.items():
+            lines.append(f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {json.dumps(v, default=float)}")
+        lines.append("")
+    lines += ["## Figures", ""]
+    for f in result.figures:
+        rel = f.relative_to(out)
+        lines += [f"### {f.stem}", "", f"![{f.stem}]({rel})", ""]
+    (out / "index.md").write_text("\n".join(lines))
