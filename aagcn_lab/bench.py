@@ -364,7 +364,7 @@ def bench_train(
         t = time.perf_counter()
         trainer.fit()
         dt = time.perf_counter() - t
-        windows = [json.loads(line) for line in open(f"{tmp}/metrics.jsonl")]
+        windows = [json.loads(line) for line in trainer.run.metrics.read_text().splitlines()]
         windows = [w["samples_per_s"] for w in windows if w.get("split") == "train"]
     out = {"steps": steps, "batch_size": batch_size, "num_workers": num_workers, "clip_len": cfg.clip_len, "model": cfg.model,
            "amp": amp, "channels_last": channels_last, "compile": compile, "samples_s_whole_run": steps * batch_size / dt,

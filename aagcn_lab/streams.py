@@ -27,7 +27,7 @@ from .fusion import FusionError, FusionReport, fuse, fusion_report, search_weigh
 from .scores import Scores, load_scores, save_scores
 from .train.config import PRESETS, TrainConfig, apply_overrides, preset
 from .train.launch import launch
-from .train.trainer import RunResult
+from .train.rundir import RunDir, RunResult
 
 __all__ = ["StreamsResult", "stream_configs", "train_streams", "fuse_runs"]
 
@@ -68,13 +68,9 @@ def stream_configs(base: str | TrainConfig, streams: Sequence[str] = STREAMS, ro
 
 
 def _finished(cfg: TrainConfig) -> RunResult | None:
-    res = cfg.resolved_work_dir() / "results.json"
-    if not res.exists():
-        return None
-    d = json.loads(res.read_text())
-    if not d.get("scores") or not Path(d["scores"]).exists():
-        return None
-    return RunResult(Path(d["work_dir"]), d.get("best_val_top1"), d.get("best_epoch"), d.get("val") or {}, d.get("test") or {}, Path(d["scores"]), Path(d["checkpoint"]) if d.get("checkpoint") else None)
+    """The run's result when it finished and its test scores are there, else ``None``."""
+    done = RunDir.of(cfg).result()
+    return done if done is not None and done.scores is not None and done.scores.exists() else None
 
 
 def train_streams(
@@ -163,10 +159,9 @@ def fuse_runs(result: StreamsResult) -> StreamsResult:
         if run.scores is None:
             continue
         test[s] = load_scores(run.scores)
-        cfg = json.loads((run.work_dir / "config.json").read_text())["train"]
-        tune_file = run.work_dir / f"scores_{cfg['val_split']}_{s}.npz"
-        if cfg["val_split"] != (cfg["test_split"] or cfg["val_split"]) and tune_file.exists():
-            tune[s] = load_scores(tune_file)
+        tuning = run.run_dir.tuning_scores()
+        if tuning is not None:
+            tune[s] = tuning
     if len(test) < 2:
         return result
     tuned, tuned_on = None, None

@@ -105,6 +105,14 @@ class TrainConfig:
         """The run folder."""
         return Path(self.work_dir or Path("runs") / (self.preset or f"run_{self.feat}"))
 
+    def resolved_test_split(self) -> str:
+        """The split the 10-clip test runs on (``test_split``, or the validation split when empty)."""
+        return self.test_split or self.val_split
+
+    def tuning_split(self) -> str:
+        """The split fusion weights are tuned on: the validation split when it is not the test split, else ''."""
+        return self.val_split if self.val_split and self.val_split != self.resolved_test_split() else ""
+
     def to_dict(self) -> dict:
         """Plain dict (JSON-able)."""
         return asdict(self)

@@ -24,10 +24,9 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from .config import TrainConfig
-from .trainer import RunResult
+from .rundir import RunDir, RunResult
 
 __all__ = ["LaunchError", "launch", "torchrun_command"]
 
@@ -76,10 +75,8 @@ def launch(
 
     ``resume=True`` continues from the run folder's ``latest.pt`` when there is one.
     """
-    work = cfg.resolved_work_dir()
-    work.mkdir(parents=True, exist_ok=True)
-    config_path = work / "launch_config.json"
-    config_path.write_text(json.dumps(cfg.to_dict(), indent=2))
+    run = RunDir.of(cfg)
+    config_path = run.write_launch_config(cfg)
     resume_arg = "auto" if resume is True else (str(resume) if resume else None)
     cmd = torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, resume_arg)
     run_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
@@ -123,16 +120,7 @@ def launch(
         raise LaunchError(
             f"training exited with status {code}{why}. Last output:\n" + "\n".join(tail) + f"\nResume with: {' '.join(torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, 'auto'))}"
         )
-    results = work / "results.json"
-    if not results.exists():
-        raise LaunchError(f"the run finished but wrote no {results}")
-    d = json.loads(results.read_text())
-    return RunResult(
-        work_dir=Path(d["work_dir"]),
-        best_val_top1=d.get("best_val_top1"),
-        best_epoch=d.get("best_epoch"),
-        val=d.get("val") or {},
-        test=d.get("test") or {},
-        scores=Path(d["scores"]) if d.get("scores") else None,
-        checkpoint=Path(d["checkpoint"]) if d.get("checkpoint") else None,
-    )
+    result = run.result()
+    if result is None:
+        raise LaunchError(f"the run finished but wrote no {run.results}")
+    return result

@@ -45,6 +45,7 @@ from ..model.checkpoint import read_checkpoint, save_checkpoint
 from ..runtime import keep_freed_memory
 from ..scores import Scores, save_scores
 from .config import TrainConfig
+from .rundir import RunDir, RunResult
 
 __all__ = [
     "DivergenceError",
@@ -63,31 +64,6 @@ __all__ = [
 
 class DivergenceError(RuntimeError):
     """The loss became NaN or infinite; the run stopped before corrupting any checkpoint."""
-
-
-@dataclass
-class RunResult:
-    """What a finished run produced."""
-
-    work_dir: Path
-    best_val_top1: float | None = None
-    best_epoch: int | None = None
-    val: dict = field(default_factory=dict)
-    test: dict = field(default_factory=dict)
-    scores: Path | None = None
-    checkpoint: Path | None = None
-
-    def to_dict(self) -> dict:
-        """JSON-able summary."""
-        return {
-            "work_dir": str(self.work_dir),
-            "best_val_top1": self.best_val_top1,
-            "best_epoch": self.best_epoch,
-            "val": self.val,
-            "test": self.test,
-            "scores": str(self.scores) if self.scores else None,
-            "checkpoint": str(self.checkpoint) if self.checkpoint else None,
-        }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -254,15 +230,15 @@ def set_deterministic() -> None:
 class MetricsLog:
     """JSON-lines metrics (and TensorBoard when installed), written by rank 0 only."""
 
-    def __init__(self, work_dir: Path, enabled: bool, tensorboard: bool) -> None:
+    def __init__(self, run: RunDir, enabled: bool, tensorboard: bool) -> None:
         self.enabled = enabled
-        self.path = work_dir / "metrics.jsonl"
+        self.path = run.metrics
         self.tb = None
         if enabled and tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.tb = SummaryWriter(str(work_dir / "tensorboard"))
+                self.tb = SummaryWriter(str(run.tensorboard))
             except Exception:  # tensorboard not installed
                 self.tb = None
 
@@ -381,10 +357,11 @@ class Trainer:
                 # busy process spin at every barrier and slow training down many times over.
                 local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
                 torch.set_num_threads(max(1, (os.cpu_count() or 1) // local - cfg.num_workers))
-        self.work_dir = cfg.resolved_work_dir()
+        self.run = RunDir.of(cfg)
+        self.work_dir = self.run.path
         if self.info.is_main:
             self.work_dir.mkdir(parents=True, exist_ok=True)
-            for stale in self.work_dir.glob(".*.tmp"):  # a write interrupted by a kill
+            for stale in self.run.stale_writes():  # a write interrupted by a kill
                 stale.unlink(missing_ok=True)
         seed_everything(cfg.seed)
 
@@ -395,7 +372,7 @@ class Trainer:
         common = dict(feat=cfg.feat, clip_len=cfg.clip_len, layout=layout, seed=cfg.seed, storage=cfg.storage)
         self.train_set = SkeletonDataset(self.ann, cfg.train_split, mode="train", augment=augment, **common)
         self.val_set = SkeletonDataset(self.ann, cfg.val_split, mode="val", **common) if cfg.val_split else None
-        test_split = cfg.test_split or cfg.val_split
+        test_split = cfg.resolved_test_split()
         self.test_set = SkeletonDataset(self.ann, test_split, mode="test", num_clips=cfg.test_clips, **common) if test_split else None
         self.num_classes = self.ann.num_classes
         self.label_names = self.ann.label_names
@@ -432,16 +409,16 @@ class Trainer:
         self.epoch, self.step_in_epoch, self.global_step = 0, 0, 0
         self.best_top1, self.best_epoch = -1.0, None
         self.validated_step = -1
-        self.log = MetricsLog(self.work_dir, self.info.is_main, cfg.tensorboard)
+        self.log = MetricsLog(self.run, self.info.is_main, cfg.tensorboard)
         if resume:
-            path = self.work_dir / "latest.pt" if resume is True or str(resume) == "auto" else Path(resume)
+            path = self.run.latest if resume is True or str(resume) == "auto" else Path(resume)
             if path.exists():
                 self.load_state(path)
             elif resume is not True and str(resume) != "auto":
                 raise FileNotFoundError(f"cannot resume: {path} does not exist")
         if self.info.is_main:
-            (self.work_dir / "config.json").write_text(
-                json.dumps({"train": cfg.to_dict(), "model": mcfg.to_dict(), "world_size": self.info.world_size, "global_batch": self.sampler.global_batch, "base_lr": self.base_lr}, indent=2)
+            self.run.write_config(
+                {"train": cfg.to_dict(), "model": mcfg.to_dict(), "world_size": self.info.world_size, "global_batch": self.sampler.global_batch, "base_lr": self.base_lr}
             )  # fmt: skip
 
     # -- schedule -----------------------------------------------------------------------------------
@@ -450,7 +427,7 @@ class Trainer:
         return lr_at_step(self.cfg, self.base_lr, self.sampler.steps_per_epoch, step)
 
     # -- checkpoints --------------------------------------------------------------------------------
-    def save_state(self, name: str, extra_meta: dict | None = None) -> Path | None:
+    def save_state(self, path: Path, extra_meta: dict | None = None) -> Path | None:
         """Atomically write a full training checkpoint (rank 0)."""
         if not self.info.is_main:
             return None
@@ -469,7 +446,7 @@ class Trainer:
             "train_config": self.cfg.to_dict(),
         }
         meta = {"label_names": self.label_names or [], "feat": self.cfg.feat, "preset": self.cfg.preset, **(extra_meta or {})}
-        return save_checkpoint(self.model, self.work_dir / name, meta=meta, train_state=state)
+        return save_checkpoint(self.model, path, meta=meta, train_state=state)
 
     def load_state(self, path: Path) -> None:
         """Restore everything :meth:`save_state` wrote."""
@@ -523,7 +500,7 @@ class Trainer:
         if not _all_true(math.isfinite(loss_sum), self.info):
             raise DivergenceError(
                 f"loss became NaN/inf at epoch {self.epoch}, step {self.global_step} (lr {lr:.4g}); stopped before the "
-                f"update, so {self.work_dir / 'latest.pt'} holds the last good state. Lower the lr or check the data."
+                f"update, so {self.run.latest} holds the last good state. Lower the lr or check the data."
             )
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -533,7 +510,7 @@ class Trainer:
         if not _all_true(params_ok, self.info):
             raise DivergenceError(
                 f"weights became NaN/inf at epoch {self.epoch}, step {self.global_step} (lr {lr:.4g}) after the update; "
-                f"it was not saved, so {self.work_dir / 'latest.pt'} holds the last good state. Lower the lr."
+                f"it was not saved, so {self.run.latest} holds the last good state. Lower the lr."
             )
         self.optimizer.zero_grad(set_to_none=True)
         self.global_step += 1
@@ -589,18 +566,18 @@ class Trainer:
                         })  # fmt: skip
                         window, t0 = [], time.perf_counter()
                     if cfg.save_interval and self.global_step % cfg.save_interval == 0:
-                        self.save_state("latest.pt")
+                        self.save_state(self.run.latest)
                     if self.global_step >= self.total_steps:
                         break
                 if self.step_in_epoch >= self.sampler.steps_per_epoch:
                     self.epoch, self.step_in_epoch = self.epoch + 1, 0
                     if self.val_set is not None and cfg.val_interval and self.epoch % cfg.val_interval == 0:
                         val_metrics = self.validate()
-                    self.save_state("latest.pt")
+                    self.save_state(self.run.latest)
                 elif self.global_step >= self.total_steps:  # max_steps reached mid-epoch
                     if self.val_set is not None:
                         val_metrics = self.validate()
-                    self.save_state("latest.pt")
+                    self.save_state(self.run.latest)
         finally:
             if bar is not None:
                 bar.close()
@@ -610,7 +587,7 @@ class Trainer:
         if cfg.test_after and self.test_set is not None:
             result.test, result.scores, result.checkpoint = self.test()
         if self.info.is_main:
-            (self.work_dir / "results.json").write_text(json.dumps(result.to_dict(), indent=2))
+            self.run.write_result(result)
         self.log.close()
         return result
 
@@ -626,32 +603,32 @@ class Trainer:
         self.log.write(rec)
         if m["top1"] > self.best_top1:
             self.best_top1, self.best_epoch = m["top1"], self.epoch
-            self.save_state("best.pt", {"val_top1": m["top1"]})
+            self.save_state(self.run.best, {"val_top1": m["top1"]})
         return {k: rec[k] for k in ("epoch", "loss", "top1", "top5", "mean_class_acc")}
 
     def test(self) -> tuple[dict, Path | None, Path | None]:
         """10-clip test of the best (or last) checkpoint; writes the score file and metrics."""
-        ckpt = self.work_dir / ("best.pt" if self.cfg.test_checkpoint == "best" else "latest.pt")
+        ckpt = self.run.checkpoint(self.cfg.test_checkpoint)
         if self.info.enabled:
             dist.barrier()
         if not ckpt.exists():
-            ckpt = self.work_dir / "latest.pt"
+            ckpt = self.run.latest
         if ckpt.exists():
             self.model.load_state_dict(read_checkpoint(ckpt).state_dict)
         scores = evaluate(self.model, self.test_set, self.cfg.batch_size, info=self.info, amp=self.cfg.amp, progress=self.cfg.progress)
-        if self.val_set is not None and self.val_set.split != self.test_set.split:
+        if self.cfg.tuning_split():
             # the validation split scored with the test protocol too: fusion weights are tuned there
-            tune_set = SkeletonDataset(self.ann, self.val_set.split, self.cfg.feat, "test", self.cfg.clip_len, self.cfg.test_clips, self.test_set.layout)
+            tune_set = SkeletonDataset(self.ann, self.cfg.tuning_split(), self.cfg.feat, "test", self.cfg.clip_len, self.cfg.test_clips, self.test_set.layout)
             tune = evaluate(self.model, tune_set, self.cfg.batch_size, info=self.info, amp=self.cfg.amp)
             if self.info.is_main:
                 tune.meta.update({"label_names": self.label_names or [], "checkpoint": str(ckpt), "ann_file": self.cfg.ann_file})
-                save_scores(self.work_dir / f"scores_{tune_set.split}_{self.cfg.feat}.npz", tune)
+                save_scores(self.run.scores(tune_set.split, self.cfg.feat), tune)
         if not self.info.is_main:
             return {}, None, None
         scores.meta.update({"label_names": self.label_names or [], "checkpoint": str(ckpt), "ann_file": self.cfg.ann_file})
-        path = save_scores(self.work_dir / f"scores_{self.test_set.split}_{self.cfg.feat}.npz", scores)
+        path = save_scores(self.run.scores(self.test_set.split, self.cfg.feat), scores)
         m = evaluate_scores(scores.probs, scores.labels, self.num_classes)
-        np.save(self.work_dir / "confusion_test.npy", m.pop("confusion"))
+        np.save(self.run.confusion_test, m.pop("confusion"))
         self.log.write({"split": "test", "epoch": self.epoch, "step": self.global_step, **m})
         return m, path, ckpt
 
@@ -681,12 +658,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(cfg, args.resume)
     except KeyboardInterrupt:
-        print(f"[aagcn-lab] rank {rank}: interrupted; resume with --resume {cfg.resolved_work_dir() / 'latest.pt'}", file=sys.stderr)
+        print(f"[aagcn-lab] rank {rank}: interrupted; resume with --resume {RunDir.of(cfg).latest}", file=sys.stderr)
         return 130
     except Exception as e:  # one clear line per failing rank; torchrun then stops the others
         print(
             f"[aagcn-lab] rank {rank}: training failed: {type(e).__name__}: {e}\n"
-            f"[aagcn-lab] the last good checkpoint (if any) is {cfg.resolved_work_dir() / 'latest.pt'}; resume with --resume auto",
+            f"[aagcn-lab] the last good checkpoint (if any) is {RunDir.of(cfg).latest}; resume with --resume auto",
             file=sys.stderr,
             flush=True,
         )
