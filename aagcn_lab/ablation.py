@@ -1,0 +1,433 @@
+"""The paper's claims as an experiment: an ablation grid run by the package's trainer.
+
+Every variant is an :class:`~aagcn_lab.model.aagcn.AAGCNConfig` switch (or a stream, or a fusion
+of the full model's streams); every variant and seed trains in its own run folder
+``<root>/<model>/seed<k>/<stream>`` through :func:`aagcn_lab.streams.train_streams`, so a finished
+run is not trained again and an interrupted one resumes from its ``latest.pt``. Fusion variants
+fuse the full model's stream scores by sample id (:func:`aagcn_lab.fusion.fuse`).
+
+What the numbers mean:
+
+* per variant, the test top-1 of every seed, their mean and spread (sample standard deviation),
+  and a Student-t interval **over seeds** (training randomness on a fixed test split); beside it,
+  a bootstrap interval **over test performers** of the seed-averaged accuracy (test-set noise);
+* :func:`compare` says whether two variants can be told apart: only when the Welch interval over
+  seeds *and* the paired bootstrap over performers both exclude 0. With one seed there is no
+  spread to judge by, and the verdict says so.
+
+::
+
+    aagcn-lab ablation --variants full,no_attention --seeds 0,1 --epochs 5      # CPU, built-in data
+    aagcn-lab ablation --preset aagcn_pyskl_ntu60_xsub_3dkp --variants all --seeds 0,1,2 \\
+        --gpus 0,1,2,3,4,5,6,7 --parallel --ann_file data/nturgbd/ntu60_3danno.pkl
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "MODELS",
+    "VARIANTS",
+    "Variant",
+    "VariantSummary",
+    "Verdict",
+    "AblationResult",
+    "resolve_variants",
+    "plan_runs",
+    "run_ablation",
+    "load_ablation",
+    "summarise",
+    "compare",
+    "t_quantile",
+]
+
+# model switches (AAGCNConfig overrides); "full" is pyskl's AAGCN unchanged (its state-dict keys too)
+MODELS: dict[str, dict] = {
+    "full": {},
+    "fixed_graph": {"graph": "fixed"},
+    "no_data_graph": {"data_dependent": False},
+    "no_spatial_attention": {"spatial_attention": False},
+    "no_temporal_attention": {"temporal_attention": False},
+    "no_channel_attention": {"channel_attention": False},
+    "no_attention": {"spatial_attention": False, "temporal_attention": False, "channel_attention": False},
+    "cvpr_unit": {"graph": "cvpr"},
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the study: a model of :data:`MODELS`, the streams it trains, fusion weights."""
+
+    name: str
+    description: str
+    model: str = "full"
+    streams: tuple[str, ...] = ("j",)
+    weights: tuple[float, ...] = ()  # fusion weights, one per stream (several streams only)
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant("full", "full AAGCN, joint stream (pyskl's model)"),
+        Variant("fixed_graph", "adaptive graph off: the partition A as a fixed buffer", "fixed_graph"),
+        Variant("no_data_graph", "data-dependent graph off: no C_k, no alpha", "no_data_graph"),
+        Variant("no_spatial_attention", "spatial attention off", "no_spatial_attention"),
+        Variant("no_temporal_attention", "temporal attention off", "no_temporal_attention"),
+        Variant("no_channel_attention", "channel attention off", "no_channel_attention"),
+        Variant("no_attention", "all three attentions off", "no_attention"),
+        Variant("cvpr_unit", "the CVPR'19 graph unit (A + B + softmax C), attention on", "cvpr_unit"),
+        Variant("stream_b", "full model, bone stream", streams=("b",)),
+        Variant("stream_jm", "full model, joint-motion stream", streams=("jm",)),
+        Variant("stream_bm", "full model, bone-motion stream", streams=("bm",)),
+        Variant("fusion_2s", "j + b fused 1:1 (pyskl's 2s)", streams=("j", "b"), weights=(1.0, 1.0)),
+        Variant("fusion_4s", "j, b, jm, bm fused 2:2:1:1 (pyskl's 4s)", streams=("j", "b", "jm", "bm"), weights=(2.0, 2.0, 1.0, 1.0)),
+    )
+}
+
+# the runner's defaults on top of the preset: test the last epoch's model, no model selection
+# (pyskl's --test-last; cheaper, and nothing is chosen on any split)
+STUDY_DEFAULTS = {"test_checkpoint": "last", "val_split": ""}
+# settings that do not change what a run computes (a finished run is reused despite them)
+_NEUTRAL = {"work_dir", "progress", "tensorboard", "log_interval", "num_workers", "storage", "preset", "save_interval"}
+
+
+def resolve_variants(names: str | Sequence[str]) -> list[Variant]:
+    """Variants by name (``'all'``, a comma-separated string or a list); unknown names are an error."""
+    if isinstance(names, str):
+        names = list(VARIANTS) if names.strip() == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown or not names:
+        raise KeyError(f"unknown ablation variant(s) {', '.join(unknown) or '(none given)'}; variants: all, {', '.join(VARIANTS)}")
+    return [VARIANTS[n] for n in dict.fromkeys(names)]
+
+
+def _base_config(preset: str, validate: bool, overrides: Mapping):
+    from .train.config import apply_overrides
+    from .train.config import preset as make
+
+    cfg = make(f"{preset}_j")
+    study = {} if validate else {**STUDY_DEFAULTS, "test_split": cfg.test_split or cfg.val_split}
+    return apply_overrides(cfg, {**study, **overrides})
+
+
+def plan_runs(root: str | os.PathLike, variants: Sequence[Variant], seeds: Sequence[int], preset: str = "builtin",
+              validate: bool = False, **overrides) -> dict[tuple[str, int, str], object]:
+    """The runs the variants need, ``(model, seed, stream) -> TrainConfig``, each shared once."""
+    from .train.config import apply_overrides
+
+    if not seeds:
+        raise ValueError("give at least one seed")
+    base = _base_config(preset, validate, overrides)
+    runs = {}
+    for v in variants:
+        for seed in seeds:
+            for feat in v.streams:
+                model = {**base.model, **MODELS[v.model]}
+                work = Path(root) / v.model / f"seed{seed}" / feat
+                runs[(v.model, int(seed), feat)] = apply_overrides(base, {"feat": feat, "seed": int(seed), "model": model, "work_dir": str(work)})
+    return runs
+
+
+def _check_reusable(cfg) -> None:
+    """Refuse a run folder that holds a run of other settings (it would be skipped or resumed wrongly)."""
+    path = cfg.resolved_work_dir() / "launch_config.json"
+    if not path.exists():
+        return
+    old, new = json.loads(path.read_text()), cfg.to_dict()
+    differ = sorted(k for k in new if k not in _NEUTRAL and old.get(k) != new[k])
+    if differ:
+        shown = ", ".join(f"{k}: {old.get(k)!r} there, {new[k]!r} now" for k in differ[:4])
+        raise ValueError(f"{cfg.resolved_work_dir()} holds a run with other settings ({shown}); delete it or use another root")
+
+
+def _train_all(runs: Mapping, gpus: Sequence[int] | None, parallel: bool, nproc: int, quiet: bool) -> dict:
+    """Train (or resume, or skip) every run through the four-stream runner; side by side when ``parallel``."""
+    from .streams import train_streams
+
+    if gpus:
+        per = max(1, len(gpus) // len(runs)) if parallel else len(gpus)
+        groups = [list(gpus[i : i + per]) for i in range(0, len(gpus) - per + 1, per)]
+    else:
+        groups = [None] * (max(1, (os.cpu_count() or 1) // max(nproc, 1)) if parallel else 1)
+    free = list(range(len(groups)))
+    lock = threading.Lock()
+    done: dict = {}
+
+    def one(key):
+        with lock:
+            slot = free.pop()
+        try:
+            cfg = runs[key]
+            res = train_streams(cfg, [cfg.feat], cfg.resolved_work_dir().parent, groups[slot], parallel and not gpus, nproc, quiet=True)
+            done[key] = res.runs[cfg.feat]
+            if not quiet:
+                print(f"[ablation] {key[0]} seed {key[1]} {key[2]}: test top-1 {done[key].test.get('top1', float('nan')):.4f}", flush=True)
+        finally:
+            with lock:
+                free.append(slot)
+
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        for f in [pool.submit(one, key) for key in runs]:
+            f.result()  # re-raises the first failure, after the runs before it finished
+    return done
+
+
+@dataclass
+class VariantSummary:
+    """A variant's test top-1 per seed and what they say together (fractions, not percent)."""
+
+    name: str
+    seeds: list[int]
+    top1: np.ndarray  # per seed
+    mean: float
+    std: float  # sample standard deviation over seeds (0 with one seed)
+    low: float  # Student-t interval over seeds (nan with one seed)
+    high: float
+    level: float
+    sample_low: float = math.nan  # bootstrap over test performers of the seed-averaged accuracy
+    sample_high: float = math.nan
+    correct: np.ndarray | None = field(default=None, repr=False)  # (seeds, samples), for paired comparisons
+    groups: np.ndarray | None = field(default=None, repr=False)
+    ids: list[str] | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict:
+        """JSON-able numbers."""
+        return {"name": self.name, "seeds": self.seeds, "top1": [float(t) for t in self.top1], "mean": self.mean, "std": self.std,
+                "low": self.low, "high": self.high, "level": self.level, "sample_low": self.sample_low, "sample_high": self.sample_high}  # fmt: skip
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The ``p`` quantile of Student's t with ``df`` degrees of freedom (numerical, 1e-6 accurate)."""
+    if not 0 < p < 1 or not df > 0:
+        raise ValueError(f"need 0 < p < 1 and df > 0, got p={p}, df={df}")
+    if p < 0.5:
+        return -t_quantile(1 - p, df)
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+
+    def cdf(x: float) -> float:  # Simpson's rule on the density over [0, x] after u = atan(t)
+        n = 2000
+        top = math.atan(x)
+        h = top / n
+        us = np.linspace(0.0, top, n + 1)
+        ts = np.tan(us)
+        f = np.exp(log_c - (df + 1) / 2 * np.log1p(ts**2 / df)) / np.cos(us) ** 2
+        return 0.5 + h / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
+
+    lo, hi = 0.0, 1.0
+    while cdf(hi) < p:
+        hi *= 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def summarise(name: str, correct: np.ndarray, groups: Sequence | None = None, seeds: Sequence[int] | None = None,
+              ids: Sequence[str] | None = None, level: float = 0.95, n_boot: int = 2000) -> VariantSummary:
+    """Mean, spread and intervals of one variant from its per-seed, per-sample correctness ``(seeds, samples)``."""
+    from .analysis import bootstrap_accuracy
+
+    correct = np.asarray(correct, np.float64)
+    if correct.ndim != 2 or not correct.size:
+        raise ValueError(f"{name}: need correctness of shape (seeds, samples), got {correct.shape}")
+    if groups is not None and len(groups) != correct.shape[1]:
+        raise ValueError(f"{name}: {correct.shape[1]} samples but {len(groups)} groups")
+    top1 = correct.mean(1)
+    n = len(top1)
+    mean = float(top1.mean())
+    std = float(top1.std(ddof=1)) if n > 1 else 0.0
+    half = t_quantile(0.5 + level / 2, n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+    out = VariantSummary(name, list(seeds) if seeds is not None else list(range(n)), top1, mean, std, mean - half, mean + half, level,
+                         correct=correct, groups=None if groups is None else np.asarray(groups), ids=None if ids is None else list(ids))  # fmt: skip
+    if groups is not None:
+        iv = bootstrap_accuracy(correct.mean(0), groups, n_boot, level=level)
+        out.sample_low, out.sample_high = iv.low, iv.high
+    return out
+
+
+@dataclass
+class Verdict:
+    """Whether variant ``a`` and ``b`` can be told apart with the seeds (and test samples) used."""
+
+    a: str
+    b: str
+    difference: float  # mean top-1 of a minus b (fraction)
+    seed_low: float  # Welch interval over seeds (nan with fewer than two seeds on a side)
+    seed_high: float
+    sample_low: float  # paired bootstrap over test performers of the seed-averaged difference
+    sample_high: float
+    seeds: tuple[int, int]
+    apart: bool
+
+    @property
+    def text(self) -> str:
+        """One honest sentence."""
+        diff = f"{self.a} minus {self.b}: {100 * self.difference:+.1f} points"
+        if min(self.seeds) < 2:
+            return f"{diff}; cannot tell apart: one seed gives no spread to judge the difference by"
+        seeds = f"over seeds [{100 * self.seed_low:+.1f}, {100 * self.seed_high:+.1f}]"
+        sample = "" if math.isnan(self.sample_low) else f", over test performers [{100 * self.sample_low:+.1f}, {100 * self.sample_high:+.1f}]"
+        if self.apart:
+            return f"{diff} ({seeds}{sample}): told apart with {self.seeds[0]} and {self.seeds[1]} seeds"
+        return f"{diff} ({seeds}{sample}): cannot tell apart with {self.seeds[0]} and {self.seeds[1]} seeds"
+
+
+def compare(a: VariantSummary, b: VariantSummary, level: float = 0.95, n_boot: int = 2000) -> Verdict:
+    """Welch interval over seeds and paired bootstrap over performers; apart only when both exclude 0."""
+    from .analysis import bootstrap_difference
+
+    na, nb = len(a.top1), len(b.top1)
+    diff = a.mean - b.mean
+    seed_low = seed_high = math.nan
+    if na > 1 and nb > 1:
+        va, vb = a.std**2 / na, b.std**2 / nb
+        se = math.sqrt(va + vb)
+        if se > 0:
+            df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+            half = t_quantile(0.5 + level / 2, df) * se
+        else:
+            half = 0.0  # every seed of both gave the same accuracy
+        seed_low, seed_high = diff - half, diff + half
+    sample_low = sample_high = math.nan
+    if a.correct is not None and b.correct is not None and a.groups is not None and a.ids is not None and b.ids is not None:
+        if sorted(a.ids) != sorted(b.ids):
+            raise ValueError(f"{a.name} and {b.name} were tested on different samples")
+        order = {i: k for k, i in enumerate(b.ids)}
+        b_mean = b.correct.mean(0)[[order[i] for i in a.ids]]
+        iv = bootstrap_difference(a.correct.mean(0), b_mean, a.groups, n_boot, level=level)
+        sample_low, sample_high = iv.low, iv.high
+    seed_apart = na > 1 and nb > 1 and not (seed_low <= 0 <= seed_high)
+    sample_apart = math.isnan(sample_low) or not (sample_low <= 0 <= sample_high)
+    return Verdict(a.name, b.name, diff, seed_low, seed_high, sample_low, sample_high, (na, nb), bool(seed_apart and sample_apart))
+
+
+@dataclass
+class AblationResult:
+    """Every variant's summary, and where its runs are."""
+
+    root: Path
+    variants: dict[str, VariantSummary]
+    descriptions: dict[str, str]
+    runs: dict = field(default_factory=dict)  # (model, seed, stream) -> RunResult
+
+    def compare(self, a: str, b: str = "full", level: float | None = None) -> Verdict:
+        """:func:`compare` of two variants by name."""
+        return compare(self.variants[a], self.variants[b], level or self.variants[a].level)
+
+    def table(self) -> str:
+        """Mean, spread and both intervals per variant, in percent."""
+        rows = [f"{'variant':24s} {'seeds':>5s} {'mean':>6s} {'sd':>5s} {'over seeds':>15s} {'over performers':>16s}  per seed"]
+        for s in self.variants.values():
+            seed_iv = "-" if math.isnan(s.low) else f"[{100 * s.low:.1f}, {100 * s.high:.1f}]"
+            perf_iv = "-" if math.isnan(s.sample_low) else f"[{100 * s.sample_low:.1f}, {100 * s.sample_high:.1f}]"
+            per = " ".join(f"{100 * t:.1f}" for t in s.top1)
+            rows.append(f"{s.name:24s} {len(s.top1):5d} {100 * s.mean:6.1f} {100 * s.std:5.1f} {seed_iv:>15s} {perf_iv:>16s}  {per}")
+        level = next(iter(self.variants.values())).level if self.variants else 0.95
+        rows.append(f"(top-1 %, {level:.0%} intervals: Student t over seeds; bootstrap over test performers of the seed mean)")
+        return "\n".join(rows)
+
+    def as_dict(self) -> dict:
+        """JSON-able: per variant, its description and numbers."""
+        return {"root": str(self.root), "variants": {n: {**s.as_dict(), "description": self.descriptions.get(n, "")} for n, s in self.variants.items()}}
+
+
+def _correctness(variant: Variant, per_seed: Mapping[int, Mapping[str, object]]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """``(seeds, samples)`` correctness of a variant from its runs' score files, rows matched by id."""
+    from .analysis import performer_of
+    from .fusion import fuse
+    from .scores import load_scores
+
+    rows, ids = [], None
+    for seed, runs in per_seed.items():
+        scores = {feat: load_scores(runs[feat].scores) for feat in variant.streams}
+        sc = scores[variant.streams[0]] if len(scores) == 1 else fuse(scores, dict(zip(variant.streams, variant.weights)))
+        if ids is None:
+            ids = list(sc.frame_dir)
+        elif sorted(ids) != sorted(sc.frame_dir):
+            raise ValueError(f"{variant.name}: seed {seed} was tested on other samples than the first seed")
+        sc = sc.reorder(ids)
+        if sc.labels is None:
+            raise ValueError(f"{variant.name}: the score files of seed {seed} have no labels")
+        rows.append(sc.probs.argmax(1) == sc.labels)
+    try:
+        groups = np.array([performer_of(i) for i in ids])
+    except ValueError:  # ids without a performer field: the samples themselves are the groups
+        groups = np.arange(len(ids))
+    return np.stack(rows), ids, groups
+
+
+def _collect(root: Path, variants: Sequence[Variant], seeds: Sequence[int], results: Mapping, level: float) -> AblationResult:
+    out = AblationResult(root, {}, {v.name: v.description for v in variants}, dict(results))
+    for v in variants:
+        per_seed = {s: {f: results[(v.model, int(s), f)] for f in v.streams} for s in seeds}
+        missing = [str(r.work_dir) for runs in per_seed.values() for r in runs.values() if r.scores is None]
+        if missing:
+            raise ValueError(f"{v.name}: runs without test scores: {', '.join(missing)}")
+        correct, ids, groups = _correctness(v, per_seed)
+        out.variants[v.name] = summarise(v.name, correct, groups, list(seeds), ids, level)
+    (root / "ablation.json").write_text(json.dumps(out.as_dict(), indent=2))
+    (root / "ablation.txt").write_text(out.table() + "\n")
+    return out
+
+
+def run_ablation(
+    root: str | os.PathLike = "runs/ablation",
+    variants: str | Sequence[str] = ("full", "no_attention"),
+    seeds: Sequence[int] = (0, 1),
+    preset: str = "builtin",
+    gpus: Sequence[int] | None = None,
+    parallel: bool = True,
+    nproc: int = 1,
+    validate: bool = False,
+    level: float = 0.95,
+    quiet: bool = False,
+    **overrides,
+) -> AblationResult:
+    """Train (or resume, or reuse) every run the variants need, then summarise each variant over seeds.
+
+    ``preset``: a preset family (``builtin``, ``aagcn_pyskl_ntu60_xsub_3dkp`` ...); ``overrides``:
+    training options for every run (``epochs``, ``ann_file``, ``test_clips`` ...). By default each
+    run tests its last epoch's model (``validate=True`` keeps the preset's validation and best-model
+    choice). ``parallel``: on CPU one single-threaded run per core side by side; with ``gpus``,
+    disjoint GPU sets per run (else every run uses all of them, one after another).
+    """
+    root = Path(root)
+    chosen = resolve_variants(variants)
+    seeds = [int(s) for s in seeds]
+    runs = plan_runs(root, chosen, seeds, preset, validate, **overrides)
+    for cfg in runs.values():
+        _check_reusable(cfg)
+    root.mkdir(parents=True, exist_ok=True)
+    if not quiet:
+        print(f"[ablation] {len(chosen)} variant(s) x {len(seeds)} seed(s): {len(runs)} run(s) under {root}", file=sys.stderr, flush=True)
+    results = _train_all(runs, gpus, parallel, nproc, quiet)
+    return _collect(root, chosen, seeds, results, level)
+
+
+def load_ablation(root: str | os.PathLike, variants: str | Sequence[str], seeds: Sequence[int], level: float = 0.95) -> AblationResult:
+    """Summarise finished runs under ``root`` without training (an error names any run not finished)."""
+    from .train.launch import RunResult
+
+    root = Path(root)
+    chosen = resolve_variants(variants)
+    results = {}
+    for v in chosen:
+        for s in seeds:
+            for feat in v.streams:
+                path = root / v.model / f"seed{int(s)}" / feat / "results.json"
+                if not path.exists():
+                    raise FileNotFoundError(f"{path.parent}: not a finished run (no results.json); run the grid first")
+                d = json.loads(path.read_text())
+                results[(v.model, int(s), feat)] = RunResult(Path(d["work_dir"]), scores=Path(d["scores"]) if d.get("scores") else None, test=d.get("test") or {})
+    return _collect(root, chosen, [int(s) for s in seeds], results, level)

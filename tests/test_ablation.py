@@ -1,0 +1,175 @@
+"""The ablation grid: runs planned per variant and seed, finished runs reused, interrupted ones
+resumed, seeds aggregated as computed by hand, and the verdict on whether two variants differ."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from aagcn_lab import ablation
+from aagcn_lab.ablation import VARIANTS, compare, plan_runs, resolve_variants, run_ablation, summarise, t_quantile
+from aagcn_lab.model.aagcn import AAGCNConfig
+from aagcn_lab.scores import Scores, save_scores
+
+# Student t quantiles from printed tables (two-sided 95 % and 90 %)
+T_TABLE = [(0.975, 1, 12.706), (0.975, 2, 4.303), (0.975, 4, 2.776), (0.975, 30, 2.042), (0.95, 3, 2.353), (0.995, 10, 3.169)]
+
+
+@pytest.mark.parametrize("p,df,value", T_TABLE)
+def test_t_quantile_matches_the_printed_table(p, df, value):
+    assert t_quantile(p, df) == pytest.approx(value, abs=1e-3)
+    assert t_quantile(1 - p, df) == pytest.approx(-value, abs=1e-3)
+
+
+def test_every_variant_is_a_model_switch_that_builds():
+    for v in VARIANTS.values():
+        cfg = AAGCNConfig(**ablation.MODELS[v.model])
+        assert len(v.weights) in (0, len(v.streams)) and (len(v.streams) == 1) == (not v.weights), v.name
+        assert cfg.graph in ("tip", "cvpr", "fixed")
+    assert ablation.MODELS["full"] == {}  # the full model is pyskl's, unchanged
+    assert AAGCNConfig(**ablation.MODELS["no_attention"]).attention is False
+    with pytest.raises(KeyError, match="unknown ablation variant.*nope.*variants: all, full"):
+        resolve_variants("full,nope")
+    assert [v.name for v in resolve_variants("all")] == list(VARIANTS)
+
+
+def test_runs_are_shared_between_variants_and_named_by_model_seed_and_stream(tmp_path):
+    runs = plan_runs(tmp_path, resolve_variants("full,stream_b,fusion_2s,no_attention"), [0, 3], epochs=2)
+    assert sorted(runs) == sorted([(m, s, f) for s in (0, 3) for m, f in (("full", "j"), ("full", "b"), ("no_attention", "j"))])
+    cfg = runs[("no_attention", 3, "j")]
+    assert cfg.seed == 3 and cfg.epochs == 2 and cfg.model["spatial_attention"] is False and cfg.model["base_channels"] == 16
+    assert cfg.resolved_work_dir() == tmp_path / "no_attention" / "seed3" / "j"
+    assert cfg.test_checkpoint == "last" and cfg.val_split == "" and cfg.test_split == "xsub_val"  # no model selection
+    with pytest.raises(ValueError, match="at least one seed"):
+        plan_runs(tmp_path, resolve_variants("full"), [])
+
+
+# ------------------------------------------------------------------------------------------------
+# Aggregation on hand-made results
+# ------------------------------------------------------------------------------------------------
+
+
+def _ids(n_perf=4, per=5):
+    return [f"S001C001P{p:03d}R001A{k + 1:03d}" for p in range(1, n_perf + 1) for k in range(per)]
+
+
+def test_seeds_aggregate_to_the_mean_spread_and_t_interval_computed_by_hand():
+    ids = _ids()
+    correct = np.zeros((3, 20), bool)
+    correct[0, :10] = True  # 0.50
+    correct[1, :12] = True  # 0.60
+    correct[2, :14] = True  # 0.70
+    groups = [int(i[9:12]) for i in ids]
+    s = summarise("v", correct, groups, [0, 1, 2], ids)
+    assert s.top1.tolist() == pytest.approx([0.5, 0.6, 0.7])
+    assert s.mean == pytest.approx(0.6) and s.std == pytest.approx(0.1)
+    half = 4.303 * 0.1 / math.sqrt(3)
+    assert (s.low, s.high) == pytest.approx((0.6 - half, 0.6 + half), abs=1e-4)
+    assert s.sample_low <= 0.6 <= s.sample_high
+    one = summarise("one", correct[:1], groups)
+    assert one.std == 0 and math.isnan(one.low)
+    with pytest.raises(ValueError, match="seeds, samples"):
+        summarise("bad", correct[0], groups)
+    with pytest.raises(ValueError, match="20 samples but 3 groups"):
+        summarise("bad", correct, [1, 2, 3])
+
+
+def _summary(name, per_seed_hits, n=40, seed=0):
+    """Per seed, ``hits`` of ``n`` samples correct, spread over 8 performers at random positions."""
+    rng = np.random.default_rng(seed)
+    ids = _ids(8, n // 8)
+    correct = np.zeros((len(per_seed_hits), n), bool)
+    for k, h in enumerate(per_seed_hits):
+        correct[k, rng.permutation(n)[:h]] = True
+    return summarise(name, correct, [int(i[9:12]) for i in ids], list(range(len(per_seed_hits))), ids)
+
+
+def test_verdict_tells_apart_only_what_the_seeds_and_the_samples_support():
+    strong, weak = _summary("strong", [38, 39, 38, 39]), _summary("weak", [10, 11, 9, 10], seed=1)
+    v = compare(strong, weak)
+    assert v.apart and v.difference == pytest.approx((38.5 - 10) / 40) and v.seed_low > 0 and v.sample_low > 0
+    assert "told apart with 4 and 4 seeds" in v.text
+    # close means and a wide spread over seeds: cannot tell apart
+    a, b = _summary("a", [30, 20, 35]), _summary("b", [28, 33, 22], seed=2)
+    v = compare(a, b)
+    assert not v.apart and v.seed_low < 0 < v.seed_high and "cannot tell apart with 3 and 3 seeds" in v.text
+    # one seed: no spread, no verdict, whatever the gap
+    v = compare(_summary("x", [39]), _summary("y", [5]))
+    assert not v.apart and "one seed gives no spread" in v.text
+    # seeds agree but the test set is too small to carry the gap (a 1-sample difference)
+    v = compare(_summary("c", [21, 21, 21]), _summary("d", [20, 20, 20]))
+    assert v.seed_low > 0 and v.sample_low <= 0 and not v.apart
+
+
+def _fake_finished_run(cfg, correct_ids, ids, classes=3):
+    """A run folder as the trainer leaves it when finished: its config, results and test scores."""
+    work = cfg.resolved_work_dir()
+    work.mkdir(parents=True)
+    labels = np.array([int(i[-3:]) % classes for i in ids])  # the label belongs to the sample, whatever the row order
+    probs = np.full((len(ids), classes), 0.1)
+    for i, sample in enumerate(ids):  # confident when right (0.8), unsure when wrong (0.5)
+        if sample in correct_ids:
+            probs[i, labels[i]] = 0.8
+        else:
+            probs[i, (labels[i] + 1) % classes] = 0.5
+    path = save_scores(work / f"scores_xsub_val_{cfg.feat}.npz", Scores(ids, probs, labels, {}))
+    (work / "launch_config.json").write_text(json.dumps(cfg.to_dict()))
+    (work / "results.json").write_text(json.dumps({"work_dir": str(work), "test": {}, "scores": str(path), "checkpoint": None}))
+
+
+def test_finished_runs_are_reused_and_fusion_matches_samples_by_id(tmp_path):
+    ids = _ids()
+    variants = resolve_variants("full,stream_b,fusion_2s")
+    runs = plan_runs(tmp_path, variants, [0, 1], epochs=1)
+    # j right on the first 12 (seed 0) / 14 (seed 1) samples; b right on the last 8 / 10
+    for (_model, seed, feat), cfg in runs.items():
+        right = ids[:12 + 2 * seed] if feat == "j" else ids[-(8 + 2 * seed):]
+        _fake_finished_run(cfg, set(right), ids if feat == "j" else ids[::-1])  # b's rows in another order
+    res = run_ablation(tmp_path, "full,stream_b,fusion_2s", [0, 1], epochs=1, quiet=True)
+    assert not list(tmp_path.rglob("latest.pt"))  # nothing was trained
+    assert res.variants["full"].top1.tolist() == pytest.approx([12 / 20, 14 / 20])
+    assert res.variants["stream_b"].top1.tolist() == pytest.approx([8 / 20, 10 / 20])
+    # fused 1:1 by id: every sample has one confident right stream (0.8 + 0.1 beats 0.5 + 0.1)
+    assert res.variants["fusion_2s"].top1.tolist() == [1.0, 1.0]
+    saved = json.loads((tmp_path / "ablation.json").read_text())["variants"]
+    assert saved["full"]["mean"] == pytest.approx(0.65) and "joint stream" in saved["full"]["description"]
+    assert "fusion_2s" in res.table() and "over seeds" in res.table()
+    assert ablation.load_ablation(tmp_path, "full", [0, 1]).variants["full"].mean == pytest.approx(0.65)
+
+
+def test_a_run_folder_of_other_settings_is_refused(tmp_path):
+    ids = _ids()
+    cfg = plan_runs(tmp_path, resolve_variants("full"), [0], epochs=1)[("full", 0, "j")]
+    _fake_finished_run(cfg, set(ids[:5]), ids)
+    with pytest.raises(ValueError, match=r"seed0/j holds a run with other settings \(epochs: 1 there, 3 now\)"):
+        run_ablation(tmp_path, "full", [0], epochs=3, quiet=True)
+    with pytest.raises(FileNotFoundError, match="not a finished run"):
+        ablation.load_ablation(tmp_path, "no_attention", [0])
+
+
+# ------------------------------------------------------------------------------------------------
+# Real runs: two variants x two seeds, one epoch on the built-in data
+# ------------------------------------------------------------------------------------------------
+
+TINY = dict(epochs=1, max_steps=2, test_clips=1, clip_len=16, **{"model.base_channels": 8, "model.num_stages": 2}, progress=False, tensorboard=False)
+
+
+@pytest.mark.slow
+def test_a_real_grid_trains_then_resumes_an_interrupted_run_and_skips_finished_ones(tmp_path):
+    res = run_ablation(tmp_path, "full,no_attention", [0, 1], quiet=True, **TINY)
+    assert set(res.variants) == {"full", "no_attention"} and all(len(s.top1) == 2 for s in res.variants.values())
+    for s in res.variants.values():
+        assert all(0 <= t <= 1 for t in s.top1) and s.correct.shape == (2, 552)  # the built-in xsub_val split
+    interrupted = tmp_path / "no_attention" / "seed1" / "j"
+    (interrupted / "results.json").unlink()  # killed after its last checkpoint, before the test
+    steps = [json.loads(line)["step"] for line in (interrupted / "metrics.jsonl").read_text().splitlines() if '"train"' in line]
+    finished = tmp_path / "full" / "seed0" / "j" / "latest.pt"
+    stamp = finished.stat().st_mtime_ns
+    again = run_ablation(tmp_path, "full,no_attention", [0, 1], quiet=True, **TINY)
+    assert finished.stat().st_mtime_ns == stamp  # not trained again
+    records = [json.loads(line) for line in (interrupted / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r["split"] == "train"] == steps  # resumed: no step trained twice
+    assert again.variants["no_attention"].top1 == pytest.approx(res.variants["no_attention"].top1)
