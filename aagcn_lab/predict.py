@@ -45,7 +45,7 @@ from .data.validate import (
 from .fusion import default_weights
 from .io import safe_npy_load
 from .model.aagcn import AAGCN
-from .model.checkpoint import load_checkpoint, read_checkpoint
+from .model.checkpoint import read_checkpoint
 
 __all__ = ["Prediction", "predict", "predict_records", "read_input", "load_stream_models", "class_names_for"]
 
@@ -174,10 +174,9 @@ def load_stream_models(checkpoints) -> dict[str, tuple[AAGCN, dict]]:
                 raise ValueError(f"two checkpoints for stream {stream!r}")
             out[stream] = (onnx_model, onnx_settings)
             continue
-        model = load_checkpoint(path)
-        meta = getattr(model, "checkpoint_meta", {})
-        train_cfg = (read_checkpoint(path).raw.get("train_state") or {}).get("train_config", {})
-        stream = stream or meta.get("feat") or train_cfg.get("feat")
+        info = read_checkpoint(path)  # the file once: weights and what it was trained on
+        model, trained_on = info.build_model(), info.provenance
+        stream = stream or trained_on.feat
         if stream is None:
             if len(items) == 1:
                 stream = "j"
@@ -185,7 +184,7 @@ def load_stream_models(checkpoints) -> dict[str, tuple[AAGCN, dict]]:
                 raise ValueError(f"{path}: the checkpoint does not say its stream; pass {{'j': path, 'b': ...}} (CLI: j={path})")
         if stream in out:
             raise InputError(f"two checkpoints for stream {stream!r} ({path} and another); name each stream once (j=..., b=...)")
-        out[stream] = (model, {"clip_len": int(train_cfg.get("clip_len", 100)), "meta": meta})
+        out[stream] = (model, {"clip_len": trained_on.clip_len or 100, "meta": dict(info.meta, source=info.source)})
     return out
 
 

@@ -5,8 +5,10 @@ import os
 import pytest
 import torch
 
-from aagcn_lab import CheckpointError, build_model, define_layout, load_checkpoint, save_checkpoint
+from aagcn_lab import CheckpointError, build_model, define_layout, load_checkpoint, read_checkpoint, save_checkpoint
 from aagcn_lab.io import CorruptFileError, UnsafeFileError
+from aagcn_lab.model.checkpoint import Provenance
+from aagcn_lab.train.config import TrainConfig
 
 from .conftest import perturb
 
@@ -29,7 +31,9 @@ def test_own_checkpoint_round_trips_exactly(tmp_path, kwargs):
     path = save_checkpoint(m, tmp_path / "m.pt", meta={"note": "test"})
     back = load_checkpoint(path)
     assert back.cfg == m.cfg and _equal_models(m, back) and not back.training
-    assert back.checkpoint_meta["note"] == "test"
+    info = read_checkpoint(path)
+    assert info.meta["note"] == "test" and info.source == "aagcn_lab"
+    assert not info.provenance.known and info.train_state is None  # saved without a training state
     x = torch.randn(2, 2, 16, m.backbone.num_joints, 3)
     m.eval()
     assert torch.equal(m(x), back(x))
@@ -56,7 +60,29 @@ def test_pyskl_style_files_load_with_inferred_config(tmp_path, wrap):
     back = load_checkpoint(tmp_path / "r.pth")
     assert back.cfg.layout == "coco" and back.cfg.num_classes == 11 and back.cfg.base_channels == 8
     assert not back.cfg.spatial_attention and back.cfg.temporal_attention
-    assert back.checkpoint_meta["source"] == "pyskl" and _equal_models(m, back)
+    assert _equal_models(m, back)
+    info = read_checkpoint(tmp_path / "r.pth")
+    assert info.source == "pyskl" and _equal_models(m, info.build_model())
+    # pyskl's files say nothing of the data they were trained on: a clear 'unknown'
+    assert info.train_config == {} and info.provenance == Provenance() and not info.provenance.known
+    assert info.provenance.eval_split is None and "unknown" in info.provenance.describe()
+
+
+def test_provenance_round_trips_from_the_training_state(tmp_path):
+    m = build_model(layout="nturgb+d", num_classes=4, base_channels=8, num_stages=2)
+    run = TrainConfig(ann_file="data/x.pkl", train_split="xsub_train", val_split="xsub_holdout", test_split="xsub_val", feat="bm", clip_len=48, preset="p")
+    path = save_checkpoint(m, tmp_path / "best.pt", meta={"feat": "bm", "label_names": list("abcd")}, train_state={"train_config": run.to_dict(), "epoch": 3})
+    info = read_checkpoint(path)
+    assert info.train_config == run.to_dict() and TrainConfig(**info.train_config) == run and info.train_state["epoch"] == 3
+    p = info.provenance
+    assert (p.ann_file, p.train_split, p.val_split, p.test_split, p.feat, p.clip_len, p.preset) == ("data/x.pkl", "xsub_train", "xsub_holdout", "xsub_val", "bm", 48, "p")
+    assert p.known and p.eval_split == "xsub_val" and "data/x.pkl" in p.describe()
+    # tested on the validation split when the run had no separate test split
+    path = save_checkpoint(m, tmp_path / "v.pt", train_state={"train_config": {**run.to_dict(), "test_split": ""}})
+    assert read_checkpoint(path).provenance.eval_split == "xsub_holdout"
+    assert read_checkpoint(path).provenance.feat == "bm"  # from the config when meta does not say
+    # the model built from the info is the one load_checkpoint gives
+    assert _equal_models(info.build_model(), load_checkpoint(tmp_path / "best.pt")) and not info.build_model().training
 
 
 def test_ntu_hand_variant_is_read_from_the_stored_graph(tmp_path):

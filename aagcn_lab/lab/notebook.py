@@ -131,18 +131,18 @@ def dataset_for(checkpoint: str | os.PathLike, ann_file: str = "", split: str = 
     needs ``ann_file`` and ``split``; with neither, the built-in dataset's ``xsub_val`` is used
     when the layouts agree)."""
     from ..data import SkeletonDataset
-    from ..model.checkpoint import read_checkpoint
     from ..data.annotations import resolve_annotations
+    from ..model.checkpoint import read_checkpoint
 
     info = read_checkpoint(checkpoint)
-    run = (info.raw.get("train_state") or {}).get("train_config", {})
-    ann_file = ann_file or run.get("ann_file") or "builtin"
-    split = split or run.get("test_split") or run.get("val_split") or "xsub_val"
-    feat = feat or info.meta.get("feat") or run.get("feat") or "j"
+    trained_on = info.provenance
+    ann_file = ann_file or trained_on.ann_file or "builtin"
+    split = split or trained_on.eval_split or "xsub_val"
+    feat = feat or trained_on.feat or "j"
     ann = resolve_annotations(ann_file)
     if ann.num_joints != info.config.get_layout().num_joints:
         raise ValueError(f"{ann.source} has {ann.num_joints} joints; the checkpoint's layout has {info.config.get_layout().num_joints}: pass ann_file")
-    return SkeletonDataset(ann, split, feat=feat, mode=mode, clip_len=int(run.get("clip_len", 100)), layout=info.config.layout)
+    return SkeletonDataset(ann, split, feat=feat, mode=mode, clip_len=trained_on.clip_len or 100, layout=info.config.layout)
 
 
 def warm_batch_norm(model: Any, x: Any) -> None:

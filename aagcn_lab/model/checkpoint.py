@@ -1,11 +1,14 @@
 """Model checkpoints: ours, and pyskl's released AAGCN files.
 
 Our file is a dict ``{'format': 'aagcn_lab', 'format_version', 'config', 'state_dict', 'meta'}``
-(trainer checkpoints add a ``train_state``). pyskl's released ``.pth`` is an mmcv checkpoint:
+(trainer checkpoints add a ``train_state``, which holds the run's training config: the file says
+what it was trained on, :attr:`CheckpointInfo.provenance`). pyskl's released ``.pth`` is an mmcv checkpoint:
 ``{'meta': {...}, 'state_dict': {'backbone.*', 'cls_head.*'}, 'optimizer'?}`` -- our module names
 are pyskl's, so its weights load as they are; only the model config has to be inferred from the
 weights (the layout from the number of joints and the stored graph, the classes from the
-classifier, and so on). Every file is read with weights-only loading: nothing in it can run code.
+classifier, and so on); what it was trained on is unknown. Every file is read with weights-only
+loading: nothing in it can run code. ``read_checkpoint`` reads a file once; its
+:class:`CheckpointInfo` builds the model (``load_checkpoint(path)`` is ``read_checkpoint(path).build_model()``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .aagcn import AAGCN, AAGCNConfig
 __all__ = [
     "CheckpointError",
     "CheckpointInfo",
+    "Provenance",
     "read_checkpoint",
     "load_checkpoint",
     "save_checkpoint",
@@ -42,6 +46,36 @@ class CheckpointError(InputError):
     """A checkpoint that does not fit the model: names the file and the keys or shapes at fault."""
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """What a checkpoint was trained on, as far as its file says; ``None`` where it does not."""
+
+    ann_file: str | None = None
+    train_split: str | None = None
+    val_split: str | None = None
+    test_split: str | None = None  # None or '': tested on the validation split
+    feat: str | None = None
+    clip_len: int | None = None
+    preset: str | None = None
+    train_config: dict = field(default_factory=dict)  # the run's TrainConfig as a dict; {} = unknown
+
+    @property
+    def known(self) -> bool:
+        """Whether the file holds its training run's config (ours from the trainer; not pyskl's)."""
+        return bool(self.train_config)
+
+    @property
+    def eval_split(self) -> str | None:
+        """The split the run was tested on: ``test_split``, else ``val_split``."""
+        return self.test_split or self.val_split or None
+
+    def describe(self) -> str:
+        """One line: the data, split and stream, or why they are unknown."""
+        if not self.known:
+            return f"training data unknown (no training state in the file{'; stream ' + self.feat if self.feat else ''})"
+        return f"trained on {self.ann_file} {self.train_split}, tested on {self.eval_split}, stream {self.feat}, clip_len {self.clip_len}"
+
+
 @dataclass
 class CheckpointInfo:
     """What a checkpoint file holds, before a model is built from it."""
@@ -52,6 +86,34 @@ class CheckpointInfo:
     state_dict: dict[str, Tensor]
     meta: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)  # everything else in the file (e.g. a trainer's state)
+
+    @property
+    def train_state(self) -> dict | None:
+        """What the trainer saved to resume (optimizer, counters, RNG states, ``train_config``); ``None`` if absent."""
+        return self.raw.get("train_state")
+
+    @property
+    def train_config(self) -> dict:
+        """The training run's config (a ``TrainConfig`` as a dict); ``{}`` when the file does not hold one."""
+        return dict((self.train_state or {}).get("train_config") or {})
+
+    @property
+    def provenance(self) -> Provenance:
+        """What the checkpoint was trained on (the stream also from ``meta['feat']``)."""
+        run = self.train_config
+        clip_len = run.get("clip_len")
+        return Provenance(
+            ann_file=run.get("ann_file"), train_split=run.get("train_split"), val_split=run.get("val_split"),
+            test_split=run.get("test_split"), feat=self.meta.get("feat") or run.get("feat"),
+            clip_len=int(clip_len) if clip_len is not None else None, preset=run.get("preset") or self.meta.get("preset"), train_config=run,
+        )  # fmt: skip
+
+    def build_model(self, map_location: str | torch.device = "cpu") -> AAGCN:
+        """A ready (eval-mode) :class:`AAGCN` with these weights; mismatched weights raise :class:`CheckpointError`."""
+        model = AAGCN(self.config)
+        _check_state_dict(model, self.state_dict, self.path)
+        model.load_state_dict(self.state_dict)
+        return model.to(map_location).eval()
 
 
 def clean_state_dict(sd: dict[str, Any]) -> dict[str, Tensor]:
@@ -247,15 +309,11 @@ def load_checkpoint(
     The layout and number of classes are read from the file, or inferred from the weights where
     it does not say; ``layout=`` / ``num_classes=`` / other config fields override. Mismatched
     weights raise :class:`CheckpointError` listing the missing, unexpected and mis-shaped keys.
+    What the file says about its training (meta, provenance): :func:`read_checkpoint`.
     """
     if isinstance(layout, Layout):
         layout = layout.to_dict() if layout.name not in LAYOUTS else layout.name
-    info = read_checkpoint(path, layout=layout, num_classes=num_classes, **overrides)
-    model = AAGCN(info.config)
-    _check_state_dict(model, info.state_dict, info.path)
-    model.load_state_dict(info.state_dict)
-    model.checkpoint_meta = dict(info.meta, source=info.source)
-    return model.to(map_location).eval()
+    return read_checkpoint(path, layout=layout, num_classes=num_classes, **overrides).build_model(map_location)
 
 
 def save_checkpoint(model: AAGCN, path: str | os.PathLike, meta: dict | None = None, **extra: Any) -> Path:

@@ -11,7 +11,7 @@ from ..data import SkeletonDataset
 from ..data.annotations import resolve_annotations
 from ..data.validate import check_int, check_output_path, resolve_device
 from ..metrics import evaluate_scores
-from ..model.checkpoint import load_checkpoint
+from ..model.checkpoint import read_checkpoint
 from ..scores import Scores, save_scores
 from .trainer import evaluate
 
@@ -39,15 +39,12 @@ def test_checkpoint(
     device = resolve_device(device)
     if out is not None:
         check_output_path(out)  # before the evaluation, so that a bad path costs nothing
-    model = load_checkpoint(checkpoint)
-    meta = getattr(model, "checkpoint_meta", {})
-    from ..model.checkpoint import read_checkpoint
-
-    run_cfg = (read_checkpoint(checkpoint).raw.get("train_state") or {}).get("train_config", {})
-    ann_file = ann_file or run_cfg.get("ann_file")
-    split = split or run_cfg.get("test_split") or run_cfg.get("val_split")
-    feat = feat or meta.get("feat") or run_cfg.get("feat")
-    clip_len = clip_len or run_cfg.get("clip_len") or 100
+    info = read_checkpoint(checkpoint)  # the file once: weights and what it was trained on
+    model, trained_on = info.build_model(), info.provenance
+    ann_file = ann_file or trained_on.ann_file
+    split = split or trained_on.eval_split
+    feat = feat or trained_on.feat
+    clip_len = clip_len or trained_on.clip_len or 100
     missing = [n for n, v in (("ann_file", ann_file), ("split", split), ("feat", feat)) if not v]
     if missing:
         raise ValueError(f"{checkpoint}: the checkpoint does not say its {', '.join(missing)}; pass them (e.g. --ann-file, --split, --feat)")

@@ -451,7 +451,7 @@ class Trainer:
     def load_state(self, path: Path) -> None:
         """Restore everything :meth:`save_state` wrote."""
         info = read_checkpoint(path)
-        state = info.raw.get("train_state")
+        state = info.train_state
         if state is None:
             raise ValueError(f"{path}: a model checkpoint without training state; cannot resume from it")
         self.model.load_state_dict(info.state_dict)
