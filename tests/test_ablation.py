@@ -173,3 +173,23 @@ def test_a_real_grid_trains_then_resumes_an_interrupted_run_and_skips_finished_o
     records = [json.loads(line) for line in (interrupted / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if r["split"] == "train"] == steps  # resumed: no step trained twice
     assert again.variants["no_attention"].top1 == pytest.approx(res.variants["no_attention"].top1)
+
+
+def test_the_cli_and_the_figure_read_the_same_grid(tmp_path, capsys):
+    from aagcn_lab.cli import main
+    from aagcn_lab.viz import plot_ablation
+
+    ids = _ids()
+    for (model, seed, _feat), cfg in plan_runs(tmp_path, resolve_variants("full,no_attention"), [0, 1], epochs=1).items():
+        _fake_finished_run(cfg, set(ids[: 10 + seed + (4 if model == "full" else 0)]), ids)
+    assert main(["ablation", "--root", str(tmp_path), "--variants", "full,no_attention", "--seeds", "0,1", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "no_attention" in out and "no_attention minus full: -20.0 points" in out and "cannot tell apart" not in out.split("\n")[0]
+    assert main(["ablation", "--root", str(tmp_path), "--variants", "full", "--seeds", "0", "--epochs", "2"]) == 2
+    assert "holds a run with other settings" in capsys.readouterr().err
+    res = ablation.load_ablation(tmp_path, "full,no_attention", [0, 1])
+    fig = plot_ablation(res)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["no_attention", "full"]
+    seeds = [line for line in ax.lines if line.get_marker() == "o"]
+    assert sorted(x for line in seeds for x in line.get_xdata()) == pytest.approx([50.0, 55.0, 70.0, 75.0])

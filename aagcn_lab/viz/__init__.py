@@ -19,6 +19,7 @@ package multiplies features from the right, ``out[w] = sum_v x[v] * A[v, w]``.
 Static figures are matplotlib (they render on GitHub); interactive ones are plotly.
 """
 
+from .ablation import plot_ablation
 from .attention import (
     plot_attention_summary,
     plot_channel_attention,
@@ -83,6 +84,7 @@ __all__ = [
     "new_figure",
     "normalize_confusion",
     "per_class_accuracy",
+    "plot_ablation",
     "plot_alpha",
     "plot_attention_summary",
     "plot_channel_attention",
