@@ -21,20 +21,24 @@ from typing import Any
 __all__ = ["notebooks_dir", "list_notebooks", "declared_parameters", "LabResult", "run_lab", "write_index"]
 
 
+_PATTERN = "[0-9][0-9]*_*.ipynb"  # 01_..., 02b_... (a number, optionally a letter, then the name)
+
+
 def notebooks_dir() -> Path:
     """The repository's ``notebooks/`` folder (next to the package, or under the current folder)."""
     for cand in (Path(__file__).resolve().parents[2] / "notebooks", Path.cwd() / "notebooks"):
-        if cand.is_dir() and list(cand.glob("[0-9][0-9]_*.ipynb")):
+        if cand.is_dir() and list(cand.glob(_PATTERN)):
             return cand
     raise FileNotFoundError("cannot find the notebooks/ folder; run from the repository root or pass --notebooks-dir")
 
 
 def list_notebooks(folder: str | os.PathLike | None = None, only: Sequence[str] | None = None) -> list[Path]:
-    """The numbered notebooks, in order (``only``: numbers or names to keep, e.g. ['01', '04'])."""
-    nbs = sorted(Path(folder or notebooks_dir()).glob("[0-9][0-9]_*.ipynb"))
+    """The numbered notebooks, in order (``only``: numbers or names to keep, e.g. ['01', '02b', '04']; a
+    number is the part of the name before the first ``_``, so '02' does not select '02b')."""
+    nbs = sorted(Path(folder or notebooks_dir()).glob(_PATTERN))
     if only:
         wanted = {str(o).zfill(2) if str(o).isdigit() else str(o) for o in only}
-        nbs = [nb for nb in nbs if nb.name[:2] in wanted or nb.stem in wanted or nb.name in wanted]
+        nbs = [nb for nb in nbs if nb.name.split("_")[0] in wanted or nb.stem in wanted or nb.name in wanted]
         if not nbs:
             raise FileNotFoundError(f"no notebook matches {', '.join(only)}")
     return nbs
