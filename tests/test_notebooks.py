@@ -13,7 +13,7 @@ from aagcn_lab.lab import ClaimError, claim, list_notebooks
 
 from .conftest import LAB_EPOCHS
 
-NOTEBOOKS = list_notebooks(only=["01", "02", "03", "04", "05", "06"])  # the course notebooks (07 onwards: their own tests)
+NOTEBOOKS = list_notebooks(only=["01", "02", "02b", "03", "04", "05", "06"])  # the course notebooks (07 onwards: their own tests)
 # a number a reader takes as a result: a percentage or a decimal (integers such as "10 blocks" are names of settings)
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?%|(?<![\w.\-])(\d*\.\d+)(?![\w.])")
 
@@ -116,6 +116,20 @@ def test_the_notebooks_recorded_their_results(lab_run):
     index = (out / "index.md").read_text()
     assert "fused_top1" in index and all(nb["name"] in index for nb in result.notebooks)
     assert json.loads((out / "results.json").read_text())["results"]["06_fusion"] == fusion
+
+
+def test_every_exercise_check_ran_and_passed_with_the_solutions(lab_run):
+    """The lab runs the notebooks with ``solutions=True``: every exercise a notebook registers was checked there, and passed."""
+    from aagcn_lab import exercises
+
+    out, result = lab_run
+    recorded = exercises.summary(out)
+    assert {"01_skeleton_graphs", "02b_build_one_block"} <= set(recorded), sorted(recorded)
+    for nb, checks in recorded.items():
+        assert {e.name for e in exercises.exercises_of(nb)} == set(checks), nb
+        assert all(c["passed"] for c in checks.values()), (nb, {k: c["message"] for k, c in checks.items() if not c["passed"]})
+    ran = [nb for nb in result.notebooks if "solutions" in nb["parameters"]]
+    assert ran and all(nb["parameters"]["solutions"] is True for nb in ran)
 
 
 def test_the_notebooks_saved_their_figures(lab_run):
