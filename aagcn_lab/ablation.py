@@ -141,7 +141,9 @@ def plan_runs(root: str | os.PathLike, variants: Sequence[Variant], seeds: Seque
 
 def _check_reusable(cfg) -> None:
     """Refuse a run folder that holds a run of other settings (it would be skipped or resumed wrongly)."""
-    path = cfg.resolved_work_dir() / "launch_config.json"
+    from .train.rundir import RunDir
+
+    path = RunDir.of(cfg).launch_config
     if not path.exists():
         return
     old, new = json.loads(path.read_text()), cfg.to_dict()
@@ -417,7 +419,7 @@ def run_ablation(
 
 def load_ablation(root: str | os.PathLike, variants: str | Sequence[str], seeds: Sequence[int], level: float = 0.95) -> AblationResult:
     """Summarise finished runs under ``root`` without training (an error names any run not finished)."""
-    from .train.launch import RunResult
+    from .train.rundir import RunDir
 
     root = Path(root)
     chosen = resolve_variants(variants)
@@ -425,9 +427,8 @@ def load_ablation(root: str | os.PathLike, variants: str | Sequence[str], seeds:
     for v in chosen:
         for s in seeds:
             for feat in v.streams:
-                path = root / v.model / f"seed{int(s)}" / feat / "results.json"
-                if not path.exists():
-                    raise FileNotFoundError(f"{path.parent}: not a finished run (no results.json); run the grid first")
-                d = json.loads(path.read_text())
-                results[(v.model, int(s), feat)] = RunResult(Path(d["work_dir"]), scores=Path(d["scores"]) if d.get("scores") else None, test=d.get("test") or {})
+                run = RunDir(root / v.model / f"seed{int(s)}" / feat)
+                results[(v.model, int(s), feat)] = run.result()
+                if results[(v.model, int(s), feat)] is None:
+                    raise FileNotFoundError(f"{run.path}: not a finished run (no {run.results.name}); run the grid first")
     return _collect(root, chosen, [int(s) for s in seeds], results, level)

@@ -13,6 +13,7 @@ from aagcn_lab import ablation
 from aagcn_lab.ablation import VARIANTS, compare, plan_runs, resolve_variants, run_ablation, summarise, t_quantile
 from aagcn_lab.model.aagcn import AAGCNConfig
 from aagcn_lab.scores import Scores, save_scores
+from aagcn_lab.train.rundir import RunDir, RunResult
 
 # Student t quantiles from printed tables (two-sided 95 % and 90 %)
 T_TABLE = [(0.975, 1, 12.706), (0.975, 2, 4.303), (0.975, 4, 2.776), (0.975, 30, 2.042), (0.95, 3, 2.353), (0.995, 10, 3.169)]
@@ -116,8 +117,9 @@ def _fake_finished_run(cfg, correct_ids, ids, classes=3):
         else:
             probs[i, (labels[i] + 1) % classes] = 0.5
     path = save_scores(work / f"scores_xsub_val_{cfg.feat}.npz", Scores(ids, probs, labels, {}))
-    (work / "launch_config.json").write_text(json.dumps(cfg.to_dict()))
-    (work / "results.json").write_text(json.dumps({"work_dir": str(work), "test": {}, "scores": str(path), "checkpoint": None}))
+    run = RunDir(work)
+    run.write_launch_config(cfg)
+    run.write_result(RunResult(work, scores=path))
 
 
 def test_finished_runs_are_reused_and_fusion_matches_samples_by_id(tmp_path):
