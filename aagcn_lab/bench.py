@@ -1,5 +1,8 @@
 """Speed and memory figures (a script, not a test): ``python -m aagcn_lab.bench SECTION``.
 
+The measurements live here; the command line (``aagcn-lab bench``, the same as ``python -m
+aagcn_lab.bench``) is :mod:`aagcn_lab.cli.bench`.
+
 Sections:
 
 * ``options``  -- the training step at a large batch in fp32 eager against bf16 autocast +
@@ -27,7 +30,6 @@ samples carry a second person (``--two-person 1.0`` gives a batch where every sa
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -42,9 +44,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from .runtime import keep_freed_memory
-
-__all__ = ["machine", "bench_model", "bench_options", "bench_pipeline", "bench_data", "bench_train", "bench_stream", "main", "cli"]
+__all__ = ["machine", "bench_model", "bench_options", "bench_pipeline", "bench_data", "bench_train", "bench_stream"]
 
 
 def machine() -> str:
@@ -429,61 +429,7 @@ def bench_stream(
     return out
 
 
-def _print(title: str, d: dict) -> None:
-    print(f"\n== {title}")
-    for k, v in d.items():
-        print(f"  {k:34s} {v:.4g}" if isinstance(v, float) else f"  {k:34s} {v}")
+if __name__ == "__main__":  # python -m aagcn_lab.bench: the command line lives in aagcn_lab.cli.bench
+    from aagcn_lab.cli.bench import main
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m aagcn_lab.bench {model,options,pipeline,data,train,all} [flags]``."""
-    p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("section", choices=("model", "options", "pipeline", "data", "train", "stream", "all"))
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--two-person", type=float, default=3 / 16, help="fraction of samples with a second person")
-    p.add_argument("--amp", default="none", choices=("none", "bf16"))
-    p.add_argument("--channels-last", action="store_true")
-    p.add_argument("--compile", action="store_true")
-    p.add_argument("--iters", type=int, default=3)
-    p.add_argument("--no-oracle", action="store_true")
-    p.add_argument("--no-share-absent", action="store_true", help="compute every zero-padded person (see the model)")
-    p.add_argument("--workers", default="0,1,2,4")
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--options-batch", type=int, default=256, help="batch of the options section (and its training loop)")
-    p.add_argument("--frames", type=int, default=100, help="clip length of the options section")
-    p.add_argument("--no-compile", action="store_true", help="options section: the fast configuration without torch.compile")
-    p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
-    p.add_argument("--window", type=int, default=100, help="stream section: frames per prediction")
-    p.add_argument("--stride", type=int, default=10, help="stream section: a prediction every this many frames")
-    p.add_argument("--clips", type=int, default=10, help="stream section: test clips per prediction")
-    p.add_argument("--streams", default="1,4", help="stream section: numbers of streams served at once")
-    a = p.parse_args(argv)
-    kept = False if a.default_malloc else keep_freed_memory()
-    print(f"machine: {machine()}")
-    print(f"malloc: {'freed memory kept for reuse (aagcn_lab.runtime)' if kept else 'default'}")
-    if a.section in ("model", "all"):
-        _print("model (NTU layout, M=2, T=100)", bench_model(a.device, a.batch, a.two_person, a.amp, a.channels_last, a.compile, a.iters, not a.no_oracle, share_absent=not a.no_share_absent))
-    if a.section == "options" or (a.section == "all" and a.device.startswith("cuda")):
-        _print(f"training options at batch {a.options_batch} (NTU layout, T={a.frames})", bench_options(
-            a.device, a.options_batch, a.two_person, a.frames, max(a.iters, 10) if a.device.startswith("cuda") else a.iters, not a.no_compile))
-        _print("training loop with the fast options, data loading included", bench_train(
-            a.steps, a.device, a.options_batch, os.cpu_count() or 1, "bf16", True, not a.no_compile, full_model=True, clip_len=a.frames))
-    if a.section in ("pipeline", "all"):
-        _print("test-mode pipeline, one core", bench_pipeline())
-    if a.section in ("data", "all"):
-        _print("Dataset + DataLoader (train mode, feat j)", bench_data([int(w) for w in a.workers.split(",")]))
-    if a.section in ("train", "all"):
-        _print("training loop, built-in dataset", bench_train(a.steps, "auto" if a.device == "cpu" else a.device))
-    if a.section in ("stream", "all"):
-        _print("streaming predictor, COCO-17 2D frames, two people, CPU", bench_stream([int(n) for n in a.streams.split(",")], a.window, a.stride, a.clips))
-    return 0
-
-
-def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """``aagcn-lab bench ...`` (same as ``python -m aagcn_lab.bench``)."""
-    return main(list(extra))
-
-
-if __name__ == "__main__":
     sys.exit(main())

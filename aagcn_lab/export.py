@@ -20,11 +20,8 @@ the CPU in-place inference path are execution strategies of PyTorch, not part of
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,22 +214,3 @@ def load_onnx_stream(path: str | os.PathLike) -> tuple[str, OnnxModel, dict]:
     model = OnnxModel(path)
     meta = model.meta
     return meta["stream"], model, {"clip_len": int(meta["clip_len"]), "meta": {"label_names": meta["classes"], "feat": meta["stream"]}}
-
-
-def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """``aagcn-lab export CKPT --format onnx|pt2 -o FILE [--stream j]``."""
-    p = argparse.ArgumentParser(prog="aagcn-lab export", description="Export a checkpoint to ONNX or torch.export (.pt2) with a JSON sidecar.")
-    p.add_argument("checkpoint")
-    p.add_argument("--format", default="onnx", choices=FORMATS)
-    p.add_argument("--out", "-o", default=None, help="output file (default: the checkpoint's name with .onnx / .pt2)")
-    p.add_argument("--stream", default=None, choices=("j", "b", "jm", "bm"), help="the stream, when the checkpoint does not say")
-    p.add_argument("--clips", type=int, default=10, help="test clips the sidecar asks for (default: 10)")
-    a = p.parse_args(extra)
-    out = a.out or str(Path(a.checkpoint).with_suffix(f".{a.format}"))
-    try:
-        path, side = export_model(a.checkpoint, out, a.format, a.stream, num_clips=a.clips)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"aagcn-lab export: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps({"model": str(path), "sidecar": str(side), "bytes": path.stat().st_size}, indent=2))
-    return 0

@@ -15,21 +15,18 @@ stream: softmax per clip, averaged over 10 clips). pyskl's weights are 1:1 for j
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .data.validate import InputError, check_output_path, check_probabilities, check_weights
+from .data.validate import InputError, check_probabilities, check_weights
 from .io import CorruptFileError, safe_pickle_load
 from .metrics import mean_class_accuracy, top_k_accuracy
-from .scores import Scores, load_scores, save_scores
+from .scores import Scores, load_scores
 
 __all__ = [
     "STREAM_ORDER",
@@ -341,57 +338,3 @@ def search_weights(
     dist = np.abs(norm - default).sum(1)
     best = max(range(len(cand)), key=lambda i: (round(hits[i], 12), -dist[i]))
     return {n: float(cand[best, i]) for i, n in enumerate(names)}, float(hits[best])
-
-
-# ------------------------------------------------------------------------------------------------
-# Command line: aagcn-lab fuse
-# ------------------------------------------------------------------------------------------------
-
-
-def _load_named(paths: Sequence[str], ann_file: str | None, split: str | None) -> dict[str, Scores]:
-    out: dict[str, Scores] = {}
-    for item in paths:
-        name, _, path = item.rpartition("=") if "=" in item else ("", "", item)
-        s = read_score_file(path, ann_file, split)
-        name = name or stream_name(s, path)
-        if name in out:
-            raise FusionError(f"two score files for stream {name!r}; name them explicitly, e.g. j={path}")
-        out[name] = s
-    return out
-
-
-def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """``aagcn-lab fuse [STREAM=]SCORES ... [--weights j=2,b=2,jm=1,bm=1] [--tune [STREAM=]SCORES ...]``."""
-    p = argparse.ArgumentParser(prog="aagcn-lab fuse", description=__doc__.split("\n\n")[0])
-    p.add_argument("scores", nargs="+", help="score files ([STREAM=]path.npz, or pyskl result .pkl with --ann-file/--split)")
-    p.add_argument("--weights", default=None, help="e.g. j=2,b=2,jm=1,bm=1 (default: pyskl's)")
-    p.add_argument("--tune", nargs="+", default=None, help="score files of a disjoint tuning split for a weight search")
-    p.add_argument("--method", default="simplex", choices=("simplex", "grid"))
-    p.add_argument("--ann-file", default=None, help="annotation file (to align pyskl result pickles)")
-    p.add_argument("--split", default=None, help="split of the pyskl result pickles")
-    p.add_argument("--tune-split", default=None, help="split of pyskl tuning result pickles")
-    p.add_argument("--out", default=None, help="write the fused scores here (.npz)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    a = p.parse_args(extra)
-    try:
-        if a.out:
-            check_output_path(a.out)  # before the work: a bad --out must not cost the fusion
-        scores = _load_named(a.scores, a.ann_file, a.split)
-        weights = None
-        if a.weights:
-            weights = parse_weights(a.weights)
-        tuned, tuned_on, note = None, None, []
-        if a.tune:
-            tune = _load_named(a.tune, a.ann_file, a.tune_split)
-            tuned, top1 = search_weights(tune, a.method, evaluate_on=scores)
-            tuned_on = ", ".join(sorted({str(s.meta.get("split", "?")) for s in tune.values()}))
-            note.append(f"weight search ({a.method}) on {tuned_on}: top-1 {100 * top1:.2f} with {tuned}")
-        report = fusion_report(scores, weights, tuned, tuned_on)
-        report.notes += note
-        if a.out:
-            save_scores(a.out, fuse(scores, weights))
-    except (FusionError, CorruptFileError, OSError, KeyError, ValueError) as e:
-        print(f"aagcn-lab fuse: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr)
-        return 2
-    print(json.dumps(report.as_dict(), indent=2) if a.json else report.table())
-    return 0

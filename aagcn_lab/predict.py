@@ -16,10 +16,7 @@ own test pipeline (pyskl's 10 clips) and the probabilities are fused with pyskl'
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +27,11 @@ import torch
 from .data.annotations import load_annotations
 from .data.classes import class_names_for  # also re-exported here (notebooks 03, 04 import it from predict)
 from .data.pipeline import Pipeline
-from .data.poses import POSE_FORMATS, fit_layout, parse_img_size, print_notes
+from .data.poses import fit_layout
 from .data.validate import (
     InputError,
     check_int,
     check_record,
-    check_unique,
     check_weights,
     layout_dim,
     record_dim,
@@ -263,50 +259,3 @@ def predict_records(
         label = label if 0 <= label < len(names) else None
         preds.append(Prediction(str(rec["frame_dir"]), fused, names, per_stream, label))
     return preds
-
-
-def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """``aagcn-lab predict --checkpoint [STREAM=]PATH ... --input FILE [--sample ID] [--json]``."""
-    p = argparse.ArgumentParser(prog="aagcn-lab predict", description="Predict the action of skeletons (fused top-5).")
-    p.add_argument("--checkpoint", "-c", nargs="+", required=True, help="[STREAM=]checkpoint, one per stream")
-    p.add_argument("--input", "-i", default=None, help="a file or a folder of per-frame pose files (.skeleton, .json, .npy, .npz, .csv, .pkl)")
-    p.add_argument("--sample", default=None, help="one sample id of an annotation file")
-    p.add_argument("--top-k", type=int, default=5)
-    p.add_argument("--clips", type=int, default=10)
-    p.add_argument("--with-score", action="store_true", help="a .npy array's channel 2 is a detection score")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--format", default=None, choices=sorted(POSE_FORMATS), help="pose-estimator format of --input (default: detected)")
-    p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT of 2D pixel input when the file does not say")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
-    p.add_argument("--stream", action="store_true", help="read one JSON frame per line from stdin, write one JSON line per prediction")
-    p.add_argument("--window", type=int, default=100, help="--stream: frames per prediction (default: 100)")
-    p.add_argument("--stride", type=int, default=10, help="--stream: a prediction every this many frames (default: 10)")
-    a = p.parse_args(extra)
-    if (a.input is None) == (not a.stream):
-        p.error("give --input PATH, or --stream to read frames from standard input")
-    named = [c for c in a.checkpoint if "=" in c and not Path(c).exists()]
-    if named and len(named) != len(a.checkpoint):
-        print("aagcn-lab predict: name every checkpoint's stream (j=..., b=...) or none", file=sys.stderr)
-        return 2
-    try:
-        check_unique([c.split("=", 1)[0] for c in named], "stream name")  # j=A.pt j=B.pt would drop one
-        check_unique(list(a.checkpoint), "checkpoint")
-        ckpts = dict(c.split("=", 1) for c in named) if named else list(a.checkpoint)
-        if a.stream:
-            from .streaming import stream_cli
-
-            return stream_cli(ckpts, a)
-        with print_notes(sys.stderr):  # what a pose reader left out or assumed, as 'note: ...' lines
-            preds = predict(
-                ckpts, a.input, a.sample, num_clips=a.clips, with_score=a.with_score, device=a.device, fmt=a.format,
-                img_shape=parse_img_size(a.img_size),
-            )  # fmt: skip
-    except (ValueError, KeyError, OSError) as e:
-        print(f"aagcn-lab predict: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
-        return 2
-    if a.json:
-        print(json.dumps([pr.as_dict(a.top_k) for pr in preds], indent=2))
-    else:
-        for pr in preds:
-            print(pr)
-    return 0

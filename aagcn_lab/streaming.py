@@ -16,7 +16,7 @@ Every ``stride`` frames (once ``min_frames`` have arrived, by default a full ``w
 same numbers. A frame is anything :func:`aagcn_lab.data.poses.read_frame` reads (an OpenPose
 frame, a list of COCO persons, a MediaPipe frame, a keypoint array).
 
-``aagcn-lab predict -c CKPT --stream [--window 100 --stride 10]`` reads one JSON frame per line
+``aagcn-lab predict -c CKPT --stream [--window 100 --stride 10]`` (:mod:`aagcn_lab.cli.predict`) reads one JSON frame per line
 from standard input and writes one JSON line per prediction; a bad line is reported on standard
 error (with its line number) and skipped.
 """
@@ -24,7 +24,6 @@ error (with its line number) and skipped.
 from __future__ import annotations
 
 import json
-import sys
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -151,13 +150,3 @@ def run_stream(predictor: StreamingPredictor, lines: IO[str], out: IO[str], err:
     if bad:
         print(f"{bad} bad line(s) skipped", file=err, flush=True)
     return 0
-
-
-def stream_cli(checkpoints, args) -> int:
-    """``aagcn-lab predict --stream``: stdin -> stdout, JSON lines."""
-    from .data.poses import parse_img_size
-
-    sp = StreamingPredictor(
-        checkpoints, window=args.window, stride=args.stride, num_clips=args.clips, img_shape=parse_img_size(args.img_size), device=args.device
-    )
-    return run_stream(sp, sys.stdin, sys.stdout, sys.stderr, args.top_k)

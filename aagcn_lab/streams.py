@@ -14,7 +14,6 @@ disjoint from the test split, fusion weights are also searched on the validation
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -177,27 +176,3 @@ def fuse_runs(result: StreamsResult) -> StreamsResult:
     (result.root / "fusion.json").write_text(json.dumps(result.report.as_dict(), indent=2))
     (result.root / "fusion.txt").write_text(result.report.table() + "\n")
     return result
-
-
-def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """``aagcn-lab streams --preset FAMILY [--streams j,b,jm,bm] [--gpus 0,1] [--parallel] [overrides]``."""
-    from .cli import parse_overrides
-
-    p = argparse.ArgumentParser(prog="aagcn-lab streams", description="Train the four streams, then fuse.")
-    p.add_argument("--preset", default="builtin", help="preset family, e.g. builtin or aagcn_pyskl_ntu60_xsub_3dkp")
-    p.add_argument("--streams", default="j,b,jm,bm")
-    p.add_argument("--root", default=None, help="folder for the run folders (default runs/<family>)")
-    p.add_argument("--gpus", default=None, help="GPU ids, e.g. 0,1,2,3")
-    p.add_argument("--parallel", action="store_true", help="train the streams side by side on disjoint GPUs")
-    p.add_argument("--nproc", type=int, default=None, help="processes per stream (CPU)")
-    a, rest = p.parse_known_args(extra)
-    try:
-        res = train_streams(
-            a.preset, a.streams.split(","), a.root, [int(g) for g in a.gpus.split(",")] if a.gpus else None, a.parallel, a.nproc,
-            **parse_overrides(rest),
-        )  # fmt: skip
-    except (KeyError, ValueError, FileNotFoundError) as e:
-        print(f"aagcn-lab streams: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
-        return 2
-    print(res.summary())
-    return 0

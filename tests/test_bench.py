@@ -3,6 +3,7 @@
 import pytest
 
 from aagcn_lab import bench
+from aagcn_lab.cli import bench as bench_cli
 
 
 @pytest.mark.slow  # minutes on 2 shared cores
@@ -19,7 +20,7 @@ def test_bench_model_reports_ratios_and_float64_noise_floor():
 
 @pytest.mark.slow
 def test_bench_options_section_runs_on_the_cpu(capsys):
-    assert bench.main(["options", "--options-batch", "4", "--frames", "12", "--iters", "1", "--steps", "2", "--no-compile"]) == 0
+    assert bench_cli.main(["options", "--options-batch", "4", "--frames", "12", "--iters", "1", "--steps", "2", "--no-compile"]) == 0
     text = capsys.readouterr().out
     for field in ("fp32_eager_samples_s", "fast_samples_s", "speedup", "bf16_matmul_tflops", "fast_fraction_of_bf16_matmul_rate",
                   "samples_s_last_third"):  # fmt: skip

@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 import pytest
 
+from aagcn_lab import cli
 from aagcn_lab.data import save_annotations
 from aagcn_lab.fusion import FusionError, align, default_weights, fuse, fusion_report, read_score_file, search_weights
-from aagcn_lab.fusion import cli as fuse_cli
 from aagcn_lab.scores import Scores, load_scores, save_scores
 
 
@@ -124,11 +124,11 @@ def test_fuse_command(tmp_path, capsys):
     for k, v in tune.items():
         save_scores(tmp_path / f"tune_{k}.npz", v)
     files = [str(tmp_path / f"run_{k}.npz") for k in ("j", "b", "jm", "bm")]
-    code = fuse_cli(None, files + ["--tune", *[str(tmp_path / f"tune_{k}.npz") for k in ("j", "b", "jm", "bm")], "--out", str(tmp_path / "fused.npz")])
+    code = cli.main(["fuse", *files, "--tune", *[str(tmp_path / f"tune_{k}.npz") for k in ("j", "b", "jm", "bm")], "--out", str(tmp_path / "fused.npz")])
     out = capsys.readouterr().out
     assert code == 0 and "fusion (j+b+jm+bm)" in out and "fusion, tuned weights" in out and "tuned on holdout" in out
     assert load_scores(tmp_path / "fused.npz").meta["fused"] == {"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}
-    assert fuse_cli(None, files[:1] + [files[0]]) == 2  # two files for one stream
+    assert cli.main(["fuse", *files[:1], files[0]]) == 2  # two files for one stream
     assert "two score files for stream 'j'" in capsys.readouterr().err
 
 

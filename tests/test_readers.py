@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aagcn_lab import cli
 from aagcn_lab.data.annotations import AnnotationError, load_annotations, validate_record
 from aagcn_lab.data.classes import missing_samples
-from aagcn_lab.data.convert import main as convert_main
 from aagcn_lab.data.dense import DenseSkeletons, convert_dense, default_split_name, read_label_pickle
 from aagcn_lab.data.kinetics import convert_kinetics_folder, read_kinetics_json, read_kinetics_labels
 from aagcn_lab.data.ntu import (
@@ -550,9 +550,9 @@ def test_cli_ntu_check_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixt
     src.mkdir()
     write_skeleton(src / "S001C001P001R001A001.skeleton", [[(1, j)] for j in moving(15, 0.1)])
     out = tmp_path / "out.pkl"
-    assert convert_main(["ntu", str(src), str(out), "--dataset", "ntu60"]) == 0
+    assert cli.main(["convert", "ntu", str(src), str(out), "--dataset", "ntu60"]) == 0
     assert "1 converted" in capsys.readouterr().out
-    assert convert_main(["check", str(out)]) == 0
+    assert cli.main(["convert", "check", str(out)]) == 0
     printed = capsys.readouterr().out
     assert (
         "1 valid record" in printed
@@ -564,16 +564,16 @@ def test_cli_ntu_check_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixt
     empty = tmp_path / "empty"
     empty.mkdir()
     write_skeleton(empty / "S001C001P001R001A002.skeleton", [[]] * 3)  # no body at all
-    assert convert_main(["ntu", str(empty), str(tmp_path / "none.pkl")]) == 1
+    assert cli.main(["convert", "ntu", str(empty), str(tmp_path / "none.pkl")]) == 1
     assert "no frame has a body" in capsys.readouterr().out
     assert not (tmp_path / "none.pkl").exists()
 
     data, labels, _ = make_dense(tmp_path / "dense")
-    assert convert_main(["dense", str(data), str(labels), str(tmp_path / "d.pkl"), "--split", "xsub_val"]) == 0
+    assert cli.main(["convert", "dense", str(data), str(labels), str(tmp_path / "d.pkl"), "--split", "xsub_val"]) == 0
     assert "xsub_val 4" in capsys.readouterr().out
 
     shutil.copy(out, tmp_path / "copy.pkl")
-    assert convert_main(["check", str(tmp_path / "copy.pkl"), "--layout", "coco"]) == 1
+    assert cli.main(["convert", "check", str(tmp_path / "copy.pkl"), "--layout", "coco"]) == 1
     assert "V = 25" in capsys.readouterr().err
 
 
@@ -583,6 +583,6 @@ def test_cli_check_lists_invalid_records(tmp_path: Path, capsys: pytest.CaptureF
     path = tmp_path / "ann.pkl"
     with open(path, "wb") as f:
         pickle.dump({"split": {"val": ["a", "b"]}, "annotations": [good, bad]}, f)
-    assert convert_main(["check", str(path)]) == 1
+    assert cli.main(["convert", "check", str(path)]) == 1
     printed = capsys.readouterr().out
     assert "1 valid record" in printed and re.search(r"b: total_frames = 3 but keypoint has T = 2", printed)

@@ -1,4 +1,4 @@
-"""The ``aagcn-lab`` command line.
+"""The ``aagcn-lab`` command line: one module per command in this package.
 
 ::
 
@@ -12,24 +12,44 @@
     aagcn-lab predict --checkpoint j.pt --input S001C001P001R001A001.skeleton
     aagcn-lab predict -c coco_j.pt -i openpose_frames/ --img-size 1280x720 --json   # pose-estimator output
     aagcn-lab export j.pt --format onnx -o j.onnx    # ONNX (or .pt2) + a JSON sidecar
-    aagcn-lab convert ntu|kinetics|dense|check ...
+    aagcn-lab convert ntu|kinetics|dense|check|poses ...
     aagcn-lab info CHECKPOINT            # what a checkpoint holds
     aagcn-lab presets                    # list the training presets
     aagcn-lab bench model|pipeline|train # speed figures
+
+Every command is a module ``aagcn_lab/cli/<command>.py`` with ``add_arguments(parser)`` and
+``run(args) -> int`` (the exit status), listed in :data:`COMMANDS`. A command module imports the
+library inside ``run``, and only the chosen command's module is imported, so ``aagcn-lab --help``
+loads no model, data or training code. Library modules never import this package.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
-from ..runtime import keep_freed_memory
+__all__ = ["COMMANDS", "build_parser", "main", "parse_overrides"]
 
-__all__ = ["main", "parse_overrides"]
+# command -> one line of help (the module is aagcn_lab.cli.<command>)
+COMMANDS: dict[str, str] = {
+    "train": "train one stream (options: any TrainConfig field, e.g. --lr 0.05)",
+    "test": "10-clip test of a checkpoint on an annotation split",
+    "convert": "convert raw NTU / Kinetics JSON / dense arrays / pose-estimator outputs; check a file",
+    "info": "print what a checkpoint holds",
+    "presets": "list training presets",
+    "streams": "train the four streams (j, b, jm, bm) of one split, then fuse",
+    "fuse": "fuse per-stream score files",
+    "predict": "predict the action of new skeletons",
+    "export": "export a checkpoint to ONNX / torch.export (.pt2) with a JSON sidecar",
+    "bench": "print speed figures",
+    "lab": "run every notebook headless (the main job)",
+    "ablation": "the ablation grid: model switches, streams and fusions over several seeds",
+}
 
 
 def parse_overrides(tokens: Sequence[str]) -> dict[str, Any]:
@@ -53,161 +73,31 @@ def parse_overrides(tokens: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _train_config(args: argparse.Namespace, extra: Sequence[str]):
-    from ..train.config import TrainConfig, apply_overrides, load_config, preset
-
-    if args.config:
-        cfg = load_config(args.config)
-    elif args.preset:
-        cfg = preset(args.preset)
-    else:
-        cfg = TrainConfig()
-    return apply_overrides(cfg, parse_overrides(extra))
+def command_module(name: str) -> ModuleType:
+    """The module of command ``name`` (``aagcn_lab.cli.<name>``)."""
+    return importlib.import_module(f"{__name__}.{name}")
 
 
-def _cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from ..data.validate import resolve_device
-
-    cfg = _train_config(args, extra)
-    resolve_device(cfg.device)  # --device cuda without a GPU: one line now, not a failure inside the trainer
-    if args.nproc > 1 or args.nnodes > 1 or args.rdzv_endpoint:
-        from ..train.launch import LaunchError, launch
-
-        try:
-            result = launch(cfg, args.nproc, args.nnodes, args.rdzv_endpoint, node_rank=args.node_rank, resume=args.resume or None)
-        except LaunchError as e:
-            print(f"aagcn-lab train: {e}", file=sys.stderr)
-            return 1
-    else:
-        from ..train.trainer import main as train_main
-
-        work = cfg.resolved_work_dir()
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "launch_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-        argv = ["--config", str(work / "launch_config.json")] + (["--resume", args.resume] if args.resume else [])
-        code = train_main(argv)
-        if code:
-            return code
-        result = json.loads((work / "results.json").read_text())
-        print(json.dumps(result, indent=2))
-        return 0
-    print(json.dumps(result.to_dict(), indent=2))
-    return 0
+def _description(module: ModuleType, fallback: str) -> str:
+    """A command's ``--help`` text: its module docstring (the summary and the examples), as plain text."""
+    doc = (module.__doc__ or "").strip()
+    paragraphs = [para for para in doc.split("\n\n") if para.strip() != "::"]
+    return "\n\n".join(paragraphs).replace("``", "").replace(":mod:", "").replace("`", "") if doc else fallback
 
 
-def _cmd_test(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from ..data.validate import check_int, check_output_path, resolve_device
-    from ..train.testing import test_checkpoint
-
-    check_int("--clips", args.clips)  # options and the output path first: a bad one must not cost the run
-    check_int("--batch-size", args.batch_size)
-    if args.clip_len is not None:
-        check_int("--clip-len", args.clip_len)
-    resolve_device(args.device)
-    if args.out:
-        check_output_path(args.out)
-    scores, m = test_checkpoint(
-        args.checkpoint, args.ann_file, args.split, args.feat, args.clip_len, args.clips, args.batch_size, args.out, args.device
-    )
-    m.pop("confusion")
-    print(json.dumps({"checkpoint": args.checkpoint, "split": scores.meta.get("split"), **m, "scores": args.out}, indent=2))
-    return 0
-
-
-def _cmd_convert(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from ..data.convert import run
-
-    return run(args)
-
-
-def _cmd_info(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from ..model.aagcn import AAGCN
-    from ..model.checkpoint import read_checkpoint
-
-    info = read_checkpoint(args.checkpoint)
-    model = AAGCN(info.config)
-    state = info.raw.get("train_state") or {}
-    out = {
-        "file": str(info.path),
-        "source": info.source,
-        "config": info.config.to_dict(),
-        "parameters": model.num_parameters(),
-        "meta": {k: v for k, v in info.meta.items() if isinstance(v, (str, int, float, bool, list))},
-    }
-    if state:
-        out["training"] = {k: state[k] for k in ("epoch", "step_in_epoch", "global_step", "best_top1", "world_size", "global_batch")}
-    print(json.dumps(out, indent=2, default=str))
-    return 0
-
-
-def _cmd_presets(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    from ..train.config import PRESETS
-
-    for name in sorted(PRESETS):
-        p = PRESETS[name]
-        print(f"{name:42s} {p['ann_file']}  {p['train_split']} -> {p['val_split']}  feat={p['feat']}")
-    return 0
-
-
-def _cmd_lazy(module: str, func: str):
-    def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
-        import importlib
-
-        return getattr(importlib.import_module(module), func)(args, extra)
-
-    return run
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``aagcn-lab``."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``aagcn-lab``: every command's options, or only ``command``'s (the others stay unloaded)."""
     p = argparse.ArgumentParser(prog="aagcn-lab", description="Learn, explore and reproduce MS-AAGCN.")
     sub = p.add_subparsers(dest="command", required=True)
-
-    t = sub.add_parser("train", help="train one stream (options: any TrainConfig field, e.g. --lr 0.05)")
-    t.add_argument("--preset", default="", help="a training preset (see `aagcn-lab presets`)")
-    t.add_argument("--config", default="", help="a JSON config (e.g. a run folder's launch_config.json)")
-    t.add_argument("--resume", default="", help="'auto' (the run folder's latest.pt) or a checkpoint path")
-    t.add_argument("--nproc", type=int, default=1, help="processes per node (GPUs); >1 launches torchrun")
-    t.add_argument("--nnodes", type=int, default=1, help="number of nodes (with --rdzv-endpoint)")
-    t.add_argument("--rdzv-endpoint", default=None, help="HOST:PORT of the first node, for several nodes")
-    t.add_argument("--node-rank", type=int, default=None)
-    t.set_defaults(func=_cmd_train, extra_ok=True)
-
-    e = sub.add_parser("test", help="10-clip test of a checkpoint on an annotation split")
-    e.add_argument("checkpoint")
-    e.add_argument("--ann-file", default=None)
-    e.add_argument("--split", default=None)
-    e.add_argument("--feat", default=None, choices=("j", "b", "jm", "bm"))
-    e.add_argument("--clip-len", type=int, default=None)
-    e.add_argument("--clips", type=int, default=10)
-    e.add_argument("--batch-size", type=int, default=16)
-    e.add_argument("--device", default="auto")
-    e.add_argument("--out", default=None, help="write the per-sample scores here (.npz)")
-    e.set_defaults(func=_cmd_test)
-
-    c = sub.add_parser("convert", help="convert raw NTU / Kinetics JSON / dense arrays; check a file")
-    from ..data.convert import add_arguments
-
-    add_arguments(c)
-    c.set_defaults(func=_cmd_convert)
-
-    i = sub.add_parser("info", help="print what a checkpoint holds")
-    i.add_argument("checkpoint")
-    i.set_defaults(func=_cmd_info)
-
-    pr = sub.add_parser("presets", help="list training presets")
-    pr.set_defaults(func=_cmd_presets)
-
-    for name, module, help_ in (
-        ("streams", "aagcn_lab.streams", "train the four streams (j, b, jm, bm) of one split, then fuse"),
-        ("fuse", "aagcn_lab.fusion", "fuse per-stream score files"),
-        ("predict", "aagcn_lab.predict", "predict the action of new skeletons"),
-        ("export", "aagcn_lab.export", "export a checkpoint to ONNX / torch.export (.pt2) with a JSON sidecar"),
-        ("bench", "aagcn_lab.bench", "print speed figures"),
-        ("lab", "aagcn_lab.lab", "run every notebook headless (the main job)"),
-    ):
-        s = sub.add_parser(name, help=help_, add_help=False)
-        s.set_defaults(func=_cmd_lazy(module, "cli"), extra_ok=True)
+    for name, help_ in COMMANDS.items():
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_)
+            continue
+        module = command_module(name)
+        s = sub.add_parser(name, help=help_, description=_description(module, help_),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        module.add_arguments(s)
+        s.set_defaults(run=module.run, parser=s)
     return p
 
 
@@ -220,13 +110,20 @@ def _sample_error() -> type:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``aagcn-lab``."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args, extra = parser.parse_known_args(argv)
-    if extra and not getattr(args, "extra_ok", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    keep_freed_memory()  # CPU speed: see aagcn_lab.runtime
+    if getattr(args, "takes_overrides", False):  # train, streams: unknown options are TrainConfig fields
+        args.overrides = parse_overrides(extra)
+    elif extra:
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from ..runtime import keep_freed_memory
+
+    if not getattr(args, "default_malloc", False):  # bench --default-malloc measures without it
+        keep_freed_memory()  # CPU speed: see aagcn_lab.runtime
     try:
-        return int(args.func(args, extra) or 0)
+        return int(args.run(args) or 0)
     except BrokenPipeError:  # e.g. `aagcn-lab presets | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
@@ -236,4 +133,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             msg = f"{e.filename}: {e.strerror or e}"
         print(f"aagcn-lab {args.command}: {msg}", file=sys.stderr)
         return 2
-

@@ -49,7 +49,6 @@ restricted unpickler of :mod:`aagcn_lab.io`: plain data only, nothing from the f
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import io
@@ -1238,26 +1237,3 @@ def convert_poses(
     report.output = str(out)
     report.split_counts = {split_name: len(records)}
     return report
-
-
-def add_convert_arguments(sub) -> None:
-    """The ``poses`` sub-command of ``aagcn-lab convert``."""
-    p = sub.add_parser("poses", help="pose-estimator outputs (OpenPose, COCO, MediaPipe, lifters) -> annotation file")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or per-frame folders, one video each")
-    p.add_argument("--out", "-o", required=True, help="annotation file to write (.pkl)")
-    p.add_argument("--format", dest="pose_format", default=None, choices=sorted(POSE_FORMATS), help="input format (default: detected)")
-    p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT when the files do not say (pyskl's 2D normalisation)")
-    p.add_argument("--max-persons", type=int, default=2, help="person tracks kept per video (default: 2)")
-    p.add_argument("--label", type=int, required=True, help="class index of every input (an annotation file needs labels)")
-    p.add_argument("--split", default="test", help="split name holding every record (default: test)")
-
-
-def run_convert(args: argparse.Namespace) -> int:
-    """Run ``aagcn-lab convert poses``; exit code 1 when nothing converted."""
-    try:
-        report = convert_poses(args.inputs, args.out, args.pose_format, parse_img_size(args.img_size), args.max_persons, args.label, args.split)
-    except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(report.summary())
-    return 0 if report.ok else 1

@@ -1,7 +1,10 @@
-"""``python -m aagcn_lab.train --config run.json`` (what torchrun starts in every process)."""
+"""``python -m aagcn_lab.train --config run.json`` (what torchrun starts in every process).
+
+The command line is :mod:`aagcn_lab.cli.worker` (an entry point may import the cli package).
+"""
 
 import sys
 
-from .trainer import main
+from ..cli.worker import main
 
 sys.exit(main())

@@ -1,4 +1,4 @@
-"""Dataset conversion: the report every converter returns, and the ``convert`` command line.
+"""``aagcn-lab convert``: raw datasets and pose-estimator outputs to annotation files; check a file.
 
 ::
 
@@ -6,9 +6,9 @@
     aagcn-lab convert kinetics JSON_DIR OUT.pkl [--label-file LABELS.json] [--split val]
     aagcn-lab convert dense    DATA.npy LABEL.pkl OUT.pkl [--layout nturgb+d] [--split xsub_val]
     aagcn-lab convert check    ANN.pkl [--layout NAME]
-    aagcn-lab convert poses    INPUT... -o OUT.pkl --label N [--format NAME] [--img-size WxH]   (see .poses)
+    aagcn-lab convert poses    INPUT... -o OUT.pkl --label N [--format NAME] [--img-size WxH]   (see data.poses)
 
-(``python -m aagcn_lab.data.convert ...`` works too.) Every converter skips what it cannot use,
+Every converter (:mod:`aagcn_lab.data.ntu`, ``.kinetics``, ``.dense``, ``.poses``) skips what it cannot use,
 says why, and keeps going; the exit code is non-zero only when nothing could be converted (or,
 for ``check``, when a record is invalid).
 """
@@ -18,19 +18,12 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Sequence
 
-from .report import summarize_annotations
-
-__all__ = ["add_arguments", "run", "main"]
-
-
-# ---------------------------------------------------------------------------------------------
-# command line
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``ntu`` / ``kinetics`` / ``dense`` / ``check`` sub-commands to ``parser``."""
+    """Add the ``ntu`` / ``kinetics`` / ``dense`` / ``check`` / ``poses`` sub-commands to ``parser``."""
     sub = parser.add_subparsers(dest="convert_format", metavar="{ntu,kinetics,dense,check,poses}")
     sub.required = True
 
@@ -61,14 +54,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("ann", metavar="ANN_FILE", help="annotation file (.pkl)")
     p.add_argument("--layout", default=None, help="check the joints against this layout")
 
-    from .poses import add_convert_arguments
+    from ..data.poses import POSE_FORMATS
 
-    add_convert_arguments(sub)
+    p = sub.add_parser("poses", help="pose-estimator outputs (OpenPose, COCO, MediaPipe, lifters) -> annotation file")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or per-frame folders, one video each")
+    p.add_argument("--out", "-o", required=True, help="annotation file to write (.pkl)")
+    p.add_argument("--format", dest="pose_format", default=None, choices=sorted(POSE_FORMATS), help="input format (default: detected)")
+    p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT when the files do not say (pyskl's 2D normalisation)")
+    p.add_argument("--max-persons", type=int, default=2, help="person tracks kept per video (default: 2)")
+    p.add_argument("--label", type=int, required=True, help="class index of every input (an annotation file needs labels)")
+    p.add_argument("--split", default="test", help="split name holding every record (default: test)")
 
 
 def _check(path: str, layout: str | None) -> int:
+    from ..data.annotations import AnnotationError, load_annotations
+    from ..data.report import summarize_annotations
     from ..io import CorruptFileError, UnsafeFileError
-    from .annotations import AnnotationError, load_annotations
 
     try:
         with warnings.catch_warnings():
@@ -96,10 +97,11 @@ def _check(path: str, layout: str | None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sub-command parsed by :func:`add_arguments`; returns the exit code."""
-    from .dense import convert_dense
-    from .kinetics import convert_kinetics_folder
-    from .ntu import convert_ntu_folder
-    from .validate import check_output_path
+    from ..data.dense import convert_dense
+    from ..data.kinetics import convert_kinetics_folder
+    from ..data.ntu import convert_ntu_folder
+    from ..data.poses import convert_poses, parse_img_size
+    from ..data.validate import check_output_path
 
     fmt = args.convert_format
     try:
@@ -108,10 +110,10 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "out", None):
             check_output_path(args.out, "OUT")  # before reading a whole folder
         if fmt == "poses":
-            from .poses import run_convert
-
-            return run_convert(args)
-        if fmt == "ntu":
+            report = convert_poses(
+                args.inputs, args.out, args.pose_format, parse_img_size(args.img_size), args.max_persons, args.label, args.split
+            )
+        elif fmt == "ntu":
             report = convert_ntu_folder(
                 args.src, args.out, dataset=args.dataset, workers=args.workers, max_bodies=args.max_bodies
             )
@@ -137,17 +139,3 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(report.summary())
     return 0 if report.ok else 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m aagcn_lab.data.convert``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m aagcn_lab.data.convert",
-        description="Convert skeleton datasets (raw NTU, Kinetics-skeleton JSON, 2s-AGCN arrays) to annotation files.",
-    )
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,84 @@
+"""``aagcn-lab bench SECTION`` (or ``python -m aagcn_lab.bench SECTION``): speed and memory figures.
+
+::
+
+    aagcn-lab bench model --iters 5          # the model against its oracle, training and inference
+    aagcn-lab bench pipeline                 # the test-mode pipeline against pyskl's transcription
+    aagcn-lab bench options --device cuda    # fp32 eager against bf16 + channels-last + compile
+    aagcn-lab bench all                      # every section (what `make bench` runs)
+
+The sections are described in :mod:`aagcn_lab.bench`, which holds the measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+__all__ = ["add_arguments", "run", "main"]
+
+SECTIONS = ("model", "options", "pipeline", "data", "train", "stream", "all")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``aagcn-lab bench``."""
+    p.add_argument("section", choices=SECTIONS)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--two-person", type=float, default=3 / 16, help="fraction of samples with a second person")
+    p.add_argument("--amp", default="none", choices=("none", "bf16"))
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--iters", type=int, default=3)
+    p.add_argument("--no-oracle", action="store_true")
+    p.add_argument("--no-share-absent", action="store_true", help="compute every zero-padded person (see the model)")
+    p.add_argument("--workers", default="0,1,2,4")
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--options-batch", type=int, default=256, help="batch of the options section (and its training loop)")
+    p.add_argument("--frames", type=int, default=100, help="clip length of the options section")
+    p.add_argument("--no-compile", action="store_true", help="options section: the fast configuration without torch.compile")
+    p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
+    p.add_argument("--window", type=int, default=100, help="stream section: frames per prediction")
+    p.add_argument("--stride", type=int, default=10, help="stream section: a prediction every this many frames")
+    p.add_argument("--clips", type=int, default=10, help="stream section: test clips per prediction")
+    p.add_argument("--streams", default="1,4", help="stream section: numbers of streams served at once")
+
+
+def _print(title: str, d: dict) -> None:
+    print(f"\n== {title}")
+    for k, v in d.items():
+        print(f"  {k:34s} {v:.4g}" if isinstance(v, float) else f"  {k:34s} {v}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen sections and print their figures."""
+    from .. import bench
+    from ..runtime import keep_freed_memory
+
+    kept = False if args.default_malloc else keep_freed_memory()
+    print(f"machine: {bench.machine()}")
+    print(f"malloc: {'freed memory kept for reuse (aagcn_lab.runtime)' if kept else 'default'}")
+    if args.section in ("model", "all"):
+        _print("model (NTU layout, M=2, T=100)", bench.bench_model(args.device, args.batch, args.two_person, args.amp, args.channels_last, args.compile, args.iters, not args.no_oracle, share_absent=not args.no_share_absent))
+    if args.section == "options" or (args.section == "all" and args.device.startswith("cuda")):
+        _print(f"training options at batch {args.options_batch} (NTU layout, T={args.frames})", bench.bench_options(
+            args.device, args.options_batch, args.two_person, args.frames, max(args.iters, 10) if args.device.startswith("cuda") else args.iters, not args.no_compile))
+        _print("training loop with the fast options, data loading included", bench.bench_train(
+            args.steps, args.device, args.options_batch, os.cpu_count() or 1, "bf16", True, not args.no_compile, full_model=True, clip_len=args.frames))
+    if args.section in ("pipeline", "all"):
+        _print("test-mode pipeline, one core", bench.bench_pipeline())
+    if args.section in ("data", "all"):
+        _print("Dataset + DataLoader (train mode, feat j)", bench.bench_data([int(w) for w in args.workers.split(",")]))
+    if args.section in ("train", "all"):
+        _print("training loop, built-in dataset", bench.bench_train(args.steps, "auto" if args.device == "cpu" else args.device))
+    if args.section in ("stream", "all"):
+        _print("streaming predictor, COCO-17 2D frames, two people, CPU", bench.bench_stream([int(n) for n in args.streams.split(",")], args.window, args.stride, args.clips))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m aagcn_lab.bench``."""
+    p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench", description=__doc__.split("\n\n")[0].replace("``", ""))
+    add_arguments(p)
+    return run(p.parse_args(argv))

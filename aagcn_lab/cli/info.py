@@ -1,0 +1,34 @@
+"""``aagcn-lab info CHECKPOINT``: what a checkpoint holds (source, config, parameters, training state), as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``aagcn-lab info``."""
+    p.add_argument("checkpoint")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the checkpoint's summary."""
+    from ..model.aagcn import AAGCN
+    from ..model.checkpoint import read_checkpoint
+
+    info = read_checkpoint(args.checkpoint)
+    model = AAGCN(info.config)
+    state = info.raw.get("train_state") or {}
+    out = {
+        "file": str(info.path),
+        "source": info.source,
+        "config": info.config.to_dict(),
+        "parameters": model.num_parameters(),
+        "meta": {k: v for k, v in info.meta.items() if isinstance(v, (str, int, float, bool, list))},
+    }
+    if state:
+        out["training"] = {k: state[k] for k in ("epoch", "step_in_epoch", "global_step", "best_top1", "world_size", "global_batch")}
+    print(json.dumps(out, indent=2, default=str))
+    return 0
