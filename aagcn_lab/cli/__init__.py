@@ -86,7 +86,7 @@ def _description(module: ModuleType, fallback: str) -> str:
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser of ``aagcn-lab``: every command's options, or only ``command``'s (the others stay unloaded)."""
+    """The parser of ``aagcn-lab``: every command's options, or only ``command``'s (``''``: none; the others stay unloaded)."""
     p = argparse.ArgumentParser(prog="aagcn-lab", description="Learn, explore and reproduce MS-AAGCN.")
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_ in COMMANDS.items():
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``aagcn-lab``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(command if command in COMMANDS else None)
+    parser = build_parser(command if command in COMMANDS else "")  # `aagcn-lab --help` imports no command
     args, extra = parser.parse_known_args(argv)
     if getattr(args, "takes_overrides", False):  # train, streams: unknown options are TrainConfig fields
         args.overrides = parse_overrides(extra)
