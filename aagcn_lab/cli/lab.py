@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["add_arguments", "run", "parse_value"]
@@ -55,11 +54,3 @@ def run(args: argparse.Namespace) -> int:
         if headline:
             print(f"[lab] {name}: " + ", ".join(f"{k} {v:.4g}" for k, v in list(headline.items())[:6]))
     return 0 if res.ok else 1
-
-
-def cli(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """The old registration's entry point (``args`` ignored, ``extra`` parsed here), until cli/__init__ registers
-    :func:`add_arguments` and :func:`run`."""
-    p = argparse.ArgumentParser(prog="aagcn-lab lab", description="Run every notebook headless (the main job).")
-    add_arguments(p)
-    return run(p.parse_args(extra))
