@@ -277,6 +277,7 @@ def test_the_lazy_facade_gives_the_same_objects():
         "import aagcn_lab.data as d\n"
         "from aagcn_lab.data.pipeline import Pipeline\n"
         "assert d.Pipeline is Pipeline and sorted(d.__all__) == sorted(d._EXPORTS)\n"
+        "assert all(getattr(m, n) is not None for m in (aagcn_lab, d) for n in m.__all__)\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
