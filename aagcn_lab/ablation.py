@@ -39,6 +39,7 @@ import numpy as np
 __all__ = [
     "MODELS",
     "VARIANTS",
+    "PUBLISHED_NTU60_XSUB",
     "Variant",
     "VariantSummary",
     "Verdict",
@@ -93,6 +94,19 @@ VARIANTS: dict[str, Variant] = {
         Variant("fusion_2s", "j + b fused 1:1 (pyskl's 2s)", streams=("j", "b"), weights=(1.0, 1.0)),
         Variant("fusion_4s", "j, b, jm, bm fused 2:2:1:1 (pyskl's 4s)", streams=("j", "b", "jm", "bm"), weights=(2.0, 2.0, 1.0, 1.0)),
     )
+}
+
+# Published NTU-60 X-Sub top-1 (%), 3D skeletons, for the variants that have one (the project's
+# reference-training notes, sections 5 and 6). The TIP paper's own ablation tables were not
+# available to check, so none of its numbers is given here.
+PUBLISHED_NTU60_XSUB: dict[str, tuple[float, str]] = {
+    "full": (89.0, "pyskl AAGCN, joint stream"),
+    "no_attention": (88.26, "mmaction2 AAGCN without attention, joint stream (its own recipe)"),
+    "stream_b": (89.1, "pyskl AAGCN, bone stream"),
+    "stream_jm": (86.9, "pyskl AAGCN, joint-motion stream"),
+    "stream_bm": (86.6, "pyskl AAGCN, bone-motion stream"),
+    "fusion_2s": (90.8, "pyskl AAGCN, j + b 1:1"),
+    "fusion_4s": (91.5, "pyskl AAGCN, 2:2:1:1"),
 }
 
 # the runner's defaults on top of the preset: test the last epoch's model, no model selection
@@ -194,7 +208,7 @@ class VariantSummary:
     top1: np.ndarray  # per seed
     mean: float
     std: float  # sample standard deviation over seeds (0 with one seed)
-    low: float  # Student-t interval over seeds (nan with one seed)
+    low: float  # Student-t interval over seeds, cut to [0, 1] (nan with one seed)
     high: float
     level: float
     sample_low: float = math.nan  # bootstrap over test performers of the seed-averaged accuracy
@@ -250,7 +264,8 @@ def summarise(name: str, correct: np.ndarray, groups: Sequence | None = None, se
     mean = float(top1.mean())
     std = float(top1.std(ddof=1)) if n > 1 else 0.0
     half = t_quantile(0.5 + level / 2, n - 1) * std / math.sqrt(n) if n > 1 else math.nan
-    out = VariantSummary(name, list(seeds) if seeds is not None else list(range(n)), top1, mean, std, mean - half, mean + half, level,
+    low, high = (max(0.0, mean - half), min(1.0, mean + half)) if n > 1 else (math.nan, math.nan)  # an accuracy stays in [0, 1]
+    out = VariantSummary(name, list(seeds) if seeds is not None else list(range(n)), top1, mean, std, low, high, level,
                          correct=correct, groups=None if groups is None else np.asarray(groups), ids=None if ids is None else list(ids))  # fmt: skip
     if groups is not None:
         iv = bootstrap_accuracy(correct.mean(0), groups, n_boot, level=level)
@@ -300,7 +315,7 @@ def compare(a: VariantSummary, b: VariantSummary, level: float = 0.95, n_boot: i
             half = t_quantile(0.5 + level / 2, df) * se
         else:
             half = 0.0  # every seed of both gave the same accuracy
-        seed_low, seed_high = diff - half, diff + half
+        seed_low, seed_high = max(-1.0, diff - half), min(1.0, diff + half)  # a difference of accuracies stays in [-1, 1]
     sample_low = sample_high = math.nan
     if a.correct is not None and b.correct is not None and a.groups is not None and a.ids is not None and b.ids is not None:
         if sorted(a.ids) != sorted(b.ids):

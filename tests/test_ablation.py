@@ -70,6 +70,8 @@ def test_seeds_aggregate_to_the_mean_spread_and_t_interval_computed_by_hand():
     half = 4.303 * 0.1 / math.sqrt(3)
     assert (s.low, s.high) == pytest.approx((0.6 - half, 0.6 + half), abs=1e-4)
     assert s.sample_low <= 0.6 <= s.sample_high
+    wide = summarise("wide", correct[[0, 2]], groups)  # two seeds: t = 12.7, cut to what an accuracy can be
+    assert (wide.low, wide.high) == (0.0, 1.0)
     one = summarise("one", correct[:1], groups)
     assert one.std == 0 and math.isnan(one.low)
     with pytest.raises(ValueError, match="seeds, samples"):
@@ -195,3 +197,27 @@ def test_the_cli_and_the_figure_read_the_same_grid(tmp_path, capsys):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["no_attention", "full"]
     seeds = [line for line in ax.lines if line.get_marker() == "o"]
     assert sorted(x for line in seeds for x in line.get_xdata()) == pytest.approx([50.0, 55.0, 70.0, 75.0])
+
+
+def test_notebook_08_opens_with_objectives_and_states_only_numbers_its_code_computes():
+    from aagcn_lab.lab import list_notebooks
+
+    from .test_notebooks import test_every_number_in_the_text_comes_from_the_code_beside_it as numbers_from_code
+    from .test_notebooks import test_notebooks_open_with_objectives_and_close_with_a_summary as objectives_and_summary
+
+    nb = list_notebooks(only=["08"])[0]
+    numbers_from_code(nb)
+    objectives_and_summary(nb)
+
+
+def test_the_prediction_exercise_names_the_variant_that_lost_most_and_whether_it_is_noise():
+    from aagcn_lab import exercises
+
+    full = _summary("full", [30, 31, 30])
+    verdicts = {n: compare(_summary(n, hits, seed=k), full) for k, (n, hits) in enumerate({"no_attention": [10, 11, 10], "fixed_graph": [29, 31, 30]}.items())}
+    assert exercises.run_check("ablation_loses_most", "no_attention", verdicts=verdicts).passed
+    fb = exercises.run_check("ablation_loses_most", "fixed_graph", verdicts=verdicts)
+    assert not fb.passed and "no_attention lost most" in fb.message and "larger than the seeds" in fb.message
+    fb = exercises.run_check("ablation_loses_most", "nope", verdicts=verdicts)
+    assert not fb.passed and "not one of this run's variants" in fb.message
+    assert exercises.get("ablation_loses_most").solution(verdicts=verdicts) == "no_attention"

@@ -1,0 +1,80 @@
+"""Exercises on the ablation study (notebook 08): predict which part costs most, and compute the
+interval over seeds yourself."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .core import Wrong, call, expect_array, register
+
+__all__ = ["seed_interval_solution"]
+
+NB08 = "08_ablations"
+
+
+def _loses_most(verdicts: Mapping[str, Any] | None = None, **_) -> str:
+    if not verdicts:
+        raise TypeError("needs the notebook's verdicts (variant -> ablation.Verdict against full)")
+    return min(verdicts.values(), key=lambda v: v.difference).a
+
+
+def _check_loses_most(answer, verdicts: Mapping[str, Any]) -> str:
+    worst = verdicts[_loses_most(verdicts)]
+    if str(answer) not in verdicts:
+        raise Wrong(f"{answer!r} is not one of this run's variants compared with full: {', '.join(verdicts)}")
+    said = verdicts[str(answer)]
+    noise = "larger than the seeds and the test set make of it" if worst.apart else "but not distinguishable from noise with these seeds"
+    if said.a != worst.a:
+        raise Wrong(f"{said.a} changed top-1 by {100 * said.difference:+.1f} points; {worst.a} lost most "
+                    f"({100 * worst.difference:+.1f}), {noise}")  # fmt: skip
+    return f"yes: {worst.a} lost most ({100 * worst.difference:+.1f} points against full), {noise}"
+
+
+register(
+    "ablation_loses_most", "predict", NB08,
+    "before the runs: which variant of this run will lose most top-1 against the full model?",
+    _loses_most, _check_loses_most,
+    explanation="the answer is the variant with the lowest mean difference; whether that loss is real is the verdict's job.",
+    stub="my_prediction",
+)  # fmt: skip
+
+
+def seed_interval_solution(top1: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """The Student-t interval of the mean of per-seed accuracies: mean -/+ t(n - 1) * sd / sqrt(n)."""
+    from ..ablation import t_quantile
+
+    x = np.asarray(top1, dtype=float)
+    n = len(x)
+    half = t_quantile(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n)
+    return float(x.mean() - half), float(x.mean() + half)
+
+
+def _check_seed_interval(fn) -> str:
+    from ..ablation import summarise, t_quantile
+
+    for top1 in ([0.61, 0.66], [0.5, 0.6, 0.7], [0.81, 0.79, 0.84, 0.80, 0.83]):
+        x = np.asarray(top1)
+        n, mean = len(x), x.mean()
+        s = summarise("check", np.array([[1.0] * round(100 * t) + [0.0] * (100 - round(100 * t)) for t in top1]))
+        got = call(fn, list(top1), what=f"my_seed_interval({top1})")
+        t, sd = t_quantile(0.975, n - 1), x.std(ddof=1)
+        mistakes = [
+            ("the spread is the population sd (ddof=0); the sample sd divides by n - 1", (mean - t * x.std() / math.sqrt(n), mean + t * x.std() / math.sqrt(n))),
+            ("1.96 is the normal quantile; with n seeds use Student's t with n - 1 degrees of freedom", (mean - 1.96 * sd / math.sqrt(n), mean + 1.96 * sd / math.sqrt(n))),
+            ("the interval is for the mean: divide the sd by sqrt(n)", (mean - t * sd, mean + t * sd)),
+            ("the degrees of freedom are n - 1, not n", (mean - t_quantile(0.975, n) * sd / math.sqrt(n), mean + t_quantile(0.975, n) * sd / math.sqrt(n))),
+        ]  # fmt: skip
+        expect_array(got, (s.low, s.high), f"my_seed_interval({top1})", mistakes, atol=1e-6)
+    return "equal to ablation.summarise's interval over seeds"
+
+
+register(
+    "seed_interval", "implement", NB08,
+    "write `my_seed_interval(top1)`: the 95 % interval of the mean of per-seed accuracies (Student t, n - 1 degrees of freedom)",
+    seed_interval_solution, _check_seed_interval,
+    hint="ablation.t_quantile(0.975, n - 1) * np.std(top1, ddof=1) / sqrt(n) is the half-width.",
+)  # fmt: skip
