@@ -247,14 +247,14 @@ def graph_changes(model: Any, checkpoint: str | os.PathLike) -> list[GraphChange
     change is then reported as gradient."""
     from .model.checkpoint import read_checkpoint
     from .train.config import TrainConfig, apply_overrides
-    from .train.trainer import lr_at_step
+    from .train.schedule import lr_at_step, scaled_lr
 
-    state = read_checkpoint(checkpoint).raw.get("train_state") or {}
+    state = read_checkpoint(checkpoint).train_state or {}
     factor = 1.0
     if state.get("train_config"):
         cfg = apply_overrides(TrainConfig(), {k: v for k, v in state["train_config"].items() if k in TrainConfig.__dataclass_fields__})
         batch = int(state["global_batch"])
-        base_lr = cfg.lr * batch / cfg.lr_batch
+        base_lr = scaled_lr(cfg, batch)
         steps_per_epoch = int(state.get("steps_per_epoch") or state["global_step"] // max(state["epoch"], 1))
         lrs = [lr_at_step(cfg, base_lr, steps_per_epoch, i) for i in range(int(state["global_step"]))]
         factor = decay_factor(lrs, cfg.weight_decay if cfg.graph_weight_decay else 0.0, cfg.momentum, cfg.nesterov)

@@ -121,7 +121,7 @@ def test_column_centring_and_top_columns():
 def test_graph_weight_decay_switch_puts_the_learned_graphs_in_a_group_without_decay():
     from aagcn_lab import build_model
     from aagcn_lab.train.config import preset
-    from aagcn_lab.train.trainer import _param_groups
+    from aagcn_lab.train.schedule import param_groups as _param_groups
 
     model = build_model(layout="nturgb+d", num_classes=5, num_stages=2)
     pyskl = _param_groups(model, preset("builtin_j"))

@@ -18,8 +18,8 @@ from aagcn_lab.io import atomic_torch_save
 from aagcn_lab.model.checkpoint import read_checkpoint
 from aagcn_lab.scores import load_scores
 from aagcn_lab.train import DivergenceError, KeySampler, TrainConfig, apply_overrides, preset, train
+from aagcn_lab.train.evaluation import test_checkpoint as score_checkpoint
 from aagcn_lab.train.launch import LaunchError, launch, torchrun_command
-from aagcn_lab.train.testing import test_checkpoint as score_checkpoint
 
 TINY_MODEL = dict(base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3])
 
@@ -191,6 +191,7 @@ def _run_module(cfg_path: Path, *extra: str) -> subprocess.Popen:
 _KILL_AT = """
 import os, signal, sys
 point, nth, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+from aagcn_lab.cli import worker
 from aagcn_lab.train import trainer
 seen = [0]
 def reached():
@@ -220,7 +221,7 @@ elif point == "best-write":
     os.replace = renamed
 else:
     raise SystemExit(f"unknown kill point {point}")
-sys.exit(trainer.main(argv))
+sys.exit(worker.main(argv))
 """
 
 _RESUME_KW = dict(

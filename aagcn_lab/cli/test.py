@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Test; print the metrics as JSON."""
     from ..data.validate import check_int, check_output_path, resolve_device
-    from ..train.testing import test_checkpoint
+    from ..train.evaluation import test_checkpoint
 
     check_int("--clips", args.clips)  # options and the output path first: a bad one must not cost the run
     check_int("--batch-size", args.batch_size)

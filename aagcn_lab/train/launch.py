@@ -19,13 +19,13 @@ or ``launch(cfg, nproc=8, nnodes=2, rdzv_endpoint="NODE0:29500")`` on each node.
 from __future__ import annotations
 
 import collections
-import json
 import os
 import re
 import subprocess
 import sys
 
 from .config import TrainConfig
+from .log import parse_line
 from .rundir import RunDir, RunResult
 
 __all__ = ["LaunchError", "launch", "torchrun_command"]
@@ -91,8 +91,8 @@ def launch(
         for line in proc.stdout:
             line = line.rstrip("\n")
             tail.append(line)
-            if line.startswith("[aagcn-lab] {"):
-                rec = json.loads(line[len("[aagcn-lab] ") :])
+            rec = parse_line(line)
+            if rec is not None:
                 if bar is not None:
                     if rec.get("total_steps") and bar.total != rec["total_steps"]:
                         bar.total = rec["total_steps"]
