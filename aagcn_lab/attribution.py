@@ -1,0 +1,123 @@
+"""Which joints did the decision rest on? Gradient-based importance for the predicted class.
+
+Two methods, per sample, person, frame and joint:
+
+* :func:`gradient_x_input` -- the gradient of the class logit with respect to the input, times the
+  input, summed over the coordinate channels (``(N, M, T, V)``, signed). For a model linear in its
+  input the values add up to the logit minus the bias (completeness);
+* :func:`grad_cam` -- Grad-CAM over the last block's features ``(N, M, C, T', V)``: each channel
+  weighted by the mean gradient of the class logit over (T', V), summed, then ReLU
+  (``(N, M, T', V)``, non-negative, on the last block's coarser time axis).
+
+Attention (``y * (1 + a)``) is a gain the model applies on the way; these say how much each
+joint's input moves the score of the class it chose, which is closer to "what the decision rests
+on" -- and still a local, first-order answer, not a proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = ["Attribution", "gradient_x_input", "grad_cam", "by_class"]
+
+
+@dataclass
+class Attribution:
+    """Importance ``values`` ``(N, M, T, V)`` of every person, frame and joint for class ``target``."""
+
+    values: np.ndarray
+    target: np.ndarray  # (N,) the class each sample's values explain
+    method: str
+
+    def joints(self) -> np.ndarray:
+        """``(N, M, V)``: each joint's share of the sample's total absolute importance (sums to 1 over M and V)."""
+        mass = np.abs(self.values).sum(2)
+        total = mass.sum((1, 2), keepdims=True)
+        return np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
+
+    def frames(self) -> np.ndarray:
+        """``(N, M, T)``: each frame's share of the sample's total absolute importance."""
+        mass = np.abs(self.values).sum(3)
+        total = mass.sum((1, 2), keepdims=True)
+        return np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
+
+
+def _prepare(model: torch.nn.Module, x, target) -> tuple[torch.Tensor, torch.Tensor | None]:
+    x = torch.as_tensor(x)
+    if x.dim() != 5:
+        raise ValueError(f"attribution needs a batch (N, M, T, V, C), got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"attribution needs float coordinates, got {x.dtype}")
+    if not torch.isfinite(x).all():
+        bad = sorted({int(i) for i in torch.nonzero(~torch.isfinite(x))[:, 0]})[:5]
+        raise ValueError(f"input has NaN or infinite values (samples {bad})")
+    if target is None:
+        return x, None
+    t = torch.as_tensor(np.asarray(target)).long().reshape(-1)
+    if len(t) != len(x):
+        raise ValueError(f"need one target class per sample: {len(x)} samples, {len(t)} targets")
+    return x, t
+
+
+def _choose(logits: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+    if target is None:
+        return logits.argmax(1)
+    k = logits.shape[1]
+    bad = sorted({t for t in target.tolist() if not 0 <= t < k})
+    if bad:
+        raise ValueError(f"target classes must lie in [0, {k}), got {bad[:5]}")
+    return target
+
+
+class _EvalMode:
+    """Eval mode (BN running statistics, no dropout) for the duration, then the model's own mode."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model, self.was = model, model.training
+
+    def __enter__(self) -> None:
+        self.model.eval()
+
+    def __exit__(self, *exc) -> None:
+        self.model.train(self.was)
+
+
+def gradient_x_input(model: torch.nn.Module, x, target: Sequence[int] | None = None) -> Attribution:
+    """Gradient x input of the ``target`` class logit (default: the predicted class), summed over channels."""
+    x, target = _prepare(model, x, target)
+    with _EvalMode(model), torch.enable_grad():
+        xin = x.detach().clone().requires_grad_(True)
+        logits = model(xin)
+        chosen = _choose(logits, target)
+        (grad,) = torch.autograd.grad(logits.gather(1, chosen[:, None]).sum(), xin)  # samples are independent in eval mode
+    values = (grad * xin).sum(-1).detach()
+    return Attribution(values.double().numpy(), chosen.numpy(), "gradient x input")
+
+
+def grad_cam(model: torch.nn.Module, x, target: Sequence[int] | None = None) -> Attribution:
+    """Grad-CAM over the last block (``model.forward_features`` / ``forward_head``): ``(N, M, T', V)``."""
+    x, target = _prepare(model, x, target)
+    if not (hasattr(model, "forward_features") and hasattr(model, "forward_head")):
+        raise TypeError(f"grad_cam needs a model with forward_features and forward_head (an AAGCN), got {type(model).__name__}")
+    with _EvalMode(model), torch.enable_grad():
+        feat = model.forward_features(x.detach())  # (N, M, C, T', V)
+        logits = model.forward_head(feat)
+        chosen = _choose(logits, target)
+        (grad,) = torch.autograd.grad(logits.gather(1, chosen[:, None]).sum(), feat)
+    weights = grad.mean((-2, -1), keepdim=True)  # (N, M, C, 1, 1)
+    cam = torch.relu((weights * feat).sum(2)).detach()  # (N, M, T', V)
+    return Attribution(cam.double().numpy(), chosen.numpy(), "Grad-CAM (last block)")
+
+
+def by_class(values: np.ndarray, labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of per-sample rows ``values`` ``(N, ...)`` per class: ``(classes, mean rows)``."""
+    values, labels = np.asarray(values), np.asarray(labels)
+    if len(values) != len(labels):
+        raise ValueError(f"need one label per sample: {len(values)} rows, {len(labels)} labels")
+    classes = np.unique(labels)
+    return classes, np.stack([values[labels == c].mean(0) for c in classes])
+

@@ -1,0 +1,116 @@
+"""Gradient-based joint importance: cases where the answer is known (a model that only looks at one
+joint; a linear model; the class activation map of a mean-pooling head), shapes and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from aagcn_lab.attribution import Attribution, by_class, grad_cam, gradient_x_input
+from aagcn_lab.model.aagcn import AAGCN
+
+from .conftest import perturb
+
+SMALL = dict(layout="nturgb+d", num_classes=5, base_channels=8, num_stages=3, inflate_stages=(), down_stages=(3,))
+
+
+class OneJoint(torch.nn.Module):
+    """An AAGCN that sees only one joint: every other joint's coordinates are zeroed on the way in."""
+
+    def __init__(self, joint: int) -> None:
+        super().__init__()
+        self.inner = perturb(AAGCN(**SMALL))
+        self.mask = torch.zeros(25, 1)
+        self.mask[joint] = 1.0
+
+    def forward(self, x):
+        return self.inner(x * self.mask)
+
+
+class Linear(torch.nn.Module):
+    """Logits linear in the input: the sum of gradient x input is the logit minus its bias."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(1)
+        self.w = torch.randn(4, 2, 6, 25, 3, generator=g)
+        self.b = torch.randn(4, generator=g)
+
+    def forward(self, x):
+        return torch.einsum("nmtvc,kmtvc->nk", x, self.w) + self.b
+
+
+def _clips(n=3, t=6, seed=0):
+    return torch.randn(n, 2, t, 25, 3, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("joint", [0, 11, 23])
+def test_a_model_that_looks_at_one_joint_gets_all_the_importance_there(joint):
+    model = OneJoint(joint)
+    att = gradient_x_input(model, _clips(t=8))
+    assert att.values.shape == (3, 2, 8, 25)
+    shares = att.joints()  # (N, M, V)
+    assert np.allclose(shares.sum((1, 2)), 1.0)
+    assert np.allclose(shares[:, :, joint].sum(1), 1.0)  # all of it on that joint (both persons together)
+    others = np.delete(att.values, joint, axis=3)
+    assert np.abs(others).max() == 0.0 and np.abs(att.values[..., joint]).max() > 0
+
+
+def test_gradient_x_input_of_a_linear_model_adds_up_to_the_logit_minus_the_bias():
+    model, x = Linear(), _clips(4)
+    target = [0, 3, 1, 1]
+    att = gradient_x_input(model, x, target)
+    with torch.no_grad():
+        logits = model(x)
+    want = (logits[torch.arange(4), torch.tensor(target)] - model.b[target]).double().numpy()
+    assert att.values.sum((1, 2, 3)) == pytest.approx(want, rel=1e-5)
+    assert att.target.tolist() == target and att.method == "gradient x input"
+    assert gradient_x_input(model, x).target.tolist() == logits.argmax(1).tolist()  # default: the predicted class
+
+
+def test_grad_cam_of_a_mean_pooling_head_is_the_class_activation_map():
+    model = perturb(AAGCN(**SMALL)).eval()
+    x = _clips(2, t=12)
+    cam = grad_cam(model, x, [1, 4])
+    with torch.no_grad():
+        feat = model.forward_features(x)  # (N, M, C, T', V)
+    w = model.cls_head.fc_cls.weight.detach()[[1, 4]]  # (N, C)
+    m, t, v = feat.shape[1], feat.shape[3], feat.shape[4]
+    want = torch.relu(torch.einsum("nc,nmctv->nmtv", w, feat) / (m * t * v)).double().numpy()
+    assert cam.values.shape == (2, 2, t, 25) and t == 6  # the last block runs at half the frames
+    assert np.allclose(cam.values, want, rtol=1e-5, atol=1e-9) and (cam.values >= 0).all()
+    assert model.training is False
+    model.train()
+    grad_cam(model, x)
+    assert model.training is True  # the model's mode is restored
+
+
+def test_bad_input_is_refused_with_what_is_wrong():
+    model = Linear()
+    with pytest.raises(ValueError, match=r"batch \(N, M, T, V, C\), got shape \(2, 6, 25, 3\)"):
+        gradient_x_input(model, torch.zeros(2, 6, 25, 3))
+    x = _clips(3)
+    x[1, 0, 2, 4, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"NaN or infinite values \(samples \[1\]\)"):
+        gradient_x_input(model, x)
+    with pytest.raises(ValueError, match="one target class per sample: 3 samples, 2 targets"):
+        gradient_x_input(model, _clips(3), [0, 1])
+    with pytest.raises(ValueError, match=r"target classes must lie in \[0, 4\), got \[7\]"):
+        gradient_x_input(model, _clips(3), [0, 7, 1])
+    with pytest.raises(ValueError, match="float coordinates"):
+        gradient_x_input(model, torch.zeros(1, 2, 6, 25, 3, dtype=torch.long))
+    with pytest.raises(TypeError, match="forward_features and forward_head"):
+        grad_cam(model, _clips(1))
+
+
+def test_shares_per_class_and_an_all_zero_sample():
+    att = Attribution(np.zeros((2, 1, 3, 4)), np.array([0, 1]), "test")
+    att.values[0, 0, :, 2] = [1.0, -2.0, 1.0]
+    shares = att.joints()
+    assert shares[0, 0].tolist() == [0, 0, 1, 0] and shares[1].sum() == 0  # nothing to share: zeros, not NaN
+    assert att.frames()[0, 0].tolist() == [0.25, 0.5, 0.25]
+    classes, means = by_class(np.array([[1.0, 0], [3.0, 2], [5.0, 5]]), [2, 2, 0])
+    assert classes.tolist() == [0, 2] and means.tolist() == [[5.0, 5.0], [2.0, 1.0]]
+    with pytest.raises(ValueError, match="one label per sample: 3 rows, 2 labels"):
+        by_class(np.zeros((3, 2)), [0, 1])
