@@ -230,6 +230,38 @@ def test_no_cycles_within_a_layer(graph):
     assert not found, "import cycles inside a layer:\n" + "\n\n".join("\n".join(map(str, c)) for c in found)
 
 
+def command_line_code(source: str, rel: str) -> list[str]:
+    """Where ``source`` imports argparse or calls sys.exit outside an ``if __name__ == "__main__":`` block."""
+    found = []
+
+    def visit(node: ast.AST, entry: bool) -> None:
+        if not entry:
+            if isinstance(node, ast.Import) and any(a.name == "argparse" for a in node.names):
+                found.append(f"{rel}:{node.lineno}: imports argparse")
+            if isinstance(node, ast.ImportFrom) and node.module == "argparse":
+                found.append(f"{rel}:{node.lineno}: imports from argparse")
+            if isinstance(node, ast.Attribute) and node.attr == "exit" and getattr(node.value, "id", "") == "sys":
+                found.append(f"{rel}:{node.lineno}: calls sys.exit")
+        for child in ast.iter_child_nodes(node):
+            visit(child, entry or _is_main_guard(node))
+
+    visit(ast.parse(source), False)
+    return found
+
+
+def test_library_modules_have_no_command_line(graph):
+    """argparse and sys.exit live in aagcn_lab.cli and in entry points only (the CLI pattern)."""
+    _, modules, _ = graph
+    bad = []
+    for name, path in modules.items():
+        if name == f"{ROOT}.cli" or name.startswith(f"{ROOT}.cli.") or path.name == "__main__.py":
+            continue
+        bad += command_line_code(path.read_text(encoding="utf-8"), str(path.relative_to(REPO)))
+    assert not bad, "command-line code outside aagcn_lab/cli (move it into a cli/<command>.py):\n" + "\n".join(bad)
+    sample = "import sys\ndef f():\n    import argparse\n    sys.exit(1)\nif __name__ == '__main__':\n    sys.exit(f())\n"
+    assert command_line_code(sample, "x.py") == ["x.py:3: imports argparse", "x.py:4: calls sys.exit"]
+
+
 def test_the_check_sees_function_level_and_relative_imports(tmp_path):
     """The walker on a made-up module: a relative import in a function, a submodule by name, a __main__ block."""
     src = tmp_path / "aagcn_lab" / "viz" / "fake.py"
