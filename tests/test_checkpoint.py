@@ -1,11 +1,13 @@
 """Checkpoints: our round trip, pyskl's mmcv files, inference of the config, and bad files."""
 
+import json
 import os
 
 import pytest
 import torch
 
 from aagcn_lab import CheckpointError, build_model, define_layout, load_checkpoint, read_checkpoint, save_checkpoint
+from aagcn_lab.cli import main as cli_main
 from aagcn_lab.io import CorruptFileError, UnsafeFileError
 from aagcn_lab.model.checkpoint import Provenance
 from aagcn_lab.train.config import TrainConfig
@@ -68,7 +70,7 @@ def test_pyskl_style_files_load_with_inferred_config(tmp_path, wrap):
     assert info.provenance.eval_split is None and "unknown" in info.provenance.describe()
 
 
-def test_provenance_round_trips_from_the_training_state(tmp_path):
+def test_provenance_round_trips_from_the_training_state(tmp_path, capsys):
     m = build_model(layout="nturgb+d", num_classes=4, base_channels=8, num_stages=2)
     run = TrainConfig(ann_file="data/x.pkl", train_split="xsub_train", val_split="xsub_holdout", test_split="xsub_val", feat="bm", clip_len=48, preset="p")
     path = save_checkpoint(m, tmp_path / "best.pt", meta={"feat": "bm", "label_names": list("abcd")}, train_state={"train_config": run.to_dict(), "epoch": 3})
@@ -83,6 +85,9 @@ def test_provenance_round_trips_from_the_training_state(tmp_path):
     assert read_checkpoint(path).provenance.feat == "bm"  # from the config when meta does not say
     # the model built from the info is the one load_checkpoint gives
     assert _equal_models(info.build_model(), load_checkpoint(tmp_path / "best.pt")) and not info.build_model().training
+    # `aagcn-lab info` says it
+    assert cli_main(["info", str(tmp_path / "best.pt")]) == 0
+    assert json.loads(capsys.readouterr().out)["trained_on"] == p.describe()
 
 
 def test_ntu_hand_variant_is_read_from_the_stored_graph(tmp_path):

@@ -20,15 +20,16 @@ def run(args: argparse.Namespace) -> int:
 
     info = read_checkpoint(args.checkpoint)
     model = AAGCN(info.config)
-    state = info.raw.get("train_state") or {}
+    state = info.train_state or {}
     out = {
         "file": str(info.path),
         "source": info.source,
         "config": info.config.to_dict(),
         "parameters": model.num_parameters(),
         "meta": {k: v for k, v in info.meta.items() if isinstance(v, (str, int, float, bool, list))},
+        "trained_on": info.provenance.describe(),
     }
     if state:
-        out["training"] = {k: state[k] for k in ("epoch", "step_in_epoch", "global_step", "best_top1", "world_size", "global_batch")}
+        out["training"] = {k: state[k] for k in ("epoch", "step_in_epoch", "global_step", "best_top1", "world_size", "global_batch") if k in state}
     print(json.dumps(out, indent=2, default=str))
     return 0
