@@ -101,6 +101,31 @@ def test_sampler_blocks_partition_each_epoch():
     assert list(one) != keys1
 
 
+def test_metrics_log_weights_a_window_by_samples_and_prints_what_launch_parses(tmp_path, capsys):
+    from aagcn_lab.train.log import MetricsLog, parse_line
+    from aagcn_lab.train.rundir import RunDir
+
+    log = MetricsLog(RunDir(tmp_path), enabled=True, tensorboard=False, world_size=2)
+    log.add({"loss": 1.0, "top1": 0.5, "top5": 1.0, "lr": 0.1, "samples": 8})
+    log.add({"loss": 4.0, "top1": 0.0, "top5": 0.5, "lr": 0.05, "samples": 24})
+    log.flush(epoch=1, step=2, total_steps=10)
+    rec = json.loads(RunDir(tmp_path).metrics.read_text())
+    assert (rec["split"], rec["epoch"], rec["step"], rec["total_steps"]) == ("train", 1, 2, 10)
+    assert (rec["loss"], rec["top1"], rec["top5"], rec["lr"]) == (3.25, 0.125, 0.625, 0.05)  # (8 * 1 + 24 * 4) / 32, ...; the last lr
+    assert rec["samples_per_s"] > 0 and log.window == []  # a new window begins
+    assert [parse_line(line) for line in capsys.readouterr().out.splitlines()] == [rec]
+    assert parse_line("[aagcn-lab] resumed from x") is None and parse_line("{}") is None
+    log.close()
+    log.close()  # idempotent (fit and cleanup both close it)
+
+
+def test_a_training_state_without_its_counters_is_a_clear_error():
+    from aagcn_lab.train.state import TrainState
+
+    with pytest.raises(ValueError, match=r"old\.pt: the training state lacks .*global_step.*cannot resume"):
+        TrainState.from_dict({"optimizer": {}, "epoch": 1}, "old.pt")
+
+
 def test_a_run_writes_everything_and_scores_are_keyed(tiny_ann, tmp_path):
     res = train(tiny_cfg(tiny_ann, tmp_path / "run"))
     work = tmp_path / "run"
