@@ -161,3 +161,105 @@ def test_class_samples_are_spread_over_performers():
     assert sorted(performer_of(ids[i]) for i in picked[:3]) == [3, 7, 9]  # one per performer before a second take of any
     assert len(picked) == 4 and len(set(picked)) == 4
     assert len(_spread_over_performers(range(len(ids)), ids, 100)) == len(ids)
+
+
+# ------------------------------------------------------------------------------------------------
+# eval_mode, samples per class, per-class statistics, fusion rows
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_eval_mode_runs_in_eval_and_gives_the_mode_back_also_after_an_error(training):
+    from aagcn_lab.analysis import eval_mode
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2)).train(training)
+    with eval_mode(model) as m:
+        assert m is model and not any(x.training for x in model.modules())
+    assert all(x.training == training for x in model.modules())
+    with pytest.raises(RuntimeError, match="inside"), eval_mode(model):
+        raise RuntimeError("inside")
+    assert all(x.training == training for x in model.modules())
+
+
+def _class_dataset(tmp_path):
+    """12 clips of 3 classes; class c's clips are filled with c + 10 * performer, so a mean is known."""
+    from aagcn_lab.data import save_annotations
+    from aagcn_lab.data.dataset import SkeletonDataset
+
+    recs = []
+    for label in range(3):
+        for performer, camera in ((1, 1), (1, 2), (2, 1), (3, 1)):
+            kp = np.full((1, 20, 25, 3), label + 10 * performer, np.float16)
+            kp[..., 0] += np.arange(25, dtype=np.float16) / 100  # joints differ, so the model sees a skeleton
+            recs.append(dict(frame_dir=f"S001C{camera:03d}P{performer:03d}R001A{label + 1:03d}", label=label, total_frames=20, keypoint=kp))
+    ids = [r["frame_dir"] for r in recs]
+    ann = save_annotations(tmp_path / "a.pkl", recs, {"val": ids}, label_names=["a", "b", "c"], layout="nturgb+d")
+    return SkeletonDataset(ann, "val", feat="j", mode="val", clip_len=20)
+
+
+def test_batch_per_class_takes_classes_in_order_and_performers_before_second_takes(tmp_path):
+    from aagcn_lab.analysis import batch_per_class
+
+    ds = _class_dataset(tmp_path)
+    x, labels, ids = batch_per_class(ds, per_class=3)
+    assert labels == [0, 0, 0, 1, 1, 1, 2, 2, 2] and x.shape == (9, 2, 20, 25, 3)  # padded to two persons
+    assert [performer_of(i) for i in ids[:3]] == [1, 2, 3]  # the second camera of performer 1 comes last
+    for row, sid in zip(x, ids):
+        assert torch.equal(row, ds[ds.frame_dirs.index(sid)][0][0])
+    x1, labels1, _ = batch_per_class(ds, per_class=1, classes=[2])
+    assert labels1 == [2] and x1.shape[0] == 1
+    with pytest.raises(ValueError, match="no sample"):
+        batch_per_class(ds, classes=[7])
+
+
+def test_class_statistics_are_class_means_of_eval_mode_inspection(tmp_path):
+    from aagcn_lab import build_model
+    from aagcn_lab.analysis import batch_per_class, class_statistics
+
+    from .conftest import perturb
+
+    ds = _class_dataset(tmp_path)
+    model = perturb(build_model(layout="nturgb+d", num_classes=3, num_stages=2)).train()
+    stats = class_statistics(model, ds, layer=1, per_class=2, batch_size=4)
+    assert model.training  # given back in train mode
+    assert stats["classes"] == [0, 1, 2] and set(stats) == {"classes", "spatial", "temporal", "channel", "data_graph"}
+    x, labels, _ = batch_per_class(ds, per_class=2)
+    with torch.no_grad():
+        lay = model.eval().inspect(x).layers[1]
+    for key in ("spatial", "temporal", "channel", "data_graph"):
+        per_sample = getattr(lay, key)[:, 0].numpy()
+        want = np.stack([per_sample[np.asarray(labels) == c].mean(0) for c in range(3)])
+        np.testing.assert_allclose(stats[key], want, rtol=1e-5, atol=1e-6)
+    assert stats["spatial"].shape == (3, 25) and stats["data_graph"].shape == (3, 3, 25, 25)
+
+
+def test_fusion_rows_have_kinds_and_row_scores_reproduce_each_row():
+    from aagcn_lab.analysis import fusion_row_scores
+    from aagcn_lab.fusion import fusion_report
+    from aagcn_lab.scores import Scores
+
+    rng = np.random.default_rng(1)
+    ids = [f"S001C001P{p:03d}R001A001" for p in range(1, 41)]
+    labels = rng.integers(0, 5, 40)
+    scores = {s: Scores(ids, rng.dirichlet(np.ones(5), 40), labels) for s in ("j", "b", "jm", "bm")}
+    report = fusion_report(scores, tuned={"j": 1.0, "b": 1.0, "jm": 1.0, "bm": 1.0})
+    kinds = [r.kind for r in report.rows]
+    assert kinds == ["stream"] * 4 + ["combination"] * 6 + ["fusion"] * 2
+    assert [r["kind"] for r in report.as_dict()["rows"]] == kinds
+    assert report.best_single.kind == "stream" and report.fused.kind == report.tuned.kind == "fusion"
+    rows = fusion_row_scores(report, scores)
+    assert list(rows) == [r.name for r in report.rows]
+    for r in report.rows:
+        assert float((rows[r.name].probs.argmax(1) == labels).mean()) == pytest.approx(r.top1)
+    np.testing.assert_allclose(rows["fusion (j+b+jm+bm)"].probs, sum(w * scores[s].probs for s, w in {"j": 2, "b": 2, "jm": 1, "bm": 1}.items()))
+    two = fusion_report({s: scores[s] for s in ("j", "b")})
+    assert [r.kind for r in two.rows] == ["stream", "stream", "fusion"]  # two streams: no pairs besides the fusion
+
+
+def test_training_options_add_epochs_only_when_set():
+    from aagcn_lab import lab
+
+    options = {"test_clips": 2}
+    assert lab.training_options(options, 3) == {"test_clips": 2, "epochs": 3}
+    assert lab.training_options(options, 0) == {"test_clips": 2}
+    assert lab.training_options({"epochs": 9}, 2) == {"epochs": 2} and options == {"test_clips": 2}

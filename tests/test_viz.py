@@ -421,6 +421,36 @@ def test_per_class_accuracy_plot_sorted_by_fusion():
 # ------------------------------------------------------------------------------------------------
 
 
+def test_fusion_figure_draws_each_row_with_its_interval_coloured_by_kind():
+    from matplotlib.colors import to_hex
+
+    from aagcn_lab.analysis import Interval
+    from aagcn_lab.fusion import fusion_report
+    from aagcn_lab.scores import Scores
+
+    rng = np.random.default_rng(0)
+    ids = [f"S001C001P{p:03d}R001A001" for p in range(30)]
+    labels = rng.integers(0, 4, 30)
+    report = fusion_report({s: Scores(ids, rng.dirichlet(np.ones(4), 30), labels) for s in ("j", "b", "jm", "bm")})
+    intervals = {r.name: Interval(r.top1, r.top1 - 0.05, r.top1 + 0.1, 3, 0.95) for r in report.rows}
+    fig = viz.plot_fusion(report, intervals)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert names == [r.name for r in report.rows][::-1]  # first row on top
+    want = {"stream": "#1f77b4", "combination": "#7f7f7f", "fusion": "#d62728"}  # tab:blue, tab:gray, tab:red
+    assert len(ax.containers) == len(names)
+    for bar, name in zip(ax.containers, names):  # one errorbar per row, drawn bottom-up
+        row, (dot, _, (span,)) = report.row(name), bar.lines
+        assert to_hex(dot.get_color()) == want[row.kind]
+        assert dot.get_xdata()[0] == pytest.approx(100 * row.top1)
+        (lo, _), (hi, _) = span.get_segments()[0]
+        assert (lo, hi) == pytest.approx((100 * row.top1 - 5, 100 * row.top1 + 10))
+    plain = viz.plot_fusion(report)  # no intervals: each row's top-1 alone
+    assert [b.lines[0].get_xdata()[0] for b in plain.axes[0].containers] == pytest.approx([100 * r.top1 for r in report.rows][::-1])
+    with pytest.raises(KeyError, match="no interval for the rows"):
+        viz.plot_fusion(report, {"j": intervals["j"]})
+
+
 def test_graph_explorer_redraws_on_update(model, batch):
     pytest.importorskip("ipywidgets")
     ex = viz.graph_explorer(model, batch)
