@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Attribution", "gradient_x_input", "grad_cam", "by_class"]
+__all__ = ["Attribution", "gradient_x_input", "grad_cam", "by_class", "class_importance"]
 
 
 @dataclass
@@ -33,10 +33,13 @@ class Attribution:
     target: np.ndarray  # (N,) the class each sample's values explain
     method: str
 
-    def joints(self) -> np.ndarray:
-        """``(N, M, V)``: each joint's share of the sample's total absolute importance (sums to 1 over M and V)."""
+    def joints(self, person: int | None = None) -> np.ndarray:
+        """``(N, M, V)``: each joint's share of the sample's total absolute importance (sums to 1 over M
+        and V); with ``person``, ``(N, V)``: shares within that person's importance."""
         mass = np.abs(self.values).sum(2)
-        total = mass.sum((1, 2), keepdims=True)
+        if person is not None:
+            mass = mass[:, person]
+        total = mass.sum(tuple(range(1, mass.ndim)), keepdims=True)
         return np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
 
     def frames(self) -> np.ndarray:
@@ -121,3 +124,23 @@ def by_class(values: np.ndarray, labels: Sequence[int]) -> tuple[np.ndarray, np.
     classes = np.unique(labels)
     return classes, np.stack([values[labels == c].mean(0) for c in classes])
 
+
+
+def class_importance(model: torch.nn.Module, dataset, per_class: int = 8, batch_size: int = 16, method: str = "gradient x input") -> dict:
+    """Per class, the mean joint share of importance for the predicted class (within person 0, the
+    person attention maps show): ``{"classes": [...], "joints": (K, V), "correct": (K,) fraction predicted
+    right}``, over the samples :func:`aagcn_lab.analysis.class_statistics` uses."""
+    from .analysis import batch_per_class
+
+    methods = {"gradient x input": gradient_x_input, "grad-cam": grad_cam}
+    if method not in methods:
+        raise ValueError(f"method must be one of {', '.join(methods)}, got {method!r}")
+    x, labels, _ = batch_per_class(dataset, per_class)
+    shares, hits = [], []
+    for start in range(0, len(x), batch_size):
+        att = methods[method](model, x[start : start + batch_size])
+        shares.append(att.joints(person=0))
+        hits.append(att.target == np.asarray(labels[start : start + batch_size]))
+    classes, joints = by_class(np.concatenate(shares), labels)
+    _, correct = by_class(np.concatenate(hits).astype(float), labels)
+    return {"classes": classes.tolist(), "joints": joints, "correct": correct}

@@ -109,8 +109,35 @@ def test_shares_per_class_and_an_all_zero_sample():
     att.values[0, 0, :, 2] = [1.0, -2.0, 1.0]
     shares = att.joints()
     assert shares[0, 0].tolist() == [0, 0, 1, 0] and shares[1].sum() == 0  # nothing to share: zeros, not NaN
+    assert att.joints(person=0).tolist() == [[0, 0, 1, 0], [0, 0, 0, 0]]
     assert att.frames()[0, 0].tolist() == [0.25, 0.5, 0.25]
     classes, means = by_class(np.array([[1.0, 0], [3.0, 2], [5.0, 5]]), [2, 2, 0])
     assert classes.tolist() == [0, 2] and means.tolist() == [[5.0, 5.0], [2.0, 1.0]]
     with pytest.raises(ValueError, match="one label per sample: 3 rows, 2 labels"):
         by_class(np.zeros((3, 2)), [0, 1])
+
+
+def test_class_importance_averages_the_samples_class_statistics_uses_and_the_figure_draws_them():
+    from aagcn_lab import analysis
+    from aagcn_lab.attribution import class_importance
+    from aagcn_lab.data import SkeletonDataset
+    from aagcn_lab.data.annotations import resolve_annotations
+    from aagcn_lab.viz import plot_attention_vs_attribution
+
+    ann = resolve_annotations("builtin")
+    ds = SkeletonDataset(ann, "xsub_val", feat="j", mode="val", clip_len=8)
+    model = OneJoint(7)
+    model.inner = perturb(AAGCN(**{**SMALL, "num_classes": ann.num_classes}))
+    out = class_importance(model, ds, per_class=1)
+    x, labels, _ = analysis.batch_per_class(ds, 1)
+    assert out["classes"] == sorted(set(labels)) and out["joints"].shape == (len(out["classes"]), 25)
+    assert np.allclose(out["joints"][:, 7], 1.0)  # the one joint this model sees, for every class
+    assert ((out["correct"] == 0) | (out["correct"] == 1)).all()
+    with pytest.raises(ValueError, match="method must be one of"):
+        class_importance(model, ds, method="saliency")
+    names = [f"j{i}" for i in range(25)]
+    fig = plot_attention_vs_attribution(np.linspace(0, 1, 25), out["joints"][0], names)
+    bars = [p.get_height() for p in fig.axes[1].patches]
+    assert bars == pytest.approx(out["joints"][0].tolist())
+    with pytest.raises(ValueError, match="expected 25 values"):
+        plot_attention_vs_attribution(np.zeros(24), out["joints"][0], names)

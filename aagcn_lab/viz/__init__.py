@@ -26,6 +26,7 @@ from .attention import (
     plot_spatial_attention,
     plot_temporal_attention,
 )
+from .attribution import plot_attention_vs_attribution
 from .graphs import (
     Panel,
     plot_alpha,
@@ -87,6 +88,7 @@ __all__ = [
     "plot_ablation",
     "plot_alpha",
     "plot_attention_summary",
+    "plot_attention_vs_attribution",
     "plot_channel_attention",
     "plot_confusion",
     "plot_curves",
