@@ -33,6 +33,7 @@ __all__ = [
     "layer_graphs",
     "layer_alphas",
     "data_graphs",
+    "graph_sizes",
     "physical_graph",
     "subset_index",
     "graph_drift",
@@ -132,6 +133,20 @@ def data_graphs(inspection: Any, layer: int, sample: int = 0, person: int = 0) -
         raise TypeError("data-dependent graphs come from model.inspect(x): pass the Inspection, not the model")
     dg = traces[layer].data_graph
     return None if dg is None else to_numpy(dg[sample, person])
+
+
+def graph_sizes(inspection: Any, person: int = 0) -> list[tuple[int, float, float]]:
+    """Per layer with a data-dependent graph, ``(layer, mean ||alpha C_k||_F, mean ||B_k||_F)``: the
+    mean over samples and subsets (of ``person``) of the per-sample part beside the learned one
+    (``alpha`` taken as 1 where the variant adds ``C_k`` as it is)."""
+    out = []
+    for i, t in enumerate(layer_traces(inspection) or []):
+        if t.data_graph is None:
+            continue
+        alpha = 1.0 if t.alpha is None else abs(float(t.alpha))
+        c = np.linalg.norm(to_numpy(t.data_graph[:, person]), axis=(-2, -1)).mean()
+        out.append((i, float(alpha * c), float(np.linalg.norm(to_numpy(t.graph), axis=(-2, -1)).mean())))
+    return out
 
 
 def physical_graph(physical: Any = None, source: Any = None) -> np.ndarray:

@@ -263,3 +263,19 @@ def test_training_options_add_epochs_only_when_set():
     assert lab.training_options(options, 3) == {"test_clips": 2, "epochs": 3}
     assert lab.training_options(options, 0) == {"test_clips": 2}
     assert lab.training_options({"epochs": 9}, 2) == {"epochs": 2} and options == {"test_clips": 2}
+
+
+def test_graph_sizes_compare_alpha_c_with_b_per_layer():
+    from types import SimpleNamespace
+
+    from aagcn_lab.analysis import graph_sizes
+
+    b = torch.zeros(3, 4, 4)
+    b[:, 0, 0] = 2.0  # ||B_k|| = 2 for every subset
+    c = torch.zeros(2, 2, 3, 4, 4)  # (N, M, K, V, V)
+    c[0, 0, :, 1, 2] = 3.0  # sample 0 person 0: ||C_k|| = 3; sample 1: 0; person 1 ignored
+    c[:, 1] = 100.0
+    layers = [SimpleNamespace(graph=b, alpha=-0.5, data_graph=c), SimpleNamespace(graph=b, alpha=None, data_graph=None),
+              SimpleNamespace(graph=b, alpha=None, data_graph=c)]
+    sizes = graph_sizes(SimpleNamespace(layers=layers))
+    assert sizes == [(0, pytest.approx(0.5 * 1.5), pytest.approx(2.0)), (2, pytest.approx(1.5), pytest.approx(2.0))]
