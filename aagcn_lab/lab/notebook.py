@@ -58,9 +58,11 @@ def record(run_root: str | os.PathLike, notebook: str, **results: Any) -> Path:
 
 def run_results(checkpoint: str | os.PathLike) -> dict:
     """The test metrics (``top1``, ``top5``, ``mean_class_acc``) of the run a checkpoint belongs to
-    (its folder's ``results.json``); empty when the run has none (e.g. a released file)."""
-    path = Path(checkpoint).parent / "results.json"
-    return (json.loads(path.read_text()).get("test") or {}) if path.exists() else {}
+    (its run folder's result); empty when the run has none (e.g. a released file)."""
+    from ..train.rundir import RunDir
+
+    result = RunDir(Path(checkpoint).parent).result()
+    return (result.test or {}) if result is not None else {}
 
 
 def training_options(options: Mapping[str, Any], epochs: int = 0) -> dict[str, Any]:
@@ -93,17 +95,18 @@ def ensure_stream(
         return Path(checkpoint)
     from ..streams import stream_configs
     from ..train.launch import launch
+    from ..train.rundir import RunDir
 
     cfg = stream_configs(preset, [feat], stream_root(run_root), **overrides)[feat]
     if name:
         from ..train.config import apply_overrides
 
         cfg = apply_overrides(cfg, {"work_dir": str(stream_root(run_root) / name)})
-    best = cfg.resolved_work_dir() / "best.pt"
-    if (cfg.resolved_work_dir() / "results.json").exists() and best.exists():
-        return best
+    run = RunDir.of(cfg)
+    if run.result() is not None and run.best.exists():
+        return run.best
     result = launch(cfg, nproc=nproc, resume=True, quiet=quiet)
-    return result.checkpoint or best
+    return result.checkpoint or run.best
 
 
 def ensure_streams(
