@@ -29,9 +29,9 @@ def _check_loses_most(answer, verdicts: Mapping[str, Any]) -> str:
     said = verdicts[str(answer)]
     noise = "larger than the seeds and the test set make of it" if worst.apart else "but not distinguishable from noise with these seeds"
     if said.a != worst.a:
-        raise Wrong(f"{said.a} changed top-1 by {100 * said.difference:+.1f} points; {worst.a} lost most "
+        raise Wrong(f"{said.a} changed top-1 by {100 * said.difference:+.1f} points; {worst.a} came out lowest against full "
                     f"({100 * worst.difference:+.1f}), {noise}")  # fmt: skip
-    return f"yes: {worst.a} lost most ({100 * worst.difference:+.1f} points against full), {noise}"
+    return f"yes: {worst.a} came out lowest against full ({100 * worst.difference:+.1f} points), {noise}"
 
 
 register(
