@@ -221,3 +221,29 @@ def test_the_prediction_exercise_names_the_variant_that_lost_most_and_whether_it
     fb = exercises.run_check("ablation_loses_most", "nope", verdicts=verdicts)
     assert not fb.passed and "not one of this run's variants" in fb.message
     assert exercises.get("ablation_loses_most").solution(verdicts=verdicts) == "no_attention"
+
+
+@pytest.mark.slow
+def test_a_grid_killed_during_training_resumes_from_the_last_checkpoint(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    opts = {**TINY, "max_steps": 6, "save_interval": 1, "log_interval": 1}
+    script = f"from aagcn_lab.ablation import run_ablation; run_ablation({str(tmp_path)!r}, 'full', [0], quiet=True, **{opts!r})"
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = tmp_path / "full" / "seed0" / "j"
+    deadline = time.time() + 300
+    while not (run / "latest.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the grid, torchrun and the trainer
+    proc.wait()
+    assert (run / "latest.pt").exists() and not (run / "results.json").exists(), "the kill came too late to test a resume"
+    res = run_ablation(tmp_path, "full", [0], quiet=True, **opts)
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if '"train"' in line]
+    # resumed, not restarted: step 1 ran once; a step logged after the last checkpoint and before the
+    # kill runs (and is logged) again, which the trainer's log does not undo
+    assert steps.count(1) == 1 and steps[-1] == 6 and sorted(set(steps)) == [1, 2, 3, 4, 5, 6], steps
+    assert (run / "results.json").exists() and res.variants["full"].correct.shape == (1, 552)
