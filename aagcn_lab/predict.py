@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .data.annotations import load_annotations
-from .data.classes import class_names_for  # also re-exported here (notebooks 03, 04 import it from predict)
+from .data.classes import class_names_for
 from .data.pipeline import Pipeline
 from .data.poses import fit_layout
 from .data.validate import (
@@ -43,7 +43,7 @@ from .io import safe_npy_load
 from .model.aagcn import AAGCN
 from .model.checkpoint import read_checkpoint
 
-__all__ = ["Prediction", "predict", "predict_records", "read_input", "load_stream_models", "class_names_for"]
+__all__ = ["Prediction", "predict", "predict_records", "read_input", "load_stream_models"]
 
 
 @dataclass
