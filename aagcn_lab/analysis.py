@@ -1,12 +1,14 @@
 """The numbers behind the figures, in numpy and torch (no plotting library here).
 
 * graphs: each layer's learned graph ``B_k``, ``alpha`` and the data-dependent ``C_k`` taken out of
-  a model or ``model.inspect(x)``, how far ``B_k`` moved from the skeleton, and what weight decay
-  alone did to it versus what the gradients added (:func:`graph_changes`);
+  a model or ``model.inspect(x)``, how far ``B_k`` moved from the skeleton, how large ``alpha C_k``
+  is beside it (:func:`graph_sizes`), and what weight decay alone did to it versus what the
+  gradients added (:func:`graph_changes`);
 * attention: one sample's spatial, temporal and channel attention (:func:`sample_attention`), layer
   time steps mapped onto input frames, per-class means (:func:`class_statistics`);
 * samples: a batch with a few clips per class from different performers (:func:`batch_per_class`);
-* intervals: accuracies with a bootstrap over performers, per stream and between two streams;
+* intervals: accuracies with a bootstrap over performers, per stream, between two streams, and per
+  row of a fusion report (:func:`fusion_row_scores`; the rows' ``kind`` says stream, pair or fusion);
 * :func:`eval_mode`: run a model in eval mode and restore its mode afterwards.
 
 Functions take models, inspections, datasets and arrays and return arrays or small dataclasses;

@@ -79,6 +79,22 @@ def test_a_claim_the_numbers_contradict_stops_the_notebook(tmp_path):
     ]
 
 
+def test_lab_command_reads_notebooks_and_parameters_as_the_runner_gives_them():
+    import argparse
+
+    from aagcn_lab.cli import lab as lab_cli
+    from aagcn_lab.lab import declared_parameters
+
+    p = argparse.ArgumentParser()
+    lab_cli.add_arguments(p)
+    a = p.parse_args(["--only", "03,06", "-p", "epochs", "2", "-p", "options", '{"test_clips": 2}', "-p", "preset", "builtin"])
+    assert a.notebooks == "03,06" and a.out == "runs/lab" and a.cell_timeout is None
+    assert {k: lab_cli.parse_value(v) for k, v in a.parameter} == {"epochs": 2, "options": {"test_clips": 2}, "preset": "builtin"}
+    assert [nb.name[:2] for nb in list_notebooks(only=a.notebooks.split(","))] == ["03", "06"]
+    assert {"run_root", "epochs", "options", "weights"} <= declared_parameters(list_notebooks(only=["06"])[0])
+    assert "layers_to_show" not in declared_parameters(list_notebooks(only=["06"])[0])
+
+
 def test_every_notebook_ran_without_an_error_output(lab_run):
     out, result = lab_run
     assert [nb["name"] for nb in result.notebooks] == [p.name for p in list_notebooks()]
