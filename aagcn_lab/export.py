@@ -44,9 +44,10 @@ class _Logits(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        model.backbone.share_absent_persons = False  # data-dependent rows: an execution strategy, not exported
 
     def forward(self, keypoint: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_head(self.model.backbone(keypoint, None, False))
+        return self.model.forward_head(self.model.backbone(keypoint))
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -112,7 +113,7 @@ def export_model(
     cfg = model.cfg
     example = torch.randn(2, cfg.num_person, max(example_frames, MIN_FRAMES), model.layout.num_joints, cfg.in_channels)
     dims = {"keypoint": {0: torch.export.Dim("batch", min=1, max=65536), 2: torch.export.Dim("frames", min=MIN_FRAMES, max=1_000_000)}}
-    with torch.enable_grad():  # the plain forward path (not the in-place CPU inference path)
+    with torch.enable_grad():  # the plain forward, parameters frozen below
         for p in fn.parameters():
             p.requires_grad_(False)
         if fmt == "onnx":

@@ -3,8 +3,16 @@ Convolutional Networks", IEEE TIP 2020), exactly as pyskl implements it.
 
 Read top to bottom: the config, then the parts in the order they compose --
 :class:`TemporalConv` (unit_tcn), :class:`AdaptiveGraphConv` (unit_aagcn: the adaptive graph
-convolution of Eq. 4-6 and the STC attention of Eq. 7-9), :class:`AAGCNBlock`,
-:class:`AAGCNBackbone`, :class:`GCNHead` and the whole :class:`AAGCN`.
+convolution with the graphs ``A_k``, ``B_k``, ``C_k`` and the weights ``W_k``, then the spatial,
+temporal and channel attention), :class:`AAGCNBlock`, :class:`AAGCNBackbone`, :class:`GCNHead` and
+the whole :class:`AAGCN`. Each class has one ``forward``; this file is the model and nothing else.
+
+How it is run lives beside it, each strategy in its own module with its own tests:
+:mod:`.absent` computes each slot's zero-padded person once (switched in
+:meth:`AAGCNBackbone.forward`), :mod:`.cpu_infer` is the CPU inference path with batch norm
+folded and weights stacked once (``prepare_inference(model)``), :mod:`.inspection` is the traced
+walk behind :meth:`AAGCN.inspect`, and :mod:`.reference` is the plain transcription the tests and
+the bench compare against.
 
 Module and parameter names follow pyskl (``backbone.gcn.3.gcn.conv_d.1.weight`` ...), so pyskl's
 released checkpoints load without renaming. Shapes: N batch, M persons, T frames, V joints,
@@ -14,7 +22,8 @@ C channels, K = 3 graph subsets.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -22,11 +31,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..graph import Layout, get_layout, spatial_partition
+from .absent import WeightedBatchNorm2d, count_rows, plan_shared_rows
+from .inspection import Inspection, LayerTrace, inspect_model
 
 __all__ = [
-    "share_absent_persons",
-    "batch_norm",
-    "fold_batch_norm",
     "AAGCNConfig",
     "TemporalConv",
     "AdaptiveGraphConv",
@@ -37,6 +45,7 @@ __all__ = [
     "LayerTrace",
     "Inspection",
     "build_model",
+    "clip_probabilities",
 ]
 
 GRAPH_VARIANTS = ("tip", "cvpr", "fixed")
@@ -49,7 +58,7 @@ class AAGCNConfig:
     ``graph`` picks the adaptive-graph variant:
 
     * ``'tip'`` -- pyskl / TIP'20: a learnable graph ``B_k`` initialised to the partition, plus
-      ``alpha * tanh(C_k)`` with a single scalar ``alpha`` initialised to 0 (Eq. 5-6);
+      ``alpha * tanh(C_k)`` with a single scalar ``alpha`` initialised to 0;
     * ``'cvpr'`` -- the CVPR'19 2s-AGCN unit: fixed ``A_k`` + learnable ``B_k`` (init 1e-6) +
       ``softmax(C_k)`` over source joints, no gate;
     * ``'fixed'`` -- no adaptivity at all: the partition as a fixed buffer (the ablation that
@@ -128,6 +137,12 @@ def _builtin_names() -> tuple[str, ...]:
     return tuple(LAYOUTS)
 
 
+def _builtin_names() -> tuple[str, ...]:
+    from ..graph import LAYOUTS
+
+    return tuple(LAYOUTS)
+
+
 # ------------------------------------------------------------------------------------------------
 # Initialisation helpers (pyskl's init_func.py semantics)
 # ------------------------------------------------------------------------------------------------
@@ -145,93 +160,10 @@ def _bn_init(bn: nn.Module, scale: float) -> None:
 
 
 def _conv_branch_init(conv: nn.Conv2d, branches: int) -> None:
-    """``normal(0, sqrt(2 / (out * in * kw * branches)))``, bias 0 (the paper's W_k init)."""
+    """``normal(0, sqrt(2 / (out * in * kw * branches)))``, bias 0 (the init of ``W_k``)."""
     n, k1, k2 = conv.weight.shape[:3]
     nn.init.normal_(conv.weight, 0, math.sqrt(2.0 / (n * k1 * k2 * branches)))
     nn.init.constant_(conv.bias, 0)
-
-
-# ------------------------------------------------------------------------------------------------
-# Sharing the computation of absent persons
-# ------------------------------------------------------------------------------------------------
-#
-# pyskl zero-pads the person axis to M = 2, and the padded person goes through the whole network.
-# Every zero-padded person of the same slot enters the blocks with the same values (data BN maps
-# zeros to a per-channel constant), and after that the only operation that mixes samples is
-# BatchNorm's batch statistics in training. So we compute each slot's absent person once and let it
-# count as many times as it occurs in the BN statistics -- the same function, and about 40% less
-# work on NTU, where most actions have one person. ``weight`` below is that multiplicity per row.
-
-
-@torch.compiler.disable  # data-dependent bookkeeping on an (N, M) mask: eager, outside any compiled graph
-def share_absent_persons(x: Tensor) -> tuple[Tensor, Tensor, Tensor] | None:
-    """Rows to compute for input ``(N, M, T, V, C)``: ``(keep, inverse, weight)`` or ``None``.
-
-    ``keep`` indexes the N*M persons that are computed (present persons plus one all-zero person
-    per slot), ``inverse`` maps every person to its computed row and ``weight`` counts how many
-    persons each computed row stands for. ``None`` when no two absent persons share a slot.
-    (Traced by ``torch.compile`` it crashes inductor 2.13's scheduler, hence eager.)
-    """
-    n, m = x.shape[:2]
-    absent = x.reshape(n, m, -1).abs().amax(-1) == 0  # (N, M)
-    if int(absent.sum(0).max()) < 2:
-        return None
-    flat = absent.reshape(-1)
-    slot = torch.arange(n * m, device=x.device) % m
-    first_absent = {int(s): int(torch.nonzero(flat & (slot == s))[0]) for s in range(m) if absent[:, s].any()}
-    keep_mask = ~flat
-    for idx in first_absent.values():
-        keep_mask[idx] = True
-    keep = torch.nonzero(keep_mask).squeeze(1)
-    position = torch.full((n * m,), -1, dtype=torch.long, device=x.device)
-    position[keep] = torch.arange(len(keep), device=x.device)
-    inverse = position.clone()
-    for s, idx in first_absent.items():
-        inverse[flat & (slot == s)] = position[idx]
-    weight = torch.bincount(inverse, minlength=len(keep)).to(x.dtype)
-    return keep, inverse, weight
-
-
-def batch_norm(bn: nn.BatchNorm2d, x: Tensor, weight: Tensor | None = None) -> Tensor:
-    """``bn(x)``, where row ``i`` of ``x`` counts ``weight[i]`` times in the training statistics."""
-    if weight is None or not bn.training:
-        return bn(x)
-    if x.dtype != bn.weight.dtype:  # autocast: statistics in the parameters' precision, as BatchNorm2d keeps them
-        with torch.autocast(x.device.type, enabled=False):
-            return batch_norm(bn, x.to(bn.weight.dtype), weight.to(bn.weight.dtype)).to(x.dtype)
-    n = weight.sum() * x.shape[2] * x.shape[3]
-    mean = (weight @ x.sum((2, 3))) / n
-    centred = x - mean[None, :, None, None]
-    var = (weight @ centred.square().sum((2, 3))) / n
-    with torch.no_grad():  # running statistics exactly as nn.BatchNorm2d keeps them
-        bn.num_batches_tracked += 1
-        mom = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
-        bn.running_mean.mul_(1 - mom).add_(mom * mean)
-        bn.running_var.mul_(1 - mom).add_(mom * var * n / (n - 1))
-    scale = bn.weight * torch.rsqrt(var + bn.eps)
-    return centred * scale[None, :, None, None] + bn.bias[None, :, None, None]
-
-
-def conv_channels_last(x: Tensor, weight: Tensor, bias: Tensor, stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0)) -> Tensor:
-    """A ``(k, 1)`` convolution on channels-last activations, ``(N, T, V, C) -> (N, T', V, C_out)``.
-
-    Runs over the NHWC view, where oneDNN has its fastest kernels; for the 1x1 convolutions this
-    also beats a BLAS matrix product over ``(N*T*V, C)`` (1.3-2.5x on the bench machine, ``C`` of
-    64-768 and ``C_out`` of 64-256).
-    """
-    y = F.conv2d(x.permute(0, 3, 1, 2), weight.contiguous(memory_format=torch.channels_last), bias, stride, padding)
-    return y.permute(0, 2, 3, 1).contiguous()  # already laid out so: a view
-
-
-def fold_batch_norm(conv_weight: Tensor, conv_bias: Tensor, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
-    """Weights and bias of one convolution equal to eval-mode ``bn(conv(x))``.
-
-    ``bn(z) = (z - mean) * s + beta`` with ``s = gamma / sqrt(var + eps)`` is affine per output
-    channel, so it folds into the convolution: ``W' = W * s``, ``b' = (b - mean) * s + beta``.
-    Saves a pass over every activation at inference; the same function up to rounding.
-    """
-    s = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-    return conv_weight * s.view(-1, *([1] * (conv_weight.dim() - 1))), (conv_bias - bn.running_mean) * s + bn.bias
 
 
 # ------------------------------------------------------------------------------------------------
@@ -249,19 +181,16 @@ class TemporalConv(nn.Module):
         super().__init__()
         pad = (kernel_size - 1) // 2
         self.conv = nn.Conv2d(in_channels, out_channels, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1))
-        self.bn = nn.BatchNorm2d(out_channels)
+        self.bn = WeightedBatchNorm2d(out_channels)  # nn.BatchNorm2d (see model/absent.py)
 
     def init_weights(self) -> None:
         """Kaiming-normal (fan-out) conv, BN weight 1 (pyskl)."""
         _conv_init(self.conv)
         _bn_init(self.bn, 1)
 
-    def forward(self, x: Tensor, weight: Tensor | None = None) -> Tensor:
-        return batch_norm(self.bn, self.conv(x), weight)
-
-    def infer(self, x: Tensor) -> Tensor:
-        """Inference on channels-last activations ``(N, T, V, C) -> (N, T', V, C_out)``, BN folded."""
-        return conv_channels_last(x, *fold_batch_norm(self.conv.weight, self.conv.bias, self.bn), self.conv.stride, self.conv.padding)
+    def forward(self, x: Tensor) -> Tensor:
+        """``BN(conv(x))``."""
+        return self.bn(self.conv(x))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -272,22 +201,22 @@ class TemporalConv(nn.Module):
 class AdaptiveGraphConv(nn.Module):
     """pyskl ``unit_aagcn``: the adaptive graph convolution followed by STC attention.
 
-    Graph convolution (paper Eq. 4-6, 'tip' variant)::
+    Graph convolution ('tip' variant, pyskl and the TIP paper)::
 
-        C_k   = tanh( theta_k(x)^T phi_k(x) / (C_e * T) )          # (N, V, V), data-dependent
-        G_k   = B_k + alpha * C_k                                   # B_k learnable, alpha scalar
-        y     = sum_k W_k (x G_k)                                    # aggregate joints, then 1x1 conv
-        y     = ReLU( BN(y) + down(x) )
+        C_k = tanh( theta_k(x)^T phi_k(x) / (C_e * T) )     # (N, V, V), data-dependent
+        G_k = B_k + alpha * C_k                              # B_k learnable, alpha one scalar gate
+        y   = sum_k W_k (x G_k)                              # aggregate joints, then 1x1 conv
+        y   = ReLU( BN(y) + down(x) )                        # down: identity, or 1x1 conv + BN
 
-    STC attention (Eq. 7-9), each residual ``y <- y * a + y``, in this order::
+    Spatial, temporal and channel attention, in this order, each residual ``y <- y * a + y``::
 
-        spatial   a = sigmoid( conv_sa( mean_T y ) )                # (N, 1, 1, V)
-        temporal  a = sigmoid( conv_ta( mean_V y ) )                # (N, 1, T, 1)
-        channel   a = sigmoid( fc2c( ReLU( fc1c( mean_TV y ) ) ) )  # (N, C, 1, 1)
+        spatial   a = sigmoid( conv_sa( mean_T y ) )                # (N, V)
+        temporal  a = sigmoid( conv_ta( mean_V y ) )                # (N, T)
+        channel   a = sigmoid( fc2c( ReLU( fc1c( mean_TV y ) ) ) )  # (N, C)
 
-    ``A`` holds ``B_k`` as a parameter ('tip'), the fixed partition as a buffer ('cvpr' and
-    'fixed'); 'cvpr' adds the parameter ``PA`` (init 1e-6) and uses ``softmax`` over source joints
-    instead of ``tanh`` and no ``alpha``.
+    ``A`` holds ``B_k`` as a parameter ('tip'), or the fixed partition ``A_k`` as a buffer
+    ('cvpr' and 'fixed'); 'cvpr' adds the parameter ``PA`` (the CVPR'19 ``B_k``, init 1e-6),
+    uses ``softmax`` over source joints instead of ``tanh``, and has no ``alpha``.
     """
 
     def __init__(
@@ -306,7 +235,7 @@ class AdaptiveGraphConv(nn.Module):
         num_subset, num_joints = A.shape[0], A.shape[-1]
         self.in_channels, self.out_channels = in_channels, out_channels
         self.num_subset = num_subset
-        self.inter_c = out_channels // coff_embedding
+        self.inter_c = out_channels // coff_embedding  # C_e
         self.graph = graph
         self.data_dependent = data_dependent and graph != "fixed"
 
@@ -318,7 +247,7 @@ class AdaptiveGraphConv(nn.Module):
         if graph == "cvpr":
             self.PA = nn.Parameter(torch.full_like(A, 1e-6))  # B_k of CVPR'19
         if self.data_dependent and graph == "tip":
-            self.alpha = nn.Parameter(torch.zeros(1))
+            self.alpha = nn.Parameter(torch.zeros(1))  # the gate of C_k
 
         self.conv_d = nn.ModuleList(nn.Conv2d(in_channels, out_channels, 1) for _ in range(num_subset))  # W_k
         if self.data_dependent:
@@ -337,12 +266,11 @@ class AdaptiveGraphConv(nn.Module):
             self.fc2c = nn.Linear(out_channels // rr, out_channels)
 
         if in_channels != out_channels:
-            self.down = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
+            self.down = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), WeightedBatchNorm2d(out_channels))
         else:
             self.down = nn.Identity()
-        self.bn = nn.BatchNorm2d(out_channels)
+        self.bn = WeightedBatchNorm2d(out_channels)
 
-    # -- initialisation ---------------------------------------------------------------------------
     def init_weights(self) -> None:
         """pyskl's order: kaiming convs, BN 1, main BN 1e-6, W_k branch init, attention inits."""
         for m in self.modules():
@@ -365,124 +293,99 @@ class AdaptiveGraphConv(nn.Module):
             nn.init.constant_(self.fc2c.weight, 0)
             nn.init.constant_(self.fc2c.bias, 0)
 
+    def forward(self, x: Tensor) -> Tensor:
+        """``(N, C_in, T, V) -> (N, C_out, T, V)``: the graph convolution over ``G_k``, then attention."""
+        return self.attend(self.graph_conv(x, self.effective_graph(x)))
+
     # -- the graph ---------------------------------------------------------------------------------
     def static_graph(self) -> Tensor:
         """The sample-independent part of the graph, ``(K, V, V)``: ``B_k`` ('tip'), ``A_k + B_k``
         ('cvpr') or ``A_k`` ('fixed')."""
         return self.A + self.PA if self.graph == "cvpr" else self.A
 
-    def data_graph(self, x: Tensor, channels_last: bool = False) -> Tensor:
-        """The data-dependent graph ``C_k`` (Eq. 5): ``(N, C, T, V) -> (N, K, V, V)``.
-
-        With ``channels_last`` the input is ``(N, T, V, C)``. Either way the embeddings of every
-        subset come out of one product, laid out ``(N, K, [theta, phi], C_e*T, V)`` so that
-        ``theta_k^T phi_k`` is one batched product over views, with no copies.
-        """
-        k, ci = self.num_subset, self.inter_c
-        w = torch.cat([torch.cat([a.weight, b.weight]) for a, b in zip(self.conv_a, self.conv_b)])  # (K*2*C_e, C, 1, 1)
+    def embedding_weights(self) -> tuple[Tensor, Tensor]:
+        """``theta_k`` and ``phi_k`` of every subset as one 1x1 convolution: weight
+        ``(K*2*C_e, C_in, 1, 1)`` laid out ``[theta_1, phi_1, theta_2, ...]``, and its bias."""
+        w = torch.cat([torch.cat([a.weight, b.weight]) for a, b in zip(self.conv_a, self.conv_b)])
         b = torch.cat([torch.cat([a.bias, b.bias]) for a, b in zip(self.conv_a, self.conv_b)])
-        if channels_last:  # per sample (K*2*C_e, C) @ (C, T*V); the inference path: bias in place
-            n, t, v, c = x.shape
-            emb = torch.matmul(w.view(-1, c), x.view(n, t * v, c).transpose(1, 2)).add_(b[:, None])
-        else:
-            n, _, t, v = x.shape
-            emb = F.conv2d(x, w, b)
-        emb = emb.reshape(n * k, 2, ci * t, v)
-        scores = torch.bmm(emb[:, 0].transpose(1, 2), emb[:, 1]).view(n, k, v, v) / (ci * t)  # (N, K, V, V)
+        return w, b
+
+    def data_graph(self, x: Tensor) -> Tensor:
+        """The data-dependent graph ``C_k``: ``(N, C, T, V) -> (N, K, V, V)``."""
+        return self.data_graph_of_embeddings(F.conv2d(x, *self.embedding_weights()))
+
+    def data_graph_of_embeddings(self, emb: Tensor) -> Tensor:
+        """``C_k`` from the stacked embeddings ``(N, K*2*C_e, T, V)`` (see :meth:`embedding_weights`):
+        ``theta_k^T phi_k`` summed over embedding channels and frames, over ``C_e * T``, then ``tanh``
+        ('tip') or ``softmax`` over source joints ('cvpr'). One batched product, no copies."""
+        n, _, t, v = emb.shape
+        k, ci = self.num_subset, self.inter_c
+        emb = emb.reshape(n * k, 2, ci * t, v)  # (N*K, [theta, phi], C_e*T, V)
+        scores = torch.bmm(emb[:, 0].transpose(1, 2), emb[:, 1]).view(n, k, v, v) / (ci * t)
         return torch.tanh(scores) if self.graph == "tip" else torch.softmax(scores, dim=-2)
 
-    def effective_graph(self, x: Tensor, trace: dict | None = None, channels_last: bool = False) -> Tensor:
-        """``G_k = B_k + alpha C_k`` per sample, ``(N, K, V, V)``, or ``(K, V, V)`` without C."""
+    def gated_graph(self, c: Tensor) -> Tensor:
+        """``G_k`` from ``C_k``: ``B_k + alpha C_k`` ('tip') or ``A_k + B_k + C_k`` ('cvpr')."""
         g = self.static_graph()
-        if not self.data_dependent:
-            return g
-        c = self.data_graph(x, channels_last)
-        if trace is not None:
-            trace["data_graph"] = c.detach()
         return g + self.alpha * c if self.graph == "tip" else g + c
 
-    # -- forward -----------------------------------------------------------------------------------
+    def effective_graph(self, x: Tensor) -> Tensor:
+        """``G_k`` per sample, ``(N, K, V, V)``, or the static graph ``(K, V, V)`` without ``C_k``."""
+        if not self.data_dependent:
+            return self.static_graph()
+        return self.gated_graph(self.data_graph(x))
+
+    # -- the graph convolution ---------------------------------------------------------------------
     def stacked_weights(self) -> tuple[Tensor, Tensor]:
         """``sum_k W_k (x G_k)`` is one 1x1 convolution over the K aggregations stacked as channels:
         its weight ``(C_out, K*C_in, 1, 1)`` and bias (the sum of the K biases)."""
         w = torch.cat([conv.weight for conv in self.conv_d], dim=1)
         return w, torch.stack([conv.bias for conv in self.conv_d]).sum(0)
 
-    def forward(self, x: Tensor, trace: dict | None = None, weight: Tensor | None = None) -> Tensor:
+    def graph_conv(self, x: Tensor, g: Tensor) -> Tensor:
+        """``ReLU( BN(sum_k W_k (x G_k)) + down(x) )`` for ``G_k`` ``(N, K, V, V)`` or ``(K, V, V)``."""
         n, c, t, v = x.shape
         k = self.num_subset
-        g = self.effective_graph(x, trace)  # (N, K, V, V), or (K, V, V) without C_k
         # (N, C*T, V) @ (N, V, K*V) -> (N, C, T, K, V), regrouped to (N, K*C, T, V)
         g_cat = g.transpose(-3, -2).reshape(*g.shape[:-3], v, k * v)
         agg = torch.matmul(x.reshape(n, c * t, v), g_cat).view(n, c, t, k, v).permute(0, 3, 1, 2, 4).reshape(n, k * c, t, v)
         y = F.conv2d(agg, *self.stacked_weights())
-        res = x if isinstance(self.down, nn.Identity) else batch_norm(self.down[1], self.down[0](x), weight)
-        y = F.relu(batch_norm(self.bn, y, weight) + res)
-        return self.attend(y, trace)
+        return F.relu(self.bn(y) + self.down(x))
 
-    def infer(self, x: Tensor, trace: dict | None = None) -> Tensor:
-        """Inference (eval mode, no autograd) on channels-last activations ``(N, T, V, C) -> (N, T, V, C_out)``.
+    # -- attention ---------------------------------------------------------------------------------
+    def spatial_map(self, y: Tensor) -> Tensor:
+        """Spatial attention ``sigmoid(conv_sa(mean_T y))``: ``(N, C, T, V) -> (N, V)``."""
+        return torch.sigmoid(self.conv_sa(y.mean(2)))[:, 0]
 
-        The same function as :meth:`forward`, laid out for the CPU: with channels last, every 1x1
-        convolution runs on the NHWC view (:func:`conv_channels_last`), the joints of the K subsets sit side
-        by side so ``sum_k W_k (x G_k)`` is a single convolution with the stacked weights, BN is
-        folded into the weights, and the residual, ReLU and attention work in place.
-        """
-        n, t, v, c = x.shape
-        k = self.num_subset
-        g = self.effective_graph(x, trace, channels_last=True)  # (N, K, V, W), or (K, V, W)
-        gt = g.movedim(-1, -3).reshape(-1, v * k, v)  # [(w, k), v] = G_k[v, w], per sample or shared
-        agg = x.new_empty((n, t, v * k, c))  # (N, T, W*K, C): sum_v G_k[v, w] x[.., v, :] for every (w, k)
-        for i in range(n):  # one batched product over T per sample
-            torch.bmm(gt[i if len(gt) > 1 else 0].expand(t, v * k, v), x[i], out=agg[i])
-        w, b = fold_batch_norm(*self.stacked_weights(), self.bn)
-        y = conv_channels_last(agg.view(n, t, v, k * c), w, b)
-        if isinstance(self.down, nn.Identity):
-            y.add_(x)
-        else:
-            y.add_(conv_channels_last(x, *fold_batch_norm(self.down[0].weight, self.down[0].bias, self.down[1])))
-        return self.attend(y.relu_(), trace, channels_last=True)
+    def temporal_map(self, y: Tensor) -> Tensor:
+        """Temporal attention ``sigmoid(conv_ta(mean_V y))``: ``(N, C, T, V) -> (N, T)``."""
+        return torch.sigmoid(self.conv_ta(y.mean(3)))[:, 0]
 
-    def attend(self, y: Tensor, trace: dict | None = None, channels_last: bool = False) -> Tensor:
-        """Spatial, then temporal, then channel attention, each ``y * a + y``.
+    def channel_map(self, y: Tensor) -> Tensor:
+        """Channel attention ``sigmoid(fc2c(ReLU(fc1c(mean_TV y))))``: ``(N, C, T, V) -> (N, C)``."""
+        return torch.sigmoid(self.fc2c(F.relu(self.fc1c(y.mean((2, 3))))))
 
-        ``y`` is ``(N, C, T, V)``, or ``(N, T, V, C)`` with ``channels_last`` (the inference path):
-        the means then reduce in memory order (over a permuted view they are 3-4x slower).
-        """
-        in_place = not torch.is_grad_enabled()  # y * (1 + a) in one pass over y, no new tensor
-        c_dim, t_dim, v_dim = (3, 1, 2) if channels_last else (1, 2, 3)
-
-        def pooled(dim: int) -> Tensor:  # the mean over one of T, V as (N, C, L), contiguous for Conv1d
-            m = y.mean(dim)
-            return (m.transpose(1, 2) if channels_last else m).contiguous()
-
-        def along(a: Tensor, dim: int) -> Tensor:  # (N, L) -> broadcastable against y along dim
-            return a.view([a.shape[0]] + [a.shape[1] if d == dim else 1 for d in (1, 2, 3)])
-
-        def scale(y: Tensor, a: Tensor, dim: int) -> Tensor:
-            return y.mul_(1 + along(a, dim)) if in_place else y * along(a, dim) + y
-
+    def attend(self, y: Tensor) -> Tensor:
+        """Spatial, then temporal, then channel attention, each residual: ``y * a + y``."""
         if self.use_spatial:
-            a = torch.sigmoid(self.conv_sa(pooled(t_dim)))[:, 0]  # (N, V)
-            y = scale(y, a, v_dim)
-            if trace is not None:
-                trace["spatial"] = a.detach()
+            y = y * self.spatial_map(y)[:, None, None, :] + y
         if self.use_temporal:
-            a = torch.sigmoid(self.conv_ta(pooled(v_dim)))[:, 0]  # (N, T)
-            y = scale(y, a, t_dim)
-            if trace is not None:
-                trace["temporal"] = a.detach()
+            y = y * self.temporal_map(y)[:, None, :, None] + y
         if self.use_channel:
-            a = torch.sigmoid(self.fc2c(F.relu(self.fc1c(y.mean((t_dim, v_dim))))))  # (N, C)
-            y = scale(y, a, c_dim)
-            if trace is not None:
-                trace["channel"] = a.detach()
+            y = y * self.channel_map(y)[:, :, None, None] + y
         return y
 
 
 # ------------------------------------------------------------------------------------------------
 # Block, backbone, head
 # ------------------------------------------------------------------------------------------------
+
+
+class _Zero(nn.Module):
+    """The first block's residual branch: nothing (pyskl's ``lambda x: 0``)."""
+
+    def forward(self, x: Tensor) -> int:
+        return 0
 
 
 class AAGCNBlock(nn.Module):
@@ -502,9 +405,9 @@ class AAGCNBlock(nn.Module):
         self.gcn = AdaptiveGraphConv(in_channels, out_channels, A, **gcn_kwargs)
         self.tcn = TemporalConv(out_channels, out_channels, tcn_kernel_size, stride=stride)
         if not residual:
-            self.residual_kind = "none"
+            self.residual_kind, self.residual = "none", _Zero()
         elif in_channels == out_channels and stride == 1:
-            self.residual_kind = "identity"
+            self.residual_kind, self.residual = "identity", nn.Identity()
         else:
             self.residual_kind = "conv"
             self.residual = TemporalConv(in_channels, out_channels, kernel_size=1, stride=stride)
@@ -516,22 +419,9 @@ class AAGCNBlock(nn.Module):
         if init == "original" and self.residual_kind == "conv":
             self.residual.init_weights()
 
-    def forward(self, x: Tensor, trace: dict | None = None, weight: Tensor | None = None) -> Tensor:
-        out = self.tcn(self.gcn(x, trace, weight), weight)
-        if self.residual_kind == "identity":
-            out = out + x
-        elif self.residual_kind == "conv":
-            out = out + self.residual(x, weight)
-        return F.relu(out)
-
-    def infer(self, x: Tensor, trace: dict | None = None) -> Tensor:
-        """Inference on channels-last activations ``(N, T, V, C)`` (see :meth:`AdaptiveGraphConv.infer`)."""
-        out = self.tcn.infer(self.gcn.infer(x, trace))
-        if self.residual_kind == "identity":
-            out.add_(x)
-        elif self.residual_kind == "conv":
-            out.add_(self.residual.infer(x))
-        return out.relu_()
+    def forward(self, x: Tensor) -> Tensor:
+        """``(N, C_in, T, V) -> (N, C_out, T', V)``."""
+        return F.relu(self.tcn(self.gcn(x)) + self.residual(x))
 
 
 class AAGCNBackbone(nn.Module):
@@ -577,7 +467,9 @@ class AAGCNBackbone(nn.Module):
             blocks.append(AAGCNBlock(c_in, base, A, stride, **gcn_kwargs))
         self.gcn = nn.ModuleList(blocks)
         self.out_channels = base
-        self.channels_last = False  # run the blocks in channels-last memory format (a speed option)
+        # how the blocks run (execution strategies; neither changes the function):
+        self.share_absent_persons = True  # compute each slot's zero-padded person once (model/absent.py)
+        self.channels_last = False  # activations in torch's channels-last memory format (fast bf16 GPU convs)
 
     def init_weights(self) -> None:
         """data_bn weight 1 / bias 0, then every block."""
@@ -596,33 +488,21 @@ class AAGCNBackbone(nn.Module):
             x = self.data_bn(x.view(n, m * v * c, t))  # channel = m*V*C + v*C + c
         return x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
 
-    def forward(self, x: Tensor, traces: list[dict] | None = None, share_absent: bool = True) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
+        """``(N, M, T, V, C) -> (N, M, C', T', V)``: every person through the blocks independently."""
         n, m = x.shape[:2]
-        shared = share_absent_persons(x) if share_absent and traces is None else None
         h = self.embed(x)  # (N*M, C, T, V)
         if self.channels_last:
             h = h.contiguous(memory_format=torch.channels_last)
-        weight = None
-        if shared is not None:  # compute each slot's absent person once (see share_absent_persons)
-            keep, inverse, weight = shared
-            h = h[keep]
-            if not self.training:
-                weight = None  # eval-mode BN treats rows independently: no weighting needed
-        # the blocks' inference path: laid out for the CPU in the parameters' precision (its
-        # products write in place, which autocast does not cover); GPUs and autocast use forward()
-        inference = not self.training and not torch.is_grad_enabled() and h.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
-        if inference:  # channels-last activations
-            h = h.permute(0, 2, 3, 1).contiguous()  # (N*M, T, V, C)
+        shared = plan_shared_rows(x) if self.share_absent_persons else None
+        if shared is not None:  # each slot's absent person once, counted with its multiplicity in BN
+            h = shared.compact(h)
+            count_rows(self.gcn, shared.weight if self.training else None)
         for block in self.gcn:
-            trace = None
-            if traces is not None:
-                trace = {}
-                traces.append(trace)
-            h = block.infer(h, trace) if inference else block(h, trace, weight)
-        if inference:
-            h = h.permute(0, 3, 1, 2)
+            h = block(h)
         if shared is not None:
-            h = h[inverse]
+            count_rows(self.gcn, None)
+            h = shared.expand(h)
         return h.reshape((n, m) + h.shape[1:]).contiguous()
 
 
@@ -640,46 +520,20 @@ class GCNHead(nn.Module):
         nn.init.normal_(self.fc_cls.weight, 0, std)
         nn.init.constant_(self.fc_cls.bias, 0)
 
-    def pool(self, feat: Tensor) -> Tensor:
+    @staticmethod
+    def pool(feat: Tensor) -> Tensor:
         """``(N, M, C, T, V) -> (N, C)``: mean over T and V, then over persons (a zero-padded
         person counts)."""
         return feat.mean((-2, -1)).mean(1)
 
     def forward(self, feat: Tensor) -> Tensor:
+        """Logits ``(N, num_classes)`` from backbone features ``(N, M, C, T, V)``."""
         return self.fc_cls(self.dropout(self.pool(feat)))
 
 
 # ------------------------------------------------------------------------------------------------
 # The whole model
 # ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LayerTrace:
-    """What one AAGCN block computed for a batch (``None`` where the variant has no such part).
-
-    ``graph`` is the sample-independent graph ``(K, V, V)``; ``data_graph`` is ``C_k`` per
-    sample and person ``(N, M, K, V, V)``; ``spatial`` ``(N, M, V)``, ``temporal`` ``(N, M, T_l)``
-    and ``channel`` ``(N, M, C_l)`` are the attention weights before the residual ``+1``.
-    """
-
-    index: int
-    graph: Tensor
-    alpha: float | None
-    data_graph: Tensor | None = None
-    spatial: Tensor | None = None
-    temporal: Tensor | None = None
-    channel: Tensor | None = None
-
-
-@dataclass
-class Inspection:
-    """The result of :meth:`AAGCN.inspect`: logits, probabilities, features and per-layer traces."""
-
-    logits: Tensor  # (N, num_classes)
-    probs: Tensor  # (N, num_classes)
-    features: Tensor  # (N, M, C', T', V)
-    layers: list[LayerTrace] = field(default_factory=list)
 
 
 class AAGCN(nn.Module):
@@ -690,6 +544,9 @@ class AAGCN(nn.Module):
       (softmax per clip, then the mean), pyskl's ``average_clips='prob'``;
     * :meth:`forward_features` / :meth:`forward_head` -- the two halves;
     * :meth:`inspect` -- logits plus every layer's graphs and attention maps, for the notebooks.
+
+    For fast CPU inference use ``aagcn_lab.model.cpu_infer.prepare_inference(model)``; the model
+    itself always runs this plain forward.
     """
 
     def __init__(self, cfg: AAGCNConfig | None = None, **overrides: Any) -> None:
@@ -701,7 +558,6 @@ class AAGCN(nn.Module):
         self.cfg = cfg
         self.backbone = AAGCNBackbone(cfg)
         self.cls_head = GCNHead(cfg.num_classes, self.backbone.out_channels, cfg.dropout)
-        self.share_absent_persons = True  # an execution strategy, not part of the model (see above)
         self.init_weights()
 
     @property
@@ -729,49 +585,30 @@ class AAGCN(nn.Module):
                 f"{self.layout.name!r}, got {tuple(x.shape)}"
             )
 
-    def forward_features(self, x: Tensor, traces: list[dict] | None = None) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
         """Backbone features ``(N, M, C', T', V)``."""
         self.check_input(x)
-        return self.backbone(x, traces, self.share_absent_persons)
+        return self.backbone(x)
 
     def forward_head(self, feat: Tensor) -> Tensor:
         """Logits from backbone features."""
         return self.cls_head(feat)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Logits ``(N, num_classes)`` of ``(N, M, T, V, C)``."""
         return self.forward_head(self.forward_features(x))
 
     def forward_test(self, x: Tensor) -> Tensor:
         """``(N, clips, M, T, V, C)`` (or a single clip ``(N, M, T, V, C)``) -> averaged probabilities."""
-        if x.dim() == 5:
-            x = x.unsqueeze(1)
-        n, nc = x.shape[:2]
-        logits = self(x.reshape((n * nc,) + x.shape[2:]))
-        return logits.softmax(-1).view(n, nc, -1).mean(1)
+        return clip_probabilities(self, x)
 
-    @torch.no_grad()
     def inspect(self, x: Tensor) -> Inspection:
         """Run ``x`` ``(N, M, T, V, C)`` and return what every layer computed (see :class:`LayerTrace`).
 
-        Uses the model's current mode (call ``model.eval()`` first for inference behaviour).
+        Uses the model's current mode (call ``model.eval()`` first for inference behaviour); the
+        walk itself is in :mod:`aagcn_lab.model.inspection`.
         """
-        raw: list[dict] = []
-        feat = self.forward_features(x, raw)
-        logits = self.forward_head(feat)
-        n, m = x.shape[:2]
-        layers = []
-        for i, (block, tr) in enumerate(zip(self.backbone.gcn, raw)):
-            gcn = block.gcn
-            per_person = {k: v.reshape((n, m) + v.shape[1:]) for k, v in tr.items()}
-            layers.append(
-                LayerTrace(
-                    index=i,
-                    graph=gcn.static_graph().detach().clone(),
-                    alpha=float(gcn.alpha) if hasattr(gcn, "alpha") else None,
-                    **per_person,
-                )
-            )
-        return Inspection(logits=logits, probs=logits.softmax(-1), features=feat, layers=layers)
+        return inspect_model(self, x)
 
     def num_parameters(self) -> int:
         """Number of trainable parameters."""
@@ -793,6 +630,16 @@ class AAGCN(nn.Module):
             self(x)
         self.train(was_training)
         return int(counter.get_total_flops())
+
+
+def clip_probabilities(logits_of: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """pyskl's test-time average (``average_clips='prob'``): ``(N, clips, M, T, V, C)`` (or one
+    clip ``(N, M, T, V, C)``) through ``logits_of``, softmax per clip, then the mean over clips."""
+    if x.dim() == 5:
+        x = x.unsqueeze(1)
+    n, nc = x.shape[:2]
+    logits = logits_of(x.reshape((n * nc,) + x.shape[2:]))
+    return logits.softmax(-1).view(n, nc, -1).mean(1)
 
 
 def build_model(**kwargs: Any) -> AAGCN:

@@ -1,0 +1,133 @@
+"""The prepared CPU inference path (model/cpu_infer.py): the model's eval-mode function, folded once."""
+
+import copy
+
+import pytest
+import torch
+
+from aagcn_lab import build_model
+from aagcn_lab.model import cpu_infer
+from aagcn_lab.model.cpu_infer import prepare_inference
+from aagcn_lab.model.reference import reference_forward
+
+from .conftest import perturb
+from .test_model import VARIANTS
+
+
+def rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max()).item()
+
+
+def _model(**overrides) -> torch.nn.Module:
+    torch.manual_seed(1)
+    cfg = dict(layout="nturgb+d", num_classes=7, base_channels=8)
+    cfg.update(overrides)
+    return perturb(build_model(**cfg)).double().eval()
+
+
+PERSONS = {  # which persons are zero-padded (absent)
+    "one_absent": lambda x: x[0, 1].zero_(),  # no sharing: one absent person per slot
+    "mixed": lambda x: (x[1:, 1].zero_(), x[0, 0].zero_()),  # slot 1 shared by two samples
+    "one_person_each": lambda x: x[:, 1].zero_(),  # every second slot shared
+    "two_persons_each": lambda x: x,
+}
+
+
+@pytest.mark.parametrize("overrides", VARIANTS, ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()) or "default")
+def test_prepared_path_equals_the_model_and_the_oracle(overrides):
+    """Every variant (tip/cvpr/fixed graphs, attention on/off, data BN kinds), with one or two persons
+    and absent persons shared or not: the prepared path's logits are the plain forward's and the
+    oracle's (float64), its clip-averaged probabilities the model's."""
+    m = _model(**overrides)
+    prepared = prepare_inference(m)
+    for name, absent in PERSONS.items():
+        torch.manual_seed(2)
+        x = torch.randn(3, 2, 12, 25, 3, dtype=torch.float64)
+        absent(x)
+        x0 = x.clone()
+        out = prepared(x)
+        with torch.no_grad():
+            plain, oracle = m(x), reference_forward(m, x)
+        assert rel(out, plain) < 1e-12 and rel(out, oracle) < 1e-12, name
+        assert not out.requires_grad and torch.equal(x, x0), name  # in-place work never touches the input
+    clips = torch.stack([x, x.flip(2)], 1)  # (N, 2 clips, M, T, V, C)
+    with torch.no_grad():
+        assert rel(prepared.forward_test(clips), m.forward_test(clips)) < 1e-12
+
+
+def test_folds_once_and_is_a_snapshot(monkeypatch):
+    """Batch norm is folded when the object is made, never per call; later weight changes do not
+    reach it (make a new one), the model itself sees them."""
+    calls = []
+    fold = cpu_infer.fold_batch_norm
+    monkeypatch.setattr(cpu_infer, "fold_batch_norm", lambda *a: calls.append(1) or fold(*a))
+    m = _model()
+    x = torch.randn(2, 2, 16, 25, 3, dtype=torch.float64)
+    prepared = prepare_inference(m)
+    # per block: the unit's BN, the tcn's BN, plus down's BN (3 blocks change width) and the residual's (2)
+    assert len(calls) == 2 * len(m.backbone.gcn) + 3 + 2
+    n = len(calls)
+    first = prepared(x)
+    assert torch.equal(prepared(x), first) and torch.equal(prepared.forward_test(x), first.softmax(-1))
+    assert len(calls) == n  # calling does not refold
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(1.1)
+    assert torch.equal(prepared(x), first)  # the snapshot
+    with torch.no_grad():
+        assert rel(prepare_inference(m)(x), m(x)) < 1e-12 and not torch.allclose(m(x), first)
+
+
+def test_falls_back_to_the_plain_model_in_eval_mode():
+    """Under CPU autocast, or with the model put back into train mode, the model itself runs in eval
+    mode (its mode is left as it was)."""
+    m = _model()
+    x = torch.randn(2, 2, 16, 25, 3, dtype=torch.float64)
+    prepared = prepare_inference(m)
+    assert not m.training  # preparing puts the model in eval mode
+    m.train()
+    with torch.no_grad():
+        out = prepared(x)
+        assert m.training
+        m.eval()
+        assert torch.equal(out, m(x))  # exactly the plain eval forward
+    clips = torch.randn(2, 3, 2, 16, 25, 3)
+    clips[0, :, 1] = 0
+    m32 = perturb(build_model(layout="nturgb+d", num_classes=6, base_channels=8)).eval()
+    fast = prepare_inference(m32)
+    with torch.inference_mode():
+        want = fast.forward_test(clips)
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # the trainer's amp='bf16' evaluation
+            got = fast.forward_test(clips)
+            plain = m32.forward_test(clips)
+    assert torch.equal(got, plain)
+    assert rel(got.float(), want) < 5e-2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_off_the_cpu_it_runs_the_model():
+    m = _model().float().cuda()
+    x = torch.randn(2, 2, 16, 25, 3, device="cuda")
+    prepared = prepare_inference(m)
+    assert prepared.blocks is None
+    with torch.no_grad():
+        assert torch.equal(prepared(x), m(x))
+
+
+def test_float32_at_bench_settings_matches_the_oracle():
+    """What the bench times: pyskl's full NTU model, 10-clip inference, float32, within 1e-5 of the oracle."""
+    torch.manual_seed(0)
+    m = perturb(build_model(layout="nturgb+d", num_classes=60), calibrate=True).eval()
+    ref = copy.deepcopy(m)
+    clips = torch.randn(3, 10, 2, 32, 25, 3)
+    clips[:2, :, 1] = 0  # most samples with one person, as in NTU
+    with torch.inference_mode():
+        probs = prepare_inference(m).forward_test(clips)
+        want = reference_forward(ref, clips.flatten(0, 1)).softmax(-1).view(3, 10, -1).mean(1)
+    assert rel(probs, want) < 1e-5
+
+
+def test_bad_input_gets_the_models_error():
+    prepared = prepare_inference(_model())
+    with pytest.raises(ValueError, match=r"expects input \(N, M=2, T, V=25, C=3\).*got \(2, 2, 20, 17, 3\)"):
+        prepared(torch.randn(2, 2, 20, 17, 3, dtype=torch.float64))
