@@ -156,10 +156,10 @@ def _check_weakest(answer, ci: Mapping[str, Any]) -> str:
         raise Wrong(f"name one of the streams {', '.join(singles)}, got {answer!r}")
     want = _weakest(ci)
     table = ", ".join(f"{s} {100 * ci[s].value:.1f}" for s in singles)
-    if answer != want:
+    if ci[answer].value > ci[want].value:  # a stream tied with the weakest is as right as it
         overlap = ci[answer].low <= ci[want].high
         raise Wrong(f"the weakest here is {want} ({table})" + ("; but its interval overlaps yours, so the two cannot be told apart" if overlap else ""))
-    return f"yes: {want} ({table}); check its interval against the next stream before calling it a ranking"
+    return f"yes: {answer} ({table}); check its interval against the next stream before calling it a ranking"
 
 
 register(
