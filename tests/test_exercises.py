@@ -166,6 +166,7 @@ WRONG = [
     ("partition", _raises, "raised KeyError: 'missing key' in line"),
     ("partition", lambda inward, v: None, "did the function forget to `return`"),
     ("bones", lambda j, pairs: -graphs.bones_solution(j, pairs), "the sign is reversed"),
+    ("bones", lambda j, pairs: graphs.bones_solution(j, [(v, (p + 1) % j.shape[-2]) for v, p in pairs]), "off by one"),
     ("aggregate", lambda x, A: x @ A.T, "transposed"),
     ("data_graph", _data_graph_plain_reshape, "permute"),
     ("data_graph", lambda th, ph: block.data_graph_solution(th, ph).atanh(), "no tanh"),
