@@ -35,7 +35,7 @@ def _notebook_cells():
 
 
 STUBS = list(_notebook_cells())
-EXERCISED = {"01", "02", "02b", "03", "05", "06", "07", "08"}  # the notebooks with exercise cells
+EXERCISED = {"01", "02", "02b", "03", "04", "05", "06", "07", "08"}  # the notebooks with exercise cells
 
 
 class _Context(dict):
