@@ -42,8 +42,9 @@ from .fusion import default_weights
 from .io import safe_npy_load
 from .model.aagcn import AAGCN
 from .model.checkpoint import read_checkpoint
+from .model.cpu_infer import prepare_inference
 
-__all__ = ["Prediction", "predict", "predict_records", "read_input", "load_stream_models"]
+__all__ = ["Prediction", "predict", "predict_records", "prepare_streams", "read_input", "load_stream_models"]
 
 
 @dataclass
@@ -204,6 +205,17 @@ def predict(
     return predict_records(models, records, weights, num_clips, device)
 
 
+def prepare_streams(models: Mapping[str, tuple], device: str = "cpu") -> dict:
+    """What runs each stream's model of ``{stream: (model, settings)}``: an AAGCN prepared for inference
+    (:func:`~aagcn_lab.model.cpu_infer.prepare_inference`: on the CPU batch norm folded and weights
+    stacked once, a snapshot of the weights), an exported model as it is."""
+    nets = {}
+    for stream, (model, _) in models.items():
+        model = model.to(device).eval()
+        nets[stream] = prepare_inference(model) if isinstance(model, AAGCN) else model
+    return nets
+
+
 @torch.no_grad()
 def predict_records(
     models: Mapping[str, tuple],
@@ -211,9 +223,11 @@ def predict_records(
     weights: Mapping[str, float] | None = None,
     num_clips: int = 10,
     device: str = "cpu",
+    nets: Mapping | None = None,
 ) -> list[Prediction]:
     """Fused predictions of ``records`` by ``{stream: (model, settings)}`` from :func:`load_stream_models`
-    (the one prediction loop: :func:`predict` and :class:`aagcn_lab.streaming.StreamingPredictor` use it)."""
+    (the one prediction loop: :func:`predict` and :class:`aagcn_lab.streaming.StreamingPredictor` use it);
+    ``nets`` from :func:`prepare_streams` when the caller keeps them (else prepared here, once per call)."""
     first_model = next(iter(models.values()))[0]
     for stream, (model, _) in models.items():
         if model.cfg.num_classes != first_model.cfg.num_classes:
@@ -225,6 +239,7 @@ def predict_records(
         raise InputError(f"weights given for streams without a checkpoint: {', '.join(unknown)}")
     if not any(w.get(s, 0.0) for s in models):
         raise InputError(f"every stream's weight is 0: {w}")
+    nets = nets if nets is not None else prepare_streams(models, device)
     preds = []
     for rec in records:
         v = rec["keypoint"].shape[2]
@@ -246,7 +261,7 @@ def predict_records(
                 )
             pipe = Pipeline(stream, "test", model.layout, settings["clip_len"], num_clips, model.cfg.num_person)
             x = torch.from_numpy(pipe(rec_s)["keypoint"])[None].to(device)
-            per_stream[stream] = model.to(device).eval().forward_test(x)[0].double().cpu().numpy()
+            per_stream[stream] = nets[stream].forward_test(x)[0].double().cpu().numpy()
         for stream, probs in per_stream.items():  # never report a NaN probability
             if not np.isfinite(probs).all():
                 raise InputError(

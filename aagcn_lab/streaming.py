@@ -33,7 +33,7 @@ import numpy as np
 
 from .data.poses import PoseFormatError, join_frames, read_frame, to_record
 from .data.validate import InputError, check_int, layout_dim
-from .predict import Prediction, load_stream_models, predict_records
+from .predict import Prediction, load_stream_models, predict_records, prepare_streams
 
 __all__ = ["StreamingPredictor", "StreamResult", "run_stream", "timeline"]
 
@@ -82,6 +82,7 @@ class StreamingPredictor:
         self.layout = first.layout
         self.dim = layout_dim(self.layout)
         self.weights, self.num_clips, self.device = weights, check_int("num_clips", num_clips), device
+        self.nets = prepare_streams(self.models, device)  # once: on the CPU batch norm folded (a snapshot of the weights)
         self.img_shape, self.max_persons = img_shape, max_persons
         self.frames: deque = deque(maxlen=self.window)
         self.count = 0  # frames pushed so far
@@ -113,7 +114,7 @@ class StreamingPredictor:
             rec, notes = to_record(video, self.max_persons, self.img_shape)
         except (InputError, ValueError) as e:  # e.g. nobody in the whole window
             return StreamResult(self.count - 1, start, None, [str(e)])
-        [pred] = predict_records(self.models, [rec], self.weights, self.num_clips, self.device)
+        [pred] = predict_records(self.models, [rec], self.weights, self.num_clips, self.device, self.nets)
         return StreamResult(self.count - 1, start, pred, notes)
 
 

@@ -23,6 +23,7 @@ from ..data.validate import check_int, check_output_path, resolve_device
 from ..metrics import evaluate_scores
 from ..model import AAGCN
 from ..model.checkpoint import read_checkpoint
+from ..model.cpu_infer import prepare_inference
 from ..scores import Scores, save_scores
 from .distributed import DistInfo, gather_rows
 
@@ -51,7 +52,7 @@ def evaluate(
     per = math.ceil(n / info.world_size)
     shard = list(range(info.rank * per, min(n, (info.rank + 1) * per)))
     loader = DataLoader(Subset(dataset, shard), batch_size=batch_size, num_workers=num_workers, pin_memory=info.device.type == "cuda")
-    model.eval()
+    net = prepare_inference(model)  # eval mode; on the CPU batch norm folded and weights stacked once per evaluation
     probs, idx = [], []
     it = loader
     if progress and info.is_main:
@@ -60,7 +61,7 @@ def evaluate(
         it = tqdm(loader, desc=f"eval {dataset.split}", leave=False)
     for x, _, i in it:
         with autocast(amp, info.device):
-            p = model.forward_test(x.to(info.device, non_blocking=True))
+            p = net.forward_test(x.to(info.device, non_blocking=True))
         probs.append(p.float().cpu())
         idx.append(i)
     probs = torch.cat(probs) if probs else torch.zeros((0, model.cfg.num_classes))
