@@ -137,12 +137,6 @@ def _builtin_names() -> tuple[str, ...]:
     return tuple(LAYOUTS)
 
 
-def _builtin_names() -> tuple[str, ...]:
-    from ..graph import LAYOUTS
-
-    return tuple(LAYOUTS)
-
-
 # ------------------------------------------------------------------------------------------------
 # Initialisation helpers (pyskl's init_func.py semantics)
 # ------------------------------------------------------------------------------------------------
