@@ -17,16 +17,16 @@ Functions take models, inspections, datasets and arrays and return arrays or sma
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .graph import SUBSET_NAMES, Layout, get_layout, spatial_partition
+from .model.modes import eval_mode
 
 __all__ = [
     "to_numpy",
@@ -71,18 +71,6 @@ def to_numpy(a: Any) -> np.ndarray:
     if hasattr(a, "detach"):  # torch.Tensor, without importing torch here
         a = a.detach().cpu().numpy()
     return np.asarray(a, dtype=float)
-
-
-@contextlib.contextmanager
-def eval_mode(model: Any) -> Iterator[Any]:
-    """``with eval_mode(model): ...`` runs the block with ``model.eval()`` and gives the model back in
-    the mode it had (train or eval), also when the block raises."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
 
 
 # ------------------------------------------------------------------------------------------------

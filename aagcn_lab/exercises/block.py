@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..graph import spatial_partition
+from ..model.modes import eval_mode
 from .core import Wrong, call, expect_array, expect_number, register
 from .graphs import toy_layout
 
@@ -644,10 +645,9 @@ def _alpha_changes_logits(model: nn.Module | None = None, x: Tensor | None = Non
         raise TypeError("needs the notebook's model and batch")
     x = x[:1, :, :16]  # one sample, 16 frames: enough to see a change
     gates = [b.gcn.alpha for b in model.backbone.gcn if hasattr(b.gcn, "alpha")]
-    saved, was_training = [g.detach().clone() for g in gates], model.training
-    model.eval()
-    try:  # on the model itself, put back as it was
-        with torch.no_grad():
+    saved = [g.detach().clone() for g in gates]
+    try:  # on the model itself, put back as it was (its gates here, its mode by eval_mode)
+        with eval_mode(model), torch.no_grad():
             before = model(x)
             for g in gates:
                 g.fill_(1.0)
@@ -656,7 +656,6 @@ def _alpha_changes_logits(model: nn.Module | None = None, x: Tensor | None = Non
         with torch.no_grad():
             for g, v in zip(gates, saved):
                 g.copy_(v)
-        model.train(was_training)
 
 
 def _check_alpha_one(answer, model: nn.Module, x: Tensor) -> str:

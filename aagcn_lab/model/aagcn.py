@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from ..graph import Layout, get_layout, spatial_partition
 from .absent import WeightedBatchNorm2d, count_rows, plan_shared_rows
 from .inspection import Inspection, LayerTrace, inspect_model
+from .modes import eval_mode
 
 __all__ = [
     "AAGCNConfig",
@@ -617,12 +618,9 @@ class AAGCN(nn.Module):
 
         x = torch.randn(1, self.cfg.num_person, frames, self.backbone.num_joints, self.cfg.in_channels, device=self.cls_head.fc_cls.weight.device)
         x[:, :, 0] += 1  # no absent person: count everything
-        was_training = self.training
-        self.eval()
         counter = FlopCounterMode(display=False)
-        with counter:
+        with eval_mode(self), counter:
             self(x)
-        self.train(was_training)
         return int(counter.get_total_flops())
 
 

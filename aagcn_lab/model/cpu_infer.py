@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from .aagcn import GCNHead, clip_probabilities
 from .absent import plan_shared_rows
+from .modes import eval_mode
 
 if TYPE_CHECKING:
     from .aagcn import AAGCN, AAGCNBlock, AdaptiveGraphConv
@@ -209,13 +210,8 @@ class PreparedAAGCN:
 
 def _plain_eval(model: AAGCN, x: Tensor) -> Tensor:
     """``model(x)`` in eval mode without autograd, leaving the model's mode as it was."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return model(x)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        return model(x)
 
 
 def prepare_inference(model: AAGCN) -> PreparedAAGCN:
