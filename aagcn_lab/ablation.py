@@ -28,9 +28,7 @@ import json
 import math
 import os
 import sys
-import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,34 +166,20 @@ def _check_reusable(cfg) -> None:
 
 
 def _train_all(runs: Mapping, gpus: Sequence[int] | None, parallel: bool, nproc: int, quiet: bool) -> dict:
-    """Train (or resume, or skip) every run through the four-stream runner; side by side when ``parallel``."""
-    from .streams import train_streams
+    """Train (or resume) every run not finished yet, side by side when ``parallel`` (:func:`~aagcn_lab.train.launch.launch_all`)."""
+    from .train.launch import launch_all
+    from .train.rundir import RunDir
 
-    if gpus:
-        per = max(1, len(gpus) // len(runs)) if parallel else len(gpus)
-        groups = [list(gpus[i : i + per]) for i in range(0, len(gpus) - per + 1, per)]
-    else:
-        groups = [None] * (max(1, (os.cpu_count() or 1) // max(nproc, 1)) if parallel else 1)
-    free = list(range(len(groups)))
-    lock = threading.Lock()
-    done: dict = {}
+    done = {key: RunDir.of(cfg).finished() for key, cfg in runs.items()}
+    todo = [key for key, res in done.items() if res is None]
 
-    def one(key):
-        with lock:
-            slot = free.pop()
-        try:
-            cfg = runs[key]
-            res = train_streams(cfg, [cfg.feat], cfg.resolved_work_dir().parent, groups[slot], parallel and not gpus, nproc, quiet=True)
-            done[key] = res.runs[cfg.feat]
-            if not quiet:
-                print(f"[ablation] {key[0]} seed {key[1]} {key[2]}: test top-1 {done[key].test.get('top1', float('nan')):.4f}", flush=True)
-        finally:
-            with lock:
-                free.append(slot)
+    def report(i: int, res) -> None:
+        key = todo[i]
+        done[key] = res
+        if not quiet:
+            print(f"[ablation] {key[0]} seed {key[1]} {key[2]}: test top-1 {res.test.get('top1', float('nan')):.4f}", flush=True)
 
-    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-        for f in [pool.submit(one, key) for key in runs]:
-            f.result()  # re-raises the first failure, after the runs before it finished
+    launch_all([runs[key] for key in todo], gpus, nproc, parallel, quiet=True, on_done=report)
     return done
 
 
@@ -416,8 +400,8 @@ def run_ablation(
     ``preset``: a preset family (``builtin``, ``aagcn_pyskl_ntu60_xsub_3dkp`` ...); ``overrides``:
     training options for every run (``epochs``, ``ann_file``, ``test_clips`` ...). By default each
     run tests its last epoch's model (``validate=True`` keeps the preset's validation and best-model
-    choice). ``parallel``: on CPU one single-threaded run per core side by side; with ``gpus``,
-    disjoint GPU sets per run (else every run uses all of them, one after another).
+    choice). ``parallel``: on CPU waves of one single-threaded run per core (the last wave shares the
+    cores); with ``gpus``, disjoint GPU sets per run (else every run uses all of them, one after another).
     """
     root = Path(root)
     chosen = resolve_variants(variants)

@@ -177,6 +177,11 @@ class RunDir:
             return None
         return RunResult.from_dict(json.loads(self.results.read_text()))
 
+    def finished(self) -> RunResult | None:
+        """The result when the run finished and its test scores are there (nothing left to train), else ``None``."""
+        done = self.result()
+        return done if done is not None and done.scores is not None and done.scores.exists() else None
+
     def tuning_scores(self) -> Scores | None:
         """The scores fusion weights are tuned on: the validation split's, when that split is not the
         test split (:meth:`TrainConfig.tuning_split`) and the run wrote them; else ``None``."""
