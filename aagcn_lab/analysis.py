@@ -63,6 +63,7 @@ __all__ = [
     "centred_cosine",
     "most_similar_pairs",
     "strongest",
+    "shared_strongest",
 ]
 
 
@@ -432,6 +433,15 @@ def strongest(matrix: np.ndarray, k: int) -> np.ndarray:
     flat = np.argsort(-off, axis=None, kind="stable")[:k]
     keep.flat[flat] = off.flat[flat] > 0
     return np.where(keep, m, 0.0)
+
+
+def shared_strongest(a: np.ndarray, b: np.ndarray, k: int) -> list[tuple[int, int]]:
+    """The ``(row, column)`` places among the ``k`` strongest off-diagonal entries of both ``a`` and
+    ``b`` (:func:`strongest`, by magnitude), in the order of ``a``'s magnitudes."""
+    keep_a, keep_b = strongest(a, k) != 0, strongest(b, k) != 0
+    rows, cols = np.nonzero(keep_a & keep_b)
+    mags = np.abs(np.asarray(a, np.float64))[rows, cols]
+    return [(int(rows[i]), int(cols[i])) for i in np.argsort(-mags, kind="stable")]
 
 
 def column_centred(values: np.ndarray) -> np.ndarray:

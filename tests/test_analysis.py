@@ -15,6 +15,7 @@ from aagcn_lab.analysis import (
     most_similar_pairs,
     new_links,
     performer_of,
+    shared_strongest,
     split_graph_change,
     strongest,
     top_columns,
@@ -151,6 +152,16 @@ def test_strongest_keeps_the_k_largest_off_diagonal_entries():
     kept = strongest(m, 2)
     assert np.array_equal(kept, np.array([[0, 0, -0.9], [0, 0, 0], [0, -0.4, 0]]))
     assert np.count_nonzero(strongest(m, 100)) == 5  # zeros and the diagonal never count
+
+
+def test_shared_strongest_names_the_places_both_matrices_rank_in_their_top_k():
+    a = np.array([[9.0, 0.8, -0.9, 0.0], [0.1, 9.0, 0.5, 0.0], [0.0, 0.7, 9.0, 0.2], [0.3, 0.0, 0.0, 9.0]])
+    b = np.array([[1.0, -0.6, 0.0, 0.0], [0.0, 1.0, 0.0, 0.9], [0.0, 0.8, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    # a's top 3 off the diagonal: (0,2) 0.9, (0,1) 0.8, (2,1) 0.7; b's: (1,3) 0.9, (2,1) 0.8, (0,1) 0.6
+    assert shared_strongest(a, b, 3) == [(0, 1), (2, 1)]  # by a's magnitude, the sign does not matter
+    assert shared_strongest(b, a, 3) == [(2, 1), (0, 1)]
+    assert shared_strongest(a, b.T, 3) == []  # direction counts: rows send, columns receive
+    assert shared_strongest(a, a, 2) == [(0, 2), (0, 1)]
 
 
 def test_class_samples_are_spread_over_performers():
