@@ -88,7 +88,7 @@ def lab_run(tmp_path_factory):
     from aagcn_lab.lab import LabResult
 
     out = tmp_path_factory.mktemp("lab")
-    cmd = [sys.executable, "-m", "aagcn_lab.cli", "lab", "--out", str(out), "--cell-timeout", "1500"]
+    cmd = [sys.executable, "-m", "aagcn_lab.cli", "lab", "--out", str(out), "--cell-timeout", "600"]
     for name, value in LAB_PARAMETERS.items():
         cmd += ["-p", name, json.dumps(value)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, cwd=REPO)

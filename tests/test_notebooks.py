@@ -79,6 +79,31 @@ def test_a_claim_the_numbers_contradict_stops_the_notebook(tmp_path):
     ]
 
 
+@pytest.mark.slow
+def test_a_notebook_whose_cell_timed_out_runs_again_and_an_error_does_not(tmp_path):
+    import nbformat
+
+    from aagcn_lab.lab import run_lab
+
+    def notebook(name: str, code: str) -> None:
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
+                                                "language_info": {"name": "python"}})
+        params = nbformat.v4.new_code_cell('run_root = "."')
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [params, nbformat.v4.new_code_cell(code)]
+        nbformat.write(nb, tmp_path / "nbs" / name)
+
+    (tmp_path / "nbs").mkdir()
+    # hangs the first time only (a marker file remembers), like the client-side hang the retry is for
+    notebook("01_hangs_once.ipynb", "import os, time\nmark = os.path.join(run_root, 'seen')\nfirst = not os.path.exists(mark)\n"
+                                    "open(mark, 'w').close()\ntime.sleep(60 if first else 0)")
+    notebook("02_raises.ipynb", "raise ValueError('a real error')")
+    res = run_lab(tmp_path / "out", notebooks_folder=tmp_path / "nbs", quiet=True, cell_timeout=8)
+    first, second = res.notebooks
+    assert first["status"] == "ok" and first["retried"] == 1
+    assert second["status"] == "error" and "retried" not in second and "a real error" in second["error"]
+
+
 def test_lab_command_reads_notebooks_and_parameters_as_the_runner_gives_them():
     import argparse
 

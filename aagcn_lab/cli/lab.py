@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notebooks", "--only", dest="notebooks", default=None, help="which notebooks, e.g. 01,03 (default: all)")
     p.add_argument("--notebooks-dir", default=None, help="folder with the numbered notebooks (default: the repository's)")
     p.add_argument("--stop-on-error", action="store_true", help="stop at the first notebook that fails")
-    p.add_argument("--cell-timeout", type=int, default=None, help="fail a cell that runs longer than this (seconds)")
+    p.add_argument("--cell-timeout", type=int, default=None, help="fail a cell that runs longer than this (seconds); its notebook then runs once more")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -83,10 +83,14 @@ def run_lab(
     stop_on_error: bool = False,
     quiet: bool = False,
     cell_timeout: int | None = None,
+    timeout_retries: int = 1,
 ) -> LabResult:
     """Execute the notebooks with papermill into ``out_dir``; write ``index.md`` and ``results.json``.
 
-    ``cell_timeout`` (seconds, default none) fails a cell that runs longer, instead of waiting forever.
+    ``cell_timeout`` (seconds, default none) fails a cell that runs longer, instead of waiting forever;
+    a notebook whose cell timed out runs again, up to ``timeout_retries`` times (said, and counted in
+    the index as ``retried``). That is for a known client-side hang (nbclient, a cell with widgets:
+    the kernel idle, the client still waiting for its reply); an error in a cell is never retried.
     """
     import papermill
 
@@ -105,15 +109,25 @@ def run_lab(
             print(f"[lab] {nb.name} ...{extra}", flush=True)
         t0 = time.perf_counter()
         entry = {"name": nb.name, "output": str(target), "parameters": given}
-        try:
-            papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder), progress_bar=False,
-                                      execution_timeout=cell_timeout)
-            entry["status"] = "ok"
-        except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
-            entry["status"] = "error"
-            entry["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else e}"
-            if not quiet:
-                print(f"[lab] {nb.name} failed: {entry['error']} (see {target})", file=sys.stderr, flush=True)
+        retried = 0
+        while True:
+            try:
+                papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder), progress_bar=False,
+                                          execution_timeout=cell_timeout)
+                entry["status"] = "ok"
+            except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
+                if "Timeout" in type(e).__name__ and retried < timeout_retries:  # nbclient's CellTimeoutError
+                    retried += 1
+                    print(f"[lab] {nb.name}: a cell ran past {cell_timeout} s ({type(e).__name__}); running the notebook again",
+                          file=sys.stderr, flush=True)
+                    continue
+                entry["status"] = "error"
+                entry["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else e}"
+                if not quiet:
+                    print(f"[lab] {nb.name} failed: {entry['error']} (see {target})", file=sys.stderr, flush=True)
+            break
+        if retried:
+            entry["retried"] = retried
         entry["seconds"] = round(time.perf_counter() - t0, 1)
         result.notebooks.append(entry)
         if not quiet and entry["status"] == "ok":
