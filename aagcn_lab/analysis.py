@@ -210,6 +210,7 @@ class GraphChange:
 
     ``decay``: what weight decay alone would have done (``(factor - 1) * initial``);
     ``gradient``: the rest (``learned - factor * initial``), what the loss gradients changed.
+    ``steps``: the SGD steps ``factor`` covers (``None`` when not known, e.g. a released checkpoint).
     """
 
     initial: np.ndarray
@@ -217,6 +218,7 @@ class GraphChange:
     factor: float
     decay: np.ndarray
     gradient: np.ndarray
+    steps: int | None = None
 
     def relative(self) -> dict[str, np.ndarray]:
         """Per subset, ``||part|| / ||initial||`` of the total change, the decay part and the gradient part."""
@@ -228,12 +230,12 @@ class GraphChange:
         return {"total": rel(self.learned - self.initial), "decay": rel(self.decay), "gradient": rel(self.gradient)}
 
 
-def split_graph_change(initial: np.ndarray, learned: np.ndarray, factor: float) -> GraphChange:
+def split_graph_change(initial: np.ndarray, learned: np.ndarray, factor: float, steps: int | None = None) -> GraphChange:
     """Split the change of a learned graph into the weight-decay part and the gradient part (see :class:`GraphChange`)."""
     initial, learned = np.asarray(initial, np.float64), np.asarray(learned, np.float64)
     if initial.shape != learned.shape:
         raise ValueError(f"initial graph {initial.shape} and learned graph {learned.shape} differ in shape")
-    return GraphChange(initial, learned, float(factor), (factor - 1.0) * initial, learned - factor * initial)
+    return GraphChange(initial, learned, float(factor), (factor - 1.0) * initial, learned - factor * initial, steps)
 
 
 def new_links(initial: np.ndarray, gradient: np.ndarray, threshold: float) -> list[tuple[int, int, int, float]]:
@@ -256,16 +258,17 @@ def graph_changes(model: Any, checkpoint: str | os.PathLike) -> list[GraphChange
     from .train.schedule import lr_at_step, scaled_lr
 
     state = read_checkpoint(checkpoint).train_state or {}
-    factor = 1.0
+    factor, steps = 1.0, None
     if state.get("train_config"):
         cfg = apply_overrides(TrainConfig(), {k: v for k, v in state["train_config"].items() if k in TrainConfig.__dataclass_fields__})
         batch = int(state["global_batch"])
         base_lr = scaled_lr(cfg, batch)
         steps_per_epoch = int(state.get("steps_per_epoch") or state["global_step"] // max(state["epoch"], 1))
-        lrs = [lr_at_step(cfg, base_lr, steps_per_epoch, i) for i in range(int(state["global_step"]))]
+        steps = int(state["global_step"])
+        lrs = [lr_at_step(cfg, base_lr, steps_per_epoch, i) for i in range(steps)]
         factor = decay_factor(lrs, cfg.weight_decay if cfg.graph_weight_decay else 0.0, cfg.momentum, cfg.nesterov)
     initial = model.backbone.A.detach().double().numpy()
-    return [split_graph_change(initial, block.gcn.static_graph().detach().double().numpy(), factor) for block in model.backbone.gcn]
+    return [split_graph_change(initial, block.gcn.static_graph().detach().double().numpy(), factor, steps) for block in model.backbone.gcn]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -45,6 +45,25 @@ def test_decay_factor_is_what_torch_sgd_does_without_a_loss(nesterov):
     assert decay_factor(lrs, 0.0) == 1.0
 
 
+def test_graph_changes_take_the_factor_and_its_steps_from_the_checkpoints_training_state(tmp_path):
+    from aagcn_lab.analysis import graph_changes
+    from aagcn_lab.model import AAGCN
+    from aagcn_lab.model.checkpoint import save_checkpoint
+    from aagcn_lab.train.config import preset
+    from aagcn_lab.train.schedule import lr_at_step, scaled_lr
+
+    model = AAGCN(layout="nturgb+d", num_classes=5, base_channels=8, num_stages=2)
+    cfg = preset("builtin_j")
+    state = {"train_config": cfg.to_dict(), "global_batch": 32, "steps_per_epoch": 25, "global_step": 325, "epoch": 13}
+    trained = save_checkpoint(model, tmp_path / "trained.pt", train_state=state)
+    lrs = [lr_at_step(cfg, scaled_lr(cfg, 32), 25, i) for i in range(325)]
+    changes = graph_changes(model, trained)
+    assert len(changes) == 2 and all(c.steps == 325 for c in changes)
+    assert changes[0].factor == pytest.approx(decay_factor(lrs, cfg.weight_decay, cfg.momentum, cfg.nesterov), abs=1e-15)
+    released = graph_changes(model, save_checkpoint(model, tmp_path / "released.pt"))  # no training state: nothing known
+    assert released[0].steps is None and released[0].factor == 1.0
+
+
 def test_decay_factor_rejects_bad_settings():
     with pytest.raises(ValueError, match="momentum"):
         decay_factor([0.1], 5e-4, momentum=1.0)
