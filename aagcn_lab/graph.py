@@ -13,7 +13,8 @@ Convention (as in pyskl and the authors' code): features are *right*-multiplied 
 
 Built-in layouts: ``nturgb+d`` (Kinect v2, 25 joints, pyskl's hand edges), ``nturgb+d-2sagcn``
 (the authors' original hand edges), ``coco`` (17), ``openpose`` (18, Kinetics-skeleton) and
-``h36m`` (17, Human3.6M as 2D-to-3D lifters write it; same joint count as ``coco``, other joints).
+``h36m`` (17, Human3.6M as 2D-to-3D lifters write it; same joint count as ``coco``, other joints)
+and ``ucla`` (Kinect v1, 20 joints, NW-UCLA as CTR-GCN's ``all_sqe`` files store it).
 Your own skeleton: :func:`define_layout`.
 """
 
@@ -203,12 +204,27 @@ _H36M_INWARD = tuple((v, p) for v, p in enumerate(_H36M_PARENTS) if v != p)
 _H36M_BONES = tuple(enumerate(_H36M_PARENTS))
 _H36M_FLIP = ((1, 4), (2, 5), (3, 6), (11, 14), (12, 15), (13, 16))
 
+# --- NW-UCLA (Kinect v1, 20 joints; order of the Kinect SDK v1, NUI_SKELETON_POSITION_INDEX) -------
+# Edges: CTR-GCN's graph/ucla.py, 1-based (child, parent); the centre is the shoulder centre (3),
+# which plays NTU's SpineShoulder (21). Bones: CTR-GCN's feeder_ucla.py, the 19 edges and (3, 3).
+_UCLA_NAMES = (
+    "HipCenter", "Spine", "ShoulderCenter", "Head", "ShoulderLeft", "ElbowLeft", "WristLeft", "HandLeft",
+    "ShoulderRight", "ElbowRight", "WristRight", "HandRight", "HipLeft", "KneeLeft", "AnkleLeft", "FootLeft",
+    "HipRight", "KneeRight", "AnkleRight", "FootRight",
+)  # fmt: skip
+_UCLA_INWARD = (
+    (1, 2), (2, 3), (4, 3), (5, 3), (6, 5), (7, 6), (8, 7), (9, 3), (10, 9), (11, 10), (12, 11), (13, 1),
+    (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18), (20, 19),
+)  # fmt: skip
+_UCLA_FLIP = _one_based(((5, 9), (6, 10), (7, 11), (8, 12), (13, 17), (14, 18), (15, 19), (16, 20)))
+
 LAYOUTS: dict[str, Layout] = {
     "nturgb+d": Layout("nturgb+d", _NTU_NAMES, 20, _one_based(_NTU_BODY + _NTU_HANDS_PYSKL), _NTU_BONES, _NTU_FLIP),
     "nturgb+d-2sagcn": Layout("nturgb+d-2sagcn", _NTU_NAMES, 20, _one_based(_NTU_BODY + _NTU_HANDS_2SAGCN), _NTU_BONES, _NTU_FLIP),
     "coco": Layout("coco", _COCO_NAMES, 0, _COCO_INWARD, _COCO_BONES, _COCO_FLIP),
     "openpose": Layout("openpose", _OPENPOSE_NAMES, 1, _OPENPOSE_INWARD, _OPENPOSE_BONES, _OPENPOSE_FLIP),
     "h36m": Layout("h36m", _H36M_NAMES, 0, _H36M_INWARD, _H36M_BONES, _H36M_FLIP),
+    "ucla": Layout("ucla", _UCLA_NAMES, 2, _one_based(_UCLA_INWARD), _one_based(_UCLA_INWARD + ((3, 3),)), _UCLA_FLIP),
 }
 
 

@@ -24,6 +24,12 @@ OPENPOSE_NAMES = (
     "Nose Neck RShoulder RElbow RWrist LShoulder LElbow LWrist RHip RKnee RAnkle LHip LKnee LAnkle REye LEye REar LEar"
 ).split()
 
+# NW-UCLA (reference-nw-ucla.md 2): Kinect SDK v1 order, 1-based in the document
+UCLA_NAMES = (
+    "HipCenter Spine ShoulderCenter Head ShoulderLeft ElbowLeft WristLeft HandLeft ShoulderRight ElbowRight "
+    "WristRight HandRight HipLeft KneeLeft AnkleLeft FootLeft HipRight KneeRight AnkleRight FootRight"
+).split()
+
 # --- graph edges, inward (child, parent) (reference-model.md 7) --------------------------------------
 _NTU_INWARD_1BASED = [
     (1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9), (11, 10), (12, 11), (13, 1),
@@ -39,6 +45,14 @@ _OPENPOSE_INWARD = [
     (4, 3), (3, 2), (7, 6), (6, 5), (13, 12), (12, 11), (10, 9), (9, 8), (11, 5), (8, 2), (5, 1), (2, 1), (0, 1),
     (15, 0), (14, 0), (17, 15), (16, 14),
 ]  # fmt: skip
+
+# NW-UCLA: CTR-GCN graph/ucla.py, (child, parent), centre joint 3 (reference-nw-ucla.md 2)
+_UCLA_INWARD_1BASED = [
+    (1, 2), (2, 3), (4, 3), (5, 3), (6, 5), (7, 6), (8, 7), (9, 3), (10, 9), (11, 10), (12, 11), (13, 1), (14, 13),
+    (15, 14), (16, 15), (17, 1), (18, 17), (19, 18), (20, 19),
+]  # fmt: skip
+# bones: the 19 edges plus (3, 3) (feeder_ucla.py), so the shoulder centre's bone is zero
+_UCLA_BONES_1BASED = _UCLA_INWARD_1BASED + [(3, 3)]
 
 # --- bone pairs (v1, v2): bone[v1] = joint[v1] - joint[v2] (reference-data.md 4.3, 0-based) -------
 _NTU_BONES = [
@@ -78,6 +92,9 @@ LAYOUT_FACTS = {
     "nturgb+d-2sagcn": (NTU_NAMES, 20, _zero_based(_NTU_2SAGCN_INWARD_1BASED), _NTU_BONES, _mirror_pairs(NTU_NAMES)),
     "coco": (COCO_NAMES, 0, _COCO_INWARD, _COCO_BONES, _mirror_pairs(COCO_NAMES)),
     "openpose": (OPENPOSE_NAMES, 1, _OPENPOSE_INWARD, _OPENPOSE_BONES, _mirror_pairs(OPENPOSE_NAMES)),
+    "ucla": (
+        UCLA_NAMES, 2, _zero_based(_UCLA_INWARD_1BASED), sorted(_zero_based(_UCLA_BONES_1BASED)), _mirror_pairs(UCLA_NAMES)
+    ),
 }
 
 # PreNormalize3D (reference-data.md 4.1 / 9.3): centre joint, z-axis pair (bottom, top), x-axis pair (right, left)
