@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 
 from ..graph import Layout, get_layout
 from .annotations import Annotations, load_annotations
-from .pipeline import Augment, Pipeline
+from .pipeline import Augment, build_pipeline
 
 __all__ = ["PackedSkeletons", "SampleError", "SkeletonDataset", "sample_rng"]
 
@@ -153,6 +153,8 @@ class SkeletonDataset(Dataset):
         seed: int = 0,
         storage: str = "memory",
         cache_dir: str | os.PathLike | None = None,
+        num_person: int = 2,
+        protocol: str = "pyskl",
     ) -> None:
         if storage not in ("memory", "mmap"):
             raise ValueError("storage must be 'memory' or 'mmap'")
@@ -181,7 +183,7 @@ class SkeletonDataset(Dataset):
                 raise ValueError("layout= is required for a plain sequence of records")
         self.layout = get_layout(layout)
         self.split, self.feat, self.mode, self.seed = split, feat, mode, int(seed)
-        self.pipeline = Pipeline(feat, mode, self.layout, clip_len, num_clips, augment=augment)
+        self.pipeline = build_pipeline(feat, mode, self.layout, clip_len, num_clips, num_person, augment, protocol)
 
     def __len__(self) -> int:
         return len(self.records)

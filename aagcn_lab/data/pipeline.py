@@ -20,6 +20,11 @@ use as the oracle), but it is computed differently, to be fast:
 Four features (the four streams of MS-AAGCN): ``j`` joints, ``b`` bones (``joint - parent``),
 ``jm`` joint motion and ``bm`` bone motion. Augmentations (rotation, scaling, noise, mirroring)
 are optional and off by default, as in pyskl's AAGCN configs.
+
+A second protocol, ``protocol='ctrgcn'`` (:class:`CTRGCNPipeline`), is the one behind every published
+NW-UCLA number (CTR-GCN's ``feeder_ucla.py``, kept by InfoGCN, HD-GCN, FR-Head and BlockGCN): per-axis
+min-max scaling of each clip to [-1, 1], random rotations about x and y in training, 52 frames, one
+clip, and motion taken between *sampled* frames. :func:`build_pipeline` returns either.
 """
 
 from __future__ import annotations
@@ -32,10 +37,14 @@ import numpy as np
 from ..graph import Layout, get_layout
 from .validate import InputError, check_pipeline_input
 
-__all__ = ["FEATS", "SPLITS", "Augment", "Pipeline", "build_pipeline", "sample_indices", "prenormalize"]
+__all__ = [
+    "FEATS", "SPLITS", "PROTOCOLS", "Augment", "Pipeline", "CTRGCNPipeline", "build_pipeline", "sample_indices",
+    "prenormalize",
+]  # fmt: skip
 
 FEATS = ("j", "b", "jm", "bm")
 SPLITS = ("train", "val", "test")
+PROTOCOLS = ("pyskl", "ctrgcn")  # pyskl's AAGCN pipeline; the NW-UCLA protocol of CTR-GCN and its successors
 TEST_SEED = 255
 
 
@@ -303,13 +312,146 @@ class Pipeline:
             kp = self.augment(kp, self.layout, rng, "keypoint_score" in record)
         inds = sample_indices(kp.shape[1], self.clip_len, self.num_clips, self.test_mode, rng)
         x = self.features(kp, inds, "keypoint_score" in record).astype(np.float32, copy=False)  # (M, nc*L, V, C)
-        m = x.shape[0]
-        if m < self.num_person:
-            x = np.concatenate([x, np.zeros((self.num_person - m,) + x.shape[1:], np.float32)])
-        elif m > self.num_person:
-            x = x[: self.num_person]
+        x = _pad_persons(x, self.num_person)
         x = x.reshape(self.num_person, self.num_clips, self.clip_len, *x.shape[2:]).transpose(1, 0, 2, 3, 4)
         return {"keypoint": np.ascontiguousarray(x), "label": int(record["label"]), "frame_dir": record["frame_dir"]}
+
+
+def _pad_persons(x: np.ndarray, num_person: int) -> np.ndarray:
+    """Zero-pad or cut ``(M, ...)`` to ``num_person`` persons (pyskl's ``FormatGCNInput``)."""
+    m = x.shape[0]
+    if m < num_person:
+        return np.concatenate([x, np.zeros((num_person - m,) + x.shape[1:], x.dtype)])
+    return x[:num_person]
+
+
+# ------------------------------------------------------------------------------------------------
+# The NW-UCLA protocol (CTR-GCN's feeder_ucla.py)
+# ------------------------------------------------------------------------------------------------
+
+
+def ctrgcn_rotation(agx_deg: float, agy_deg: float) -> np.ndarray:
+    """The ``(3, 3)`` matrix ``Ry @ Rx`` that row-vector points are multiplied by (``X @ Ry @ Rx``).
+
+    ``Rx = [[1, 0, 0], [0, c, s], [0, -s, c]]`` (angle ``agx``), ``Ry = [[c, 0, -s], [0, 1, 0], [s, 0, c]]``
+    (angle ``agy``), as CTR-GCN's ``rand_view_transform`` builds them.
+    """
+    ax, ay = np.deg2rad(agx_deg), np.deg2rad(agy_deg)
+    rx = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(ax), np.sin(ax)], [0.0, -np.sin(ax), np.cos(ax)]])
+    ry = np.array([[np.cos(ay), 0.0, -np.sin(ay)], [0.0, 1.0, 0.0], [np.sin(ay), 0.0, np.cos(ay)]])
+    return ry @ rx
+
+
+def minmax_to_unit(points: np.ndarray) -> np.ndarray:
+    """Each axis of ``(..., C)`` points mapped from its [min, max] over the clip to [-1, 1]; an axis
+    with no extent (one point, or all equal) becomes 0 (CTR-GCN would divide by zero there)."""
+    flat = points.reshape(-1, points.shape[-1])
+    low, high = flat.min(0), flat.max(0)
+    extent = high - low
+    safe = np.where(extent > 0, extent, 1.0)
+    return np.where(extent > 0, (points - low) / safe * 2 - 1, 0.0)
+
+
+class CTRGCNPipeline:
+    """NW-UCLA's published protocol: ``record -> {'keypoint': (1, M, clip_len, V, 3) float32, 'label', 'frame_dir'}``.
+
+    Per clip (CTR-GCN ``feeder_ucla.py``; the same transform in InfoGCN, HD-GCN, FR-Head, BlockGCN):
+
+    1. subtract the spine joint (``Spine`` of the ``ucla`` layout; the centre joint of other layouts)
+       of frame 0;
+    2. training only: rotate by ``X @ Ry @ Rx`` with integer angles drawn uniformly in
+       ``[-rotate_deg, rotate_deg]`` about x and about y (:func:`ctrgcn_rotation`);
+    3. min-max normalise each axis over all frames and joints to [-1, 1] (:func:`minmax_to_unit`);
+    4. frames: training draws ``clip_len`` indices without replacement from a pool that holds every
+       index 100 times, sorted; testing takes ``linspace(0, T - 1, clip_len)`` truncated to integers;
+    5. features after sampling: bones ``joint - parent`` (the layout's bone pairs), motion the forward
+       difference between *sampled* frames with the last one 0 (pyskl differences the original frames).
+
+    The published training step also scales by ``s ~ U(0.5, 1.5)``: the per-axis min-max of step 3
+    removes any uniform scale and any translation, so it is left out here (steps 1 and the scale
+    change nothing but rounding; the tests check it). One clip per sample in every mode; a record
+    with several persons is normalised over the persons present, padded or cut to ``num_person``.
+    """
+
+    def __init__(
+        self,
+        feat: str = "j",
+        split: str = "train",
+        layout: str | Layout = "ucla",
+        clip_len: int = 52,
+        num_person: int = 1,
+        rotate_deg: int = 60,
+    ) -> None:
+        if feat not in FEATS:
+            raise ValueError(f"unknown feature {feat!r}; choose one of {', '.join(FEATS)}")
+        if split not in SPLITS:
+            raise ValueError(f"unknown split mode {split!r}; choose one of {', '.join(SPLITS)}")
+        if clip_len < 1:
+            raise ValueError(f"clip_len must be positive, got {clip_len}")
+        self.feat, self.split, self.clip_len, self.num_person = feat, split, clip_len, num_person
+        self.layout = get_layout(layout)
+        self.num_clips = 1
+        self.rotate_deg = int(rotate_deg)
+        self.test_mode = split != "train"
+        self.centre = self.layout.index("Spine") if self.layout.name == "ucla" else self.layout.center
+        self._parent = np.arange(self.layout.num_joints)
+        for v1, v2 in self.layout.bone_pairs:
+            self._parent[v1] = v2
+
+    def __repr__(self) -> str:
+        return (
+            f"CTRGCNPipeline(feat={self.feat!r}, split={self.split!r}, layout={self.layout.name!r}, "
+            f"clip_len={self.clip_len}, rotate_deg={self.rotate_deg})"
+        )
+
+    def frame_indices(self, num_frames: int, rng: np.random.RandomState | None = None) -> np.ndarray:
+        """The ``clip_len`` sampled frame indices (step 4)."""
+        if num_frames < 1:
+            raise ValueError(f"cannot sample from {num_frames} frames")
+        if self.test_mode:
+            return np.linspace(0, num_frames - 1, self.clip_len).astype(np.int64)
+        rng = rng if rng is not None else np.random.RandomState()
+        pool = rng.choice(num_frames * 100, self.clip_len, replace=False)  # position p of the pool holds frame p % T
+        return np.sort(pool % num_frames)
+
+    def normalise(self, kp: np.ndarray, rng: np.random.RandomState | None = None) -> np.ndarray:
+        """Steps 1-3 on ``(M, T, V, 3)`` keypoints (float64); persons that are all zero stay zero."""
+        present = np.abs(kp).reshape(kp.shape[0], -1).max(1) > 0
+        out = np.zeros(kp.shape, np.float64)
+        if not present.any():
+            return out
+        x = kp[present].astype(np.float64) - kp[present][0, 0, self.centre].astype(np.float64)
+        if not self.test_mode and self.rotate_deg:
+            rng = rng if rng is not None else np.random.RandomState()
+            agx, agy = rng.randint(-self.rotate_deg, self.rotate_deg + 1, size=2)
+            x = x @ ctrgcn_rotation(agx, agy)
+        out[present] = minmax_to_unit(x)
+        return out
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """Step 5 on sampled, normalised ``(M, clip_len, V, 3)`` joints."""
+        if self.feat in ("b", "bm"):
+            x = x - x[:, :, self._parent]
+        if self.feat in ("jm", "bm"):
+            motion = np.zeros_like(x)
+            motion[:, :-1] = x[:, 1:] - x[:, :-1]
+            x = motion
+        return x
+
+    def __call__(self, record: dict, rng: np.random.RandomState | None = None) -> dict:
+        check_pipeline_input(record, self.layout.num_joints)  # NaN, inf, dtype, joints: aagcn_lab.data.validate
+        name = record.get("frame_dir", "?")
+        if "keypoint_score" in record or record["keypoint"].shape[-1] != 3:
+            raise InputError(f"sample {name}: the ctrgcn protocol needs 3D keypoints (x, y, z), got C = {record['keypoint'].shape[-1]}")
+        kp = np.asarray(record["keypoint"])
+        if not kp.any():
+            raise InputError(f"sample {name}: every joint of every frame is zero")
+        if not self.test_mode:
+            rng = rng if rng is not None else np.random.RandomState()
+        x = self.normalise(kp, rng)
+        x = self.features(x[:, self.frame_indices(kp.shape[1], rng)])
+        x = _pad_persons(x.astype(np.float32), self.num_person)
+        return {"keypoint": np.ascontiguousarray(x[None]), "label": int(record["label"]), "frame_dir": record["frame_dir"]}
 
 
 def build_pipeline(
@@ -320,9 +462,18 @@ def build_pipeline(
     num_clips: int | None = None,
     num_person: int = 2,
     augment: Augment | None = None,
-) -> Pipeline:
-    """The pyskl AAGCN pipeline for ``feat`` in j/b/jm/bm and ``split`` in train/val/test.
+    protocol: str = "pyskl",
+) -> Pipeline | CTRGCNPipeline:
+    """The pipeline for ``feat`` in j/b/jm/bm and ``split`` in train/val/test under ``protocol``.
 
-    ``num_clips`` defaults to 1 for train and val, 10 for test (pyskl's test protocol).
+    ``pyskl`` (default): pyskl's AAGCN pipeline; ``num_clips`` defaults to 1 for train and val, 10 for
+    test (pyskl's test protocol). ``ctrgcn``: NW-UCLA's published protocol (:class:`CTRGCNPipeline`),
+    always one clip; ``augment`` does not apply to it (its rotation is part of the protocol).
     """
-    return Pipeline(feat, split, layout, clip_len, num_clips, num_person, augment)
+    if protocol == "pyskl":
+        return Pipeline(feat, split, layout, clip_len, num_clips, num_person, augment)
+    if protocol == "ctrgcn":
+        if augment is not None and augment.active:
+            raise ValueError("augment applies to the pyskl protocol; the ctrgcn protocol rotates by itself (rotate_deg)")
+        return CTRGCNPipeline(feat, split, layout, clip_len, num_person)
+    raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")

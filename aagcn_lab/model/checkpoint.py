@@ -57,6 +57,7 @@ class Provenance:
     feat: str | None = None
     clip_len: int | None = None
     preset: str | None = None
+    protocol: str = "pyskl"  # the data pipeline that prepared the inputs (TrainConfig.protocol; pyskl's files: pyskl)
     train_config: dict = field(default_factory=dict)  # the run's TrainConfig as a dict; {} = unknown
 
     @property
@@ -73,7 +74,11 @@ class Provenance:
         """One line: the data, split and stream, or why they are unknown."""
         if not self.known:
             return f"training data unknown (no training state in the file{'; stream ' + self.feat if self.feat else ''})"
-        return f"trained on {self.ann_file} {self.train_split}, tested on {self.eval_split}, stream {self.feat}, clip_len {self.clip_len}"
+        protocol = f", {self.protocol} protocol" if self.protocol != "pyskl" else ""
+        return (
+            f"trained on {self.ann_file} {self.train_split}, tested on {self.eval_split}, stream {self.feat}, "
+            f"clip_len {self.clip_len}{protocol}"
+        )
 
 
 @dataclass
@@ -105,7 +110,8 @@ class CheckpointInfo:
         return Provenance(
             ann_file=run.get("ann_file"), train_split=run.get("train_split"), val_split=run.get("val_split"),
             test_split=run.get("test_split"), feat=self.meta.get("feat") or run.get("feat"),
-            clip_len=int(clip_len) if clip_len is not None else None, preset=run.get("preset") or self.meta.get("preset"), train_config=run,
+            clip_len=int(clip_len) if clip_len is not None else None, preset=run.get("preset") or self.meta.get("preset"),
+            protocol=str(run.get("protocol") or "pyskl"), train_config=run,
         )  # fmt: skip
 
     def build_model(self, map_location: str | torch.device = "cpu") -> AAGCN:
@@ -119,10 +125,10 @@ class CheckpointInfo:
 def clean_state_dict(sd: dict[str, Any]) -> dict[str, Tensor]:
     """Strip wrapper prefixes (``module.`` from DDP, ``_orig_mod.`` from torch.compile)."""
     out = {}
+    prefixes = ("module.", "_orig_mod.")
     for k, v in sd.items():
-        for prefix in ("module.", "_orig_mod."):
-            while k.startswith(prefix):
-                k = k[len(prefix) :]
+        while k.startswith(prefixes):  # in any order and nesting: compile(DDP(model)) saves _orig_mod.module.
+            k = k[len(next(p for p in prefixes if k.startswith(p))) :]
         k = k.replace("._orig_mod.", ".").replace(".module.", ".")
         out[k] = v
     return out

@@ -34,6 +34,7 @@ class TrainConfig:
     clip_len: int = 100
     test_clips: int = 10
     augment: dict = field(default_factory=dict)  # Augment fields; empty = none (pyskl)
+    protocol: str = "pyskl"  # the data pipeline: 'pyskl', or 'ctrgcn' (NW-UCLA's published protocol)
     storage: str = "memory"  # 'memory' (shared by forked workers) or 'mmap'
     num_workers: int = 2
     # model: AAGCNConfig overrides (layout and num_classes come from the data)
@@ -47,6 +48,9 @@ class TrainConfig:
     lr_batch: int = 128  # lr is given for this global batch and scaled linearly to the actual one
     min_lr: float = 0.0
     warmup_epochs: float = 0.0
+    lr_schedule: str = "cosine"  # 'cosine' per iteration to min_lr (pyskl), or 'step': x lr_decay at each of lr_steps
+    lr_steps: list = field(default_factory=list)  # epochs (0-based) where a 'step' schedule multiplies the lr by lr_decay
+    lr_decay: float = 0.1
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
@@ -94,6 +98,11 @@ class TrainConfig:
             check_int(name, getattr(self, name), 0)
         check_int("log_interval", self.log_interval, 1)
         check_choice("storage", self.storage, ("memory", "mmap"))
+        check_choice("protocol", self.protocol, ("pyskl", "ctrgcn"))
+        check_choice("lr_schedule", self.lr_schedule, ("cosine", "step"))
+        check_number("lr_decay", self.lr_decay, 0, 1, low_open=True)
+        if not isinstance(self.lr_steps, list) or not all(isinstance(e, int) and not isinstance(e, bool) and e >= 0 for e in self.lr_steps):
+            raise ValueError(f"lr_steps must be a list of epoch numbers >= 0, got {self.lr_steps!r}")
         if not (self.device in ("auto", "cpu", "cuda") or (self.device.startswith("cuda:") and self.device[5:].isdigit())):
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         limits = {"rotate_deg": (0, 180), "scale": (0, 1), "noise_std": (0, None), "flip_prob": (0, 1)}
@@ -189,7 +198,7 @@ def preset(name: str, **overrides: Any) -> TrainConfig:
 def _coerce(value: Any, typ: Any, name: str) -> Any:
     """Turn a CLI/papermill value (often a string) into the field's type."""
     if isinstance(typ, str):  # postponed annotations
-        typ = {"int": int, "float": float, "bool": bool, "str": str, "dict": dict}.get(typ, typ)
+        typ = {"int": int, "float": float, "bool": bool, "str": str, "dict": dict, "list": list}.get(typ, typ)
     origin = typing.get_origin(typ) or typ
     if isinstance(value, str) and origin is not str:
         text = value.strip()
@@ -206,7 +215,7 @@ def _coerce(value: Any, typ: Any, name: str) -> Any:
                 raise ValueError(f"{name}: cannot read {value!r} as {getattr(origin, '__name__', origin)}") from None
     if origin is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if origin in (int, float, bool, str, dict) and not isinstance(value, origin):
+    if origin in (int, float, bool, str, dict, list) and not isinstance(value, origin):
         raise ValueError(f"{name}: expected {origin.__name__}, got {type(value).__name__} {value!r}")
     return value
 

@@ -91,7 +91,7 @@ def test_checkpoint(
     """Score every sample of ``split`` with ``checkpoint``; returns the scores and top-1/top-5/mean class acc.
 
     For our training checkpoints the annotation file, split, feature and clip length default to
-    the run's (:attr:`~aagcn_lab.model.checkpoint.CheckpointInfo.provenance`); a pyskl checkpoint
+    the run's, and the pipeline is always the run's (``protocol``; the person slots are the model's) (:attr:`~aagcn_lab.model.checkpoint.CheckpointInfo.provenance`); a pyskl checkpoint
     needs ``ann_file``, ``split`` and ``feat``.
     """
     num_clips, batch_size = check_int("num_clips", num_clips), check_int("batch_size", batch_size)
@@ -109,7 +109,10 @@ def test_checkpoint(
         raise ValueError(f"{checkpoint}: the checkpoint does not say its {', '.join(missing)}; pass them (e.g. --ann-file, --split, --feat)")
     dev = torch.device(device)
     ann = resolve_annotations(ann_file, model.cfg.layout if isinstance(model.cfg.layout, str) else "")
-    ds = SkeletonDataset(ann, split, feat=feat, mode="test", clip_len=clip_len, num_clips=num_clips, layout=model.cfg.layout)
+    ds = SkeletonDataset(
+        ann, split, feat=feat, mode="test", clip_len=clip_len, num_clips=num_clips, layout=model.cfg.layout,
+        num_person=model.cfg.num_person, protocol=trained_on.protocol,
+    )  # fmt: skip
     if ds.num_classes > model.cfg.num_classes:
         raise ValueError(f"{ann.source} has {ds.num_classes} classes but the checkpoint predicts {model.cfg.num_classes}")
     scores = evaluate(model.to(dev), ds, batch_size, dev, num_workers=num_workers)

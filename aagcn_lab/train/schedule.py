@@ -3,7 +3,9 @@
 * ``lr = cfg.lr * global_batch / cfg.lr_batch`` (the linear scaling rule; pyskl: 0.1 for 128);
 * SGD, momentum 0.9, Nesterov, weight decay on every parameter -- the learned graphs too, unless
   ``graph_weight_decay=False`` (a deviation: the graphs then get a group without decay);
-* per optimizer step: optional linear warm-up, then cosine annealing to ``min_lr``.
+* per optimizer step: optional linear warm-up, then cosine annealing to ``min_lr`` -- or, with
+  ``lr_schedule='step'``, the lr multiplied by ``lr_decay`` from each epoch in ``lr_steps`` on (the
+  recipe of the NW-UCLA papers: x0.1 from epoch 50).
 
 Pure functions of the config: the analysis layer recomputes a run's schedule from its checkpoint.
 """
@@ -28,10 +30,13 @@ def scaled_lr(cfg: TrainConfig, global_batch: int) -> float:
 
 def lr_at_step(cfg: TrainConfig, base_lr: float, steps_per_epoch: int, step: int) -> float:
     """The learning rate of optimizer step ``step``: linear warm-up (optional), then cosine annealing
-    per iteration to ``min_lr`` (pyskl)."""
+    per iteration to ``min_lr`` (pyskl), or steps of ``lr_decay`` at the epochs ``lr_steps``."""
     warm = int(cfg.warmup_epochs * steps_per_epoch)
     if step < warm:
         return base_lr * (step + 1) / warm
+    if cfg.lr_schedule == "step":
+        epoch = step // steps_per_epoch
+        return base_lr * cfg.lr_decay ** sum(1 for e in cfg.lr_steps if epoch >= e)
     total = max(1, cfg.epochs * steps_per_epoch - warm)
     progress = (step - warm) / total
     return cfg.min_lr + 0.5 * (base_lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))

@@ -119,7 +119,11 @@ class Trainer:
         self.ann = resolve_annotations(cfg.ann_file, cfg.layout)
         self.layout = self.ann.layout_name()
         augment = Augment(**cfg.augment) if cfg.augment else None
-        common = dict(feat=cfg.feat, clip_len=cfg.clip_len, layout=self.layout, seed=cfg.seed, storage=cfg.storage)
+        num_person = cfg.model.get("num_person", AAGCNConfig.num_person)  # the model's person slots, for every pipeline
+        common = dict(
+            feat=cfg.feat, clip_len=cfg.clip_len, layout=self.layout, seed=cfg.seed, storage=cfg.storage, num_person=num_person,
+            protocol=cfg.protocol,
+        )  # fmt: skip
         self.train_set = SkeletonDataset(self.ann, cfg.train_split, mode="train", augment=augment, **common)
         self.val_set = SkeletonDataset(self.ann, cfg.val_split, mode="val", **common) if cfg.val_split else None
         test_split = cfg.resolved_test_split()
