@@ -18,7 +18,11 @@ frame, a list of COCO persons, a MediaPipe frame, a keypoint array).
 
 ``aagcn-lab predict -c CKPT --stream [--window 100 --stride 10]`` (:mod:`aagcn_lab.cli.predict`) reads one JSON frame per line
 from standard input and writes one JSON line per prediction; a bad line is reported on standard
-error (with its line number) and skipped.
+error (with its line number) and skipped, and so is a person left out of a frame (wrong joint
+count, NaN: the line number and the person). A stride larger than the window is refused (the
+frames between two windows would never be seen). A stream that ends before its first full window
+(fewer frames than ``window``) is said on standard error and predicted once over the frames it
+has, as offline prediction reads a short file; an input without any frame exits with status 2.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from .data.poses import PoseFormatError, join_frames, read_frame, to_record
 from .data.validate import InputError, check_int, layout_dim
 from .predict import Prediction, load_stream_models, predict_records, prepare_streams
 
-__all__ = ["StreamingPredictor", "StreamResult", "run_stream", "timeline"]
+__all__ = ["StreamingPredictor", "StreamResult", "check_window", "run_stream", "timeline"]
 
 
 @dataclass
@@ -74,8 +78,7 @@ class StreamingPredictor:
         min_frames: int | None = None,
         device: str = "cpu",
     ) -> None:
-        self.window = check_int("window", window)
-        self.stride = check_int("stride", stride)
+        self.window, self.stride = check_window(window, stride)
         self.min_frames = min(check_int("min_frames", min_frames if min_frames is not None else window), self.window)
         self.models = load_stream_models(checkpoints) if not _is_loaded(checkpoints) else dict(checkpoints)
         first = next(iter(self.models.values()))[0]
@@ -86,23 +89,38 @@ class StreamingPredictor:
         self.img_shape, self.max_persons = img_shape, max_persons
         self.frames: deque = deque(maxlen=self.window)
         self.count = 0  # frames pushed so far
+        self.made = 0  # predictions returned so far
+        self.dropped: list[tuple[str, str]] = []  # (where, why) of each person the last pushed frame left out
 
     def reset(self) -> None:
         """Forget every frame (a new video)."""
         self.frames.clear()
-        self.count = 0
+        self.count = self.made = 0
+        self.dropped = []
 
     def push(self, frame_keypoints) -> StreamResult | None:
         """Add one frame; every ``stride`` frames returns the prediction over the last ``window`` frames.
 
         A frame that cannot be read raises :class:`PoseFormatError` and is not added (the stream
-        goes on); a frame with nobody in it is added as an empty frame.
+        goes on); a frame with nobody in it is added as an empty frame. A person that cannot be
+        used (wrong joint count, NaN) is left out of the frame and listed in :attr:`dropped`.
         """
+        self.dropped = []
         pf = read_frame(frame_keypoints, self.layout.name, self.dim, where=f"frame {self.count}")
+        self.dropped = list(pf.problems)
         self.frames.append(pf)
         self.count += 1
         if self.count < self.min_frames or self.count % self.stride:
             return None
+        self.made += 1
+        return self.predict_window()
+
+    def finish(self) -> StreamResult | None:
+        """At the end of a stream that gave no prediction yet (fewer frames than ``min_frames``): the
+        prediction over the frames it has; else ``None``."""
+        if self.made or not self.count:
+            return None
+        self.made += 1
         return self.predict_window()
 
     def predict_window(self) -> StreamResult:
@@ -125,13 +143,28 @@ def timeline(results: list[StreamResult]) -> dict:
     return {"frame": frames, "class": np.array([t[0] for t in top]), "name": [t[1] for t in top], "prob": np.array([t[2] for t in top])}
 
 
+def check_window(window: object, stride: object, names: tuple[str, str] = ("window", "stride")) -> tuple[int, int]:
+    """``(window, stride)``, both integers >= 1 with ``stride <= window`` (a larger stride never sees the
+    frames between two windows), else :class:`InputError` (``names``: how the caller calls them, e.g. the options)."""
+    window, stride = check_int(names[0], window), check_int(names[1], stride)
+    if stride > window:
+        raise InputError(
+            f"{names[1]} {stride} is larger than the {names[0]} {window}: the {stride - window} frame(s) between two windows "
+            f"would never be seen; use a {names[1]} <= the {names[0]}"
+        )
+    return window, stride
+
+
 def _is_loaded(checkpoints) -> bool:
     return isinstance(checkpoints, Mapping) and all(isinstance(v, tuple) and len(v) == 2 for v in checkpoints.values())
 
 
-def run_stream(predictor: StreamingPredictor, lines: IO[str], out: IO[str], err: IO[str], top_k: int = 5) -> int:
-    """One JSON frame per input line -> one JSON line per prediction; bad lines reported and skipped."""
-    bad = 0
+def run_stream(
+    predictor: StreamingPredictor, lines: IO[str], out: IO[str], err: IO[str], top_k: int = 5, window_name: str = "window"
+) -> int:
+    """One JSON frame per input line -> one JSON line per prediction; bad lines and dropped persons reported
+    (0); a stream shorter than the window is said and predicted once (0); no frame at all: 2."""
+    bad = dropped = 0
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -146,8 +179,22 @@ def run_stream(predictor: StreamingPredictor, lines: IO[str], out: IO[str], err:
             bad += 1
             print(f"line {n}: {e}; skipped", file=err, flush=True)
             continue
+        for where, why in predictor.dropped:
+            dropped += 1
+            print(f"line {n}: {where}: {why}; person dropped", file=err, flush=True)
         if result is not None:
             print(json.dumps(result.as_dict(top_k)), file=out, flush=True)
     if bad:
         print(f"{bad} bad line(s) skipped", file=err, flush=True)
+    if dropped:
+        print(f"{dropped} person(s) dropped", file=err, flush=True)
+    if not predictor.count:
+        print("the stream ended with no frame read: nothing to predict", file=err, flush=True)
+        return 2
+    result = predictor.finish()
+    if result is not None:
+        n = predictor.count
+        why = f"fewer than the {window_name} {predictor.window}" if n < predictor.window else "before its first prediction"
+        print(f"the stream ended after {n} frames, {why}: one prediction over frames {result.start}-{result.frame}", file=err, flush=True)
+        print(json.dumps(result.as_dict(top_k)), file=out, flush=True)
     return 0

@@ -34,18 +34,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--stream", action="store_true", help="read one JSON frame per line from stdin, write one JSON line per prediction")
     p.add_argument("--window", type=int, default=100, help="--stream: frames per prediction (default: 100)")
-    p.add_argument("--stride", type=int, default=10, help="--stream: a prediction every this many frames (default: 10)")
+    p.add_argument("--stride", type=int, default=10, help="--stream: a prediction every this many frames, at most --window (default: 10)")
 
 
 def _stream(checkpoints, args: argparse.Namespace) -> int:
     """``--stream``: JSON frames on stdin -> one JSON line per prediction on stdout."""
     from ..data.poses import parse_img_size
-    from ..streaming import StreamingPredictor, run_stream
+    from ..streaming import StreamingPredictor, check_window, run_stream
 
+    check_window(args.window, args.stride, ("--window", "--stride"))  # before the models load
     sp = StreamingPredictor(
         checkpoints, window=args.window, stride=args.stride, num_clips=args.clips, img_shape=parse_img_size(args.img_size), device=args.device
     )
-    return run_stream(sp, sys.stdin, sys.stdout, sys.stderr, args.top_k)
+    return run_stream(sp, sys.stdin, sys.stdout, sys.stderr, args.top_k, window_name="--window")
 
 
 def run(args: argparse.Namespace) -> int:
