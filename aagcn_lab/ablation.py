@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .published import NTU60_XSUB
+
 __all__ = [
     "MODELS",
     "VARIANTS",
@@ -94,18 +96,8 @@ VARIANTS: dict[str, Variant] = {
     )
 }
 
-# Published NTU-60 X-Sub top-1 (%), 3D skeletons, for the variants that have one (the project's
-# reference-training notes, sections 5 and 6). The TIP paper's own ablation tables were not
-# available to check, so none of its numbers is given here.
-PUBLISHED_NTU60_XSUB: dict[str, tuple[float, str]] = {
-    "full": (89.0, "pyskl AAGCN, joint stream"),
-    "no_attention": (88.26, "mmaction2 AAGCN without attention, joint stream (its own recipe)"),
-    "stream_b": (89.1, "pyskl AAGCN, bone stream"),
-    "stream_jm": (86.9, "pyskl AAGCN, joint-motion stream"),
-    "stream_bm": (86.6, "pyskl AAGCN, bone-motion stream"),
-    "fusion_2s": (90.8, "pyskl AAGCN, j + b 1:1"),
-    "fusion_4s": (91.5, "pyskl AAGCN, 2:2:1:1"),
-}
+# Published NTU-60 X-Sub top-1 (%) for the variants that have one: one home, aagcn_lab.published
+PUBLISHED_NTU60_XSUB = NTU60_XSUB
 
 # the runner's defaults on top of the preset: test the last epoch's model, no model selection
 # (pyskl's --test-last; cheaper, and nothing is chosen on any split)

@@ -482,13 +482,18 @@ def most_similar_pairs(similarity: np.ndarray, k: int = 5) -> list[tuple[int, in
 # ------------------------------------------------------------------------------------------------
 
 _PERFORMER = re.compile(r"P(\d{3})")
+_UCLA_SUBJECT = re.compile(r"a\d{2}_s(\d{2})_e\d{2}_v\d{2}")
 
 
 def performer_of(frame_dir: str) -> int:
-    """The performer id of an NTU-style sample id ``SsssCcccPpppRrrrAaaa`` (P009 -> 9)."""
+    """The performer id of a sample id: NTU's ``SsssCcccPpppRrrrAaaa`` (P009 -> 9) or NW-UCLA's
+    ``aAA_sSS_eEE_vVV`` (s03 -> 3)."""
+    m = _UCLA_SUBJECT.fullmatch(frame_dir)
+    if m:
+        return int(m.group(1))
     m = _PERFORMER.search(frame_dir)
     if not m:
-        raise ValueError(f"sample id {frame_dir!r} has no performer field Pxxx")
+        raise ValueError(f"sample id {frame_dir!r} has no performer field (NTU Pxxx or NW-UCLA sNN)")
     return int(m.group(1))
 
 

@@ -57,7 +57,7 @@ def stream_configs(base: str | TrainConfig, streams: Sequence[str] = STREAMS, ro
         else:
             name = f"{base}_{s}"
             if name not in PRESETS:
-                raise KeyError(f"no preset {name!r}; families: builtin, aagcn_pyskl_<ntu60|ntu120>_<split>_<3dkp|hrnet>, kinetics_skeleton")
+                raise KeyError(f"no preset {name!r}; families: builtin, aagcn_pyskl_<ntu60|ntu120>_<split>_<3dkp|hrnet>, kinetics_skeleton, ucla_aagcn, ucla_cpu")
             cfg = preset(name)
             family = base
         root_dir = Path(root) if root else Path("runs") / family

@@ -190,7 +190,8 @@ def tiny_ucla(tmp_path_factory):
         recs.append(dict(frame_dir=f"a{label + 1:02d}_s{i % 10 + 1:02d}_e{i:02d}_v01", label=label, total_frames=t, keypoint=kp.astype(np.float32)))
     ids = [r["frame_dir"] for r in recs]
     path = tmp_path_factory.mktemp("ucla") / "tiny_ucla.pkl"
-    return save_annotations(path, recs, {"train": ids[:32], "test": ids[32:]}, label_names=list("abcd"), layout="ucla")
+    splits = {"train": ids[:32], "test": ids[32:], "test_unique": ids[36:]}
+    return save_annotations(path, recs, splits, label_names=list("abcd"), layout="ucla")
 
 
 def test_a_run_remembers_its_pipeline_and_person_slots(tiny_ucla, tmp_path):
@@ -224,3 +225,35 @@ def test_a_run_remembers_its_pipeline_and_person_slots(tiny_ucla, tmp_path):
     other = dict(models["jm"][1], protocol="pyskl")
     wrong = predict_records({"jm": (models["jm"][0], other)}, recs[:1], num_clips=1)[0]
     assert np.abs(wrong.probs - run_scores.probs[run_scores.frame_dir.index(recs[0]["frame_dir"])]).max() > 1e-4
+
+    # honest selection: the last epoch on all test clips and on the subset, recomputed here from the scores
+    from aagcn_lab.selection import selection_report
+
+    rep = selection_report(result.work_dir, "test_unique")
+    hits = run_scores.probs.argmax(1) == run_scores.labels
+    assert rep.last.value == pytest.approx(hits.mean())
+    keep = [i for i, f in enumerate(run_scores.frame_dir) if f in set(load_annotations(tiny_ucla).split["test_unique"])]
+    assert len(keep) == 12 and rep.last_subset.value == pytest.approx(hits[keep].mean())
+    assert rep.best_epoch == 1 and rep.selected_on_test and rep.best == pytest.approx(hits.mean())  # one epoch: best = last
+    assert rep.best_subset == pytest.approx(hits[keep].mean())
+    assert "chosen on the test set" in rep.table() and rep.last.groups == len({f.split("_")[1] for f in run_scores.frame_dir})
+
+
+def test_performer_of_reads_ntu_and_ucla_ids():
+    from aagcn_lab.analysis import performer_of
+
+    assert performer_of("S001C002P009R001A010") == 9 and performer_of("a12_s03_e04_v03") == 3
+    with pytest.raises(ValueError, match="performer"):
+        performer_of("clip_17")
+
+
+def test_ucla_presets_follow_the_published_recipe():
+    from aagcn_lab.train import preset
+
+    full = preset("ucla_aagcn_j")
+    assert (full.epochs, full.repeat, full.batch_size, full.lr, full.lr_batch, full.warmup_epochs) == (65, 5, 16, 0.1, 16, 5)
+    assert (full.lr_schedule, full.lr_steps, full.weight_decay, full.nesterov, full.protocol) == ("step", [50], 1e-4, True, "ctrgcn")
+    assert (full.clip_len, full.test_clips, full.test_checkpoint, full.model) == (52, 1, "last", {"num_person": 1})
+    assert full.val_split == full.test_split == "xview_test" and full.train_split == "xview_train"
+    cpu = preset("ucla_cpu_bm")
+    assert cpu.feat == "bm" and cpu.protocol == "ctrgcn" and cpu.model["num_person"] == 1 and cpu.test_checkpoint == "last"
