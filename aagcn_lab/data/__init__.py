@@ -3,6 +3,8 @@
 * :mod:`.annotations` -- pyskl's annotation format, safe loading and validation;
 * :mod:`.ntu`, :mod:`.kinetics`, :mod:`.dense` -- readers and converters for raw NTU RGB+D
   ``.skeleton`` files, Kinetics-skeleton JSON and the authors' dense arrays (``aagcn-lab convert``);
+* :mod:`.ucla` -- NW-UCLA clips in CTR-GCN's ``all_sqe`` JSON and its cross-view splits;
+* :mod:`.leakage` -- the same skeletons in two disjoint splits (train/test copies) of any annotation file;
 * :mod:`.poses`, :mod:`.tracking`, :mod:`.projection` -- pose-estimator outputs (OpenPose, COCO-17,
   MediaPipe, lifters) read as records, people linked across frames, the built-in data seen in 2D;
 * :mod:`.synthetic` -- the built-in procedural dataset;
@@ -25,6 +27,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .dataset import PackedSkeletons, SampleError, SkeletonDataset
     from .dense import DenseFileError, DenseSkeletons, convert_dense, read_label_pickle
     from .kinetics import KineticsFileError, convert_kinetics_folder, read_kinetics_json, read_kinetics_labels
+    from .leakage import copies_report, find_copies
     from .ntu import (
         NTU_SPLITS,
         SkeletonFileError,
@@ -38,6 +41,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .pipeline import FEATS, Augment, Pipeline, build_pipeline, sample_indices
     from .report import ConversionReport
     from .synthetic import SyntheticConfig, builtin_annotations, describe, generate, generate_sample
+    from .ucla import UCLA_ACTIONS, UclaFileError, convert_ucla_folder, parse_ucla_name, read_ucla_clip
 
 # name -> the module that defines it (the same table as the TYPE_CHECKING imports above)
 _EXPORTS = {
@@ -59,6 +63,8 @@ _EXPORTS = {
     "convert_kinetics_folder": ".kinetics",
     "read_kinetics_json": ".kinetics",
     "read_kinetics_labels": ".kinetics",
+    "copies_report": ".leakage",
+    "find_copies": ".leakage",
     "NTU_SPLITS": ".ntu",
     "SkeletonFileError": ".ntu",
     "convert_ntu_folder": ".ntu",
@@ -78,6 +84,11 @@ _EXPORTS = {
     "describe": ".synthetic",
     "generate": ".synthetic",
     "generate_sample": ".synthetic",
+    "UCLA_ACTIONS": ".ucla",
+    "UclaFileError": ".ucla",
+    "convert_ucla_folder": ".ucla",
+    "parse_ucla_name": ".ucla",
+    "read_ucla_clip": ".ucla",
 }
 
 __all__ = [
@@ -96,13 +107,18 @@ __all__ = [
     "SkeletonDataset",
     "SkeletonFileError",
     "SyntheticConfig",
+    "UCLA_ACTIONS",
+    "UclaFileError",
     "build_pipeline",
     "builtin_annotations",
     "class_names",
     "convert_dense",
     "convert_kinetics_folder",
     "convert_ntu_folder",
+    "convert_ucla_folder",
+    "copies_report",
     "describe",
+    "find_copies",
     "generate",
     "generate_sample",
     "load_annotations",
@@ -110,10 +126,12 @@ __all__ = [
     "ntu_splits",
     "parse_ntu_name",
     "parse_ntu_skeleton",
+    "parse_ucla_name",
     "read_kinetics_json",
     "read_kinetics_labels",
     "read_label_pickle",
     "read_ntu_skeleton",
+    "read_ucla_clip",
     "sample_indices",
     "save_annotations",
     "select_bodies",

@@ -53,10 +53,12 @@ class AnnotationError(InputError):
 
 
 def infer_layout_name(num_joints: int, dim: int) -> str | None:
-    """The built-in layout for ``num_joints`` joints (25 -> nturgb+d, 17 -> coco, 18 -> openpose)."""
+    """The built-in layout for ``num_joints`` joints (25 -> nturgb+d, 17 -> coco, 18 -> openpose, 20 in 3D -> ucla)."""
     for name in ("nturgb+d", "coco", "openpose"):
         if LAYOUTS[name].num_joints == num_joints:
             return name
+    if dim == 3 and LAYOUTS["ucla"].num_joints == num_joints:  # NW-UCLA (Kinect v1)
+        return "ucla"
     return None
 
 
