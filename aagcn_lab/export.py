@@ -14,7 +14,10 @@ pre-processing: pyskl's test pipeline (:class:`aagcn_lab.data.pipeline.Pipeline`
 
 ``predict`` runs an exported ONNX model like a checkpoint (``-c model.onnx``; the sidecar must lie
 beside it) with the same pipelines, when ``onnxruntime`` is installed (``pip install
-aagcn-lab[export]``). The exporter runs the model's plain forward (the absent-person sharing and
+aagcn-lab[export]``); a file onnxruntime cannot load (truncated) or a missing onnxruntime is an
+:class:`OnnxError` naming the file. The other commands (``info``, ``test``, ``export``) need the
+checkpoint itself and say so when given an ONNX file. The output path (and its sidecar's) is
+checked before the export runs. The exporter runs the model's plain forward (the absent-person sharing and
 the CPU in-place inference path are execution strategies of PyTorch, not part of the function).
 """
 
@@ -30,12 +33,19 @@ import torch
 from torch import nn
 
 from . import __version__
+from .data.validate import InputError, check_output_path
 from .graph import LAYOUTS, Layout, get_layout
+from .model.checkpoint import refuse_onnx
 
-__all__ = ["export_model", "sidecar_path", "read_sidecar", "OnnxModel", "load_onnx_stream", "FORMATS"]
+__all__ = ["export_model", "sidecar_path", "read_sidecar", "OnnxError", "OnnxModel", "load_onnx_stream", "FORMATS"]
 
 FORMATS = ("onnx", "pt2")
 MIN_FRAMES = 4  # the exported graphs accept T >= 4 (a clip of pyskl's is 100)
+INSTALL = "pip install 'aagcn-lab[export]'"
+
+
+class OnnxError(InputError):
+    """An ONNX model that cannot run here: not a complete model, or onnxruntime / the exporter missing."""
 
 
 class _Logits(nn.Module):
@@ -103,9 +113,11 @@ def export_model(
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    out = Path(out)
+    refuse_onnx(checkpoint, "a checkpoint to export")
+    out = check_output_path(out, "--out")  # before the export: a folder or an unwritable place fails now
     if out.suffix.lower() != f".{fmt}":
         raise ValueError(f"{out}: the file name should end in .{fmt} for --format {fmt}")
+    check_output_path(sidecar_path(out), "--out's sidecar")
     out.parent.mkdir(parents=True, exist_ok=True)
     [(found_stream, (model, settings))] = load_stream_models({stream: checkpoint} if stream else [checkpoint]).items()
     model = model.cpu().eval()
@@ -139,7 +151,7 @@ def _quiet_onnx_export(fn: nn.Module, example: torch.Tensor, out: Path, dims: di
     try:
         import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
     except ImportError as e:
-        raise RuntimeError("ONNX export needs onnx and onnxscript: pip install 'aagcn-lab[export]'") from e
+        raise OnnxError(f"ONNX export needs onnx and onnxscript: {INSTALL}") from e
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):  # the exporter prints its progress
@@ -177,13 +189,19 @@ class OnnxModel:
         try:
             import onnxruntime as ort
         except ImportError as e:
-            raise RuntimeError(f"{path}: running an ONNX model needs onnxruntime: pip install 'aagcn-lab[export]'") from e
+            raise OnnxError(f"{path}: running an ONNX model needs onnxruntime: {INSTALL}") from e
         self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
         self.meta = read_sidecar(path)
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime's own error types (InvalidProtobuf, Fail, ...): one line naming the file
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise OnnxError(f"{path}: not a complete ONNX model (truncated or corrupt?): {first}") from e
         shape = self.meta["input"]["shape"]
         self.layout: Layout = get_layout(self.meta["layout"])
         self.cfg = ExportedConfig(len(self.meta["classes"]), int(self.meta["num_person"]), int(shape[4]))

@@ -33,10 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _load_named(paths: Sequence[str], ann_file: str | None, split: str | None) -> dict:
     """``[STREAM=]path`` items -> ``{stream: Scores}`` (the stream read from the file when not named)."""
     from ..fusion import FusionError, read_score_file, stream_name
+    from ..model.checkpoint import refuse_onnx
 
     out: dict = {}
     for item in paths:
         name, _, path = item.rpartition("=") if "=" in item else ("", "", item)
+        refuse_onnx(path, "a score file", "`aagcn-lab test CHECKPOINT --out scores.npz` writes a stream's scores")
         s = read_score_file(path, ann_file, split)
         name = name or stream_name(s, path)
         if name in out:

@@ -1,9 +1,14 @@
-"""``aagcn-lab info CHECKPOINT``: what a checkpoint holds (source, config, parameters, training state), as JSON."""
+"""``aagcn-lab info CHECKPOINT``: what a checkpoint holds (source, config, parameters, training state), as JSON.
+
+Weights that do not fit the model (missing, unexpected, mis-shaped, NaN) are listed under ``problems``
+and said on standard error, with exit status 2; an ONNX model is refused with the commands that run it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,12 +19,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the checkpoint's summary."""
+    """Print the checkpoint's summary (0); with its weights' problems also on standard error (2)."""
     from ..model.aagcn import AAGCN
-    from ..model.checkpoint import read_checkpoint
+    from ..model.checkpoint import read_checkpoint, weight_problems
 
     info = read_checkpoint(args.checkpoint)
     model = AAGCN(info.config)
+    problems = weight_problems(model, info.state_dict)
     state = info.train_state or {}
     out = {
         "file": str(info.path),
@@ -31,5 +37,9 @@ def run(args: argparse.Namespace) -> int:
     }
     if state:
         out["training"] = {k: state[k] for k in ("epoch", "step_in_epoch", "global_step", "best_top1", "world_size", "global_batch") if k in state}
+    if problems:
+        out["problems"] = problems
     print(json.dumps(out, indent=2, default=str))
-    return 0
+    for problem in problems:
+        print(f"aagcn-lab info: {info.path}: {problem}", file=sys.stderr)
+    return 2 if problems else 0

@@ -36,6 +36,9 @@ __all__ = [
     "save_checkpoint",
     "infer_config",
     "clean_state_dict",
+    "is_onnx_file",
+    "refuse_onnx",
+    "weight_problems",
 ]
 
 FORMAT = "aagcn_lab"
@@ -239,18 +242,45 @@ def infer_config(sd: dict[str, Tensor], meta: dict | None = None, path: str | os
     return AAGCNConfig(**cfg)
 
 
+def is_onnx_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an ONNX model (``aagcn-lab export``'s output), by its name or its first bytes."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == ".onnx":
+        return True
+    with open(path, "rb") as f:
+        head = f.read(3)
+    # a serialised ModelProto opens with ir_version (field 1, a small varint), then a later field
+    return len(head) == 3 and head[0] == 0x08 and 3 <= head[1] <= 30 and head[2] in (0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A, 0x42)
+
+
+def refuse_onnx(path: str | os.PathLike, expected: str = "a checkpoint", hint: str = "") -> None:
+    """Raise :class:`CheckpointError` when ``path`` is an ONNX model given where ``expected`` goes."""
+    if is_onnx_file(path):
+        raise CheckpointError(
+            f"{path}: this is an ONNX model (what aagcn-lab export writes), not {expected}; ONNX models run only in "
+            f"`aagcn-lab predict -c {Path(path).name}` (Python: predict, StreamingPredictor)"
+            + (f"; {hint}" if hint else "; info, test, export and load_checkpoint need the .pt / .pth checkpoint it was exported from")
+        )
+
+
 def read_checkpoint(path: str | os.PathLike, **overrides: Any) -> CheckpointInfo:
     """Read a checkpoint file (ours or pyskl's) safely and work out the model config."""
     path = Path(path)
+    refuse_onnx(path)
     obj = safe_torch_load(path)
     if not isinstance(obj, dict):
         raise CorruptFileError(f"{path}: expected a checkpoint dict, found {type(obj).__name__}")
     if obj.get("format") == FORMAT:
         try:
-            cfg_dict = dict(obj["config"])
-            sd = obj["state_dict"]
+            cfg_dict, sd = obj["config"], obj["state_dict"]
         except KeyError as e:
             raise CheckpointError(f"{path}: aagcn_lab checkpoint without {e.args[0]!r}") from None
+        for key, value in (("config", cfg_dict), ("state_dict", sd)):
+            if not isinstance(value, dict):
+                raise CheckpointError(f"{path}: the checkpoint's {key!r} is a {type(value).__name__} ({str(value)[:60]!r}), not a dict")
+        cfg_dict = dict(cfg_dict)
         cfg_dict.update({k: v for k, v in overrides.items() if v is not None})
         try:
             cfg = AAGCNConfig.from_dict(cfg_dict)
@@ -277,7 +307,9 @@ def read_checkpoint(path: str | os.PathLike, **overrides: Any) -> CheckpointInfo
     return CheckpointInfo(path, "pyskl", cfg, sd, dict(meta) if isinstance(meta, dict) else {}, {})
 
 
-def _check_state_dict(model: AAGCN, sd: dict[str, Tensor], path: Path) -> None:
+def weight_problems(model: AAGCN, sd: dict[str, Tensor]) -> list[str]:
+    """What keeps ``sd`` from loading into ``model`` (missing, unexpected and mis-shaped keys; else non-finite
+    values), as message lines; ``[]`` when it fits."""
     own = model.state_dict()
     missing = [k for k in own if k not in sd]
     unexpected = [k for k in sd if k not in own]
@@ -286,21 +318,23 @@ def _check_state_dict(model: AAGCN, sd: dict[str, Tensor], path: Path) -> None:
         for k in own
         if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)
     ]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing key(s): {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected key(s): {', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
-        if shapes:
-            parts.append(f"{len(shapes)} shape mismatch(es): {'; '.join(shapes[:10])}{' ...' if len(shapes) > 10 else ''}")
-        raise CheckpointError(
-            f"{path}: weights do not fit the model (layout {model.layout.name!r}, "
-            f"{model.cfg.num_classes} classes): " + " | ".join(parts)
-        )
-    bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise CheckpointError(f"{path}: non-finite values (NaN/inf) in {', '.join(bad[:10])}")
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing key(s): {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s): {', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
+    if shapes:
+        parts.append(f"{len(shapes)} shape mismatch(es): {'; '.join(shapes[:10])}{' ...' if len(shapes) > 10 else ''}")
+    if parts:
+        return [f"weights do not fit the model (layout {model.layout.name!r}, {model.cfg.num_classes} classes): " + " | ".join(parts)]
+    bad = [k for k, v in sd.items() if isinstance(v, Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]
+    return [f"non-finite values (NaN/inf) in {', '.join(bad[:10])}"] if bad else []
+
+
+def _check_state_dict(model: AAGCN, sd: dict[str, Tensor], path: Path) -> None:
+    problems = weight_problems(model, sd)
+    if problems:
+        raise CheckpointError(f"{path}: {problems[0]}")
 
 
 def load_checkpoint(
