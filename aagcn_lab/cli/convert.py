@@ -5,12 +5,14 @@
     aagcn-lab convert ntu      SRC_DIR OUT.pkl --dataset ntu60|ntu120 [--workers N]
     aagcn-lab convert kinetics JSON_DIR OUT.pkl [--label-file LABELS.json] [--split val]
     aagcn-lab convert dense    DATA.npy LABEL.pkl OUT.pkl [--layout nturgb+d] [--split xsub_val]
+    aagcn-lab convert ucla     ALL_SQE_DIR OUT.pkl [--val-list val_label.pkl]   (NW-UCLA, CTR-GCN's JSON)
     aagcn-lab convert check    ANN.pkl [--layout NAME]
     aagcn-lab convert poses    INPUT... -o OUT.pkl --label N [--format NAME] [--img-size WxH]   (see data.poses)
 
-Every converter (:mod:`aagcn_lab.data.ntu`, ``.kinetics``, ``.dense``, ``.poses``) skips what it cannot use,
+Every converter (:mod:`aagcn_lab.data.ntu`, ``.kinetics``, ``.dense``, ``.ucla``, ``.poses``) skips what it cannot use,
 says why, and keeps going; the exit code is non-zero only when nothing could be converted (or,
-for ``check``, when a record is invalid).
+for ``check``, when a record is invalid). ``check`` also prints the samples whose keypoints repeat
+in a disjoint split (:mod:`aagcn_lab.data.leakage`): a report, the exit code stays 0.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``ntu`` / ``kinetics`` / ``dense`` / ``check`` / ``poses`` sub-commands to ``parser``."""
-    sub = parser.add_subparsers(dest="convert_format", metavar="{ntu,kinetics,dense,check,poses}")
+    """Add the ``ntu`` / ``kinetics`` / ``dense`` / ``ucla`` / ``check`` / ``poses`` sub-commands to ``parser``."""
+    sub = parser.add_subparsers(dest="convert_format", metavar="{ntu,kinetics,dense,ucla,check,poses}")
     sub.required = True
 
     p = sub.add_parser("ntu", help="a folder of raw NTU RGB+D .skeleton files -> annotation file")
@@ -50,7 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default=None, help="split name (default: from the file names, e.g. xsub_val)")
     p.add_argument("--dataset", default=None, help="class names: ntu60, ntu120 or kinetics400 (default: guessed)")
 
-    p = sub.add_parser("check", help="validate an annotation file and print a summary")
+    p = sub.add_parser("ucla", help="a folder of NW-UCLA all_sqe JSON clips (CTR-GCN) -> annotation file, cross-view splits")
+    p.add_argument("src", metavar="ALL_SQE_DIR", help="folder holding one aAA_sSS_eEE_vVV.json per clip")
+    p.add_argument("out", metavar="OUT", help="annotation file to write (.pkl)")
+    p.add_argument(
+        "--val-list", default=None,
+        help="CTR-GCN's val_label.pkl: xview_test in its order (default: the val_label.pkl beside the folder, else by name)",
+    )  # fmt: skip
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
+
+    p = sub.add_parser("check", help="validate an annotation file, print a summary and the copies across splits")
     p.add_argument("ann", metavar="ANN_FILE", help="annotation file (.pkl)")
     p.add_argument("--layout", default=None, help="check the joints against this layout")
 
@@ -68,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check(path: str, layout: str | None) -> int:
     from ..data.annotations import AnnotationError, load_annotations
+    from ..data.leakage import copies_report
     from ..data.report import summarize_annotations
     from ..io import CorruptFileError, UnsafeFileError
 
@@ -85,6 +97,7 @@ def _check(path: str, layout: str | None) -> int:
                 print(f"  ... and {len(problems) - 20} more", file=sys.stderr)
         return 1
     print(summarize_annotations(ann))
+    print(copies_report(ann))  # a report: copies across splits do not change the exit code
     if ann.rejected:
         print(f"  {len(ann.rejected)} invalid record(s):")
         for name, why in ann.rejected[:50]:
@@ -101,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.kinetics import convert_kinetics_folder
     from ..data.ntu import convert_ntu_folder
     from ..data.poses import convert_poses, parse_img_size
+    from ..data.ucla import convert_ucla_folder
     from ..data.validate import check_output_path
 
     fmt = args.convert_format
@@ -126,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
                 max_persons=args.max_persons,
                 workers=args.workers,
             )
+        elif fmt == "ucla":
+            report = convert_ucla_folder(args.src, args.out, val_list=args.val_list, workers=args.workers)
         elif fmt == "dense":
             report = convert_dense(
                 args.data, args.labels, args.out, layout=args.layout, split_name=args.split, dataset=args.dataset
