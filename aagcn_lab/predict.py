@@ -119,7 +119,10 @@ def read_input(source, sample: str | None = None, with_score: bool = False, fmt:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     from .data.poses import OTHER_FORMATS, detect_format, read_pose_input
+    from .data.ucla import is_ucla_input, read_ucla_input
 
+    if fmt == "ucla" or (fmt is None and is_ucla_input(path)):  # NW-UCLA all_sqe clip(s): JSON with skeletons + label
+        return read_ucla_input(path, sample)
     kind = fmt or detect_format(path)
     if kind != "array" and kind not in OTHER_FORMATS:  # a pose-estimator output (a file or a folder of frames)
         return read_pose_input(path, kind, img_shape, sample)
