@@ -22,6 +22,8 @@ from aagcn_lab.analysis import (
 )
 from aagcn_lab.graph import spatial_partition
 
+from .tolerances import float_bound
+
 
 def _sgd_run(w0: torch.Tensor, lrs, wd: float, nesterov: bool, grad=None) -> torch.Tensor:
     """Run torch's SGD on ``w`` with a fixed external gradient (None: zero) for the steps ``lrs``."""
@@ -40,9 +42,10 @@ def test_decay_factor_is_what_torch_sgd_does_without_a_loss(nesterov):
     w0 = torch.randn(3, 5)
     after = _sgd_run(w0, lrs, 5e-4, nesterov)
     factor = decay_factor(lrs, 5e-4, 0.9, nesterov)
+    # f64: each of 375 steps rounds w once (the update is ~5e-5 of w): 375 x 2.2e-16 = 8e-14; allclose's rtol 1e-5
     assert torch.allclose(after, factor * w0.double(), atol=1e-12)
     assert 0.88 < factor < 0.93  # the ~0.91 the notebook shows for a 15-epoch built-in run
-    assert decay_factor(lrs, 0.0) == 1.0
+    assert decay_factor(lrs, 0.0) == 1.0  # exact: w -= lr * 0 leaves 1.0 as it is
 
 
 def test_graph_changes_take_the_factor_and_its_steps_from_the_checkpoints_training_state(tmp_path):
@@ -59,9 +62,11 @@ def test_graph_changes_take_the_factor_and_its_steps_from_the_checkpoints_traini
     lrs = [lr_at_step(cfg, scaled_lr(cfg, 32), 25, i) for i in range(325)]
     changes = graph_changes(model, trained)
     assert len(changes) == 2 and all(c.steps == 325 for c in changes)
+    # the same Python float operations in the same order on both sides (lr_at_step, decay_factor): equal on any
+    # IEEE-754 machine, 1e-15 is slack
     assert changes[0].factor == pytest.approx(decay_factor(lrs, cfg.weight_decay, cfg.momentum, cfg.nesterov), abs=1e-15)
     released = graph_changes(model, save_checkpoint(model, tmp_path / "released.pt"))  # no training state: nothing known
-    assert released[0].steps is None and released[0].factor == 1.0
+    assert released[0].steps is None and released[0].factor == 1.0  # exact: the constant 1.0
 
 
 def test_decay_factor_rejects_bad_settings():
@@ -76,13 +81,16 @@ def test_split_graph_change_separates_decay_from_a_gradient_that_adds_one_link()
     grad[1, 3, 15] = -0.01  # a steady push that grows a head -> left-foot link in the inward subset
     learned = _sgd_run(A, lrs, 5e-4, True, grad)
     change = split_graph_change(A.numpy(), learned.numpy(), decay_factor(lrs, 5e-4))
+    # f64, |A| <= 1: a few elementwise roundings, 1e-15 (allclose's 1e-5 / 1e-8 kept)
     assert np.allclose(change.decay + change.gradient, learned.numpy() - A.numpy())
     mask = np.ones(A.shape, bool)
     mask[1, 3, 15] = False
-    # everywhere else the gradient part is only the decay's effect on the new link's own weight: zero
+    # everywhere else the gradient part is only the decay's effect on the new link's own weight: zero up to
+    # rounding: torch's SGD rounds w once per step (the update is ~3e-5 of w), 200 x 2.2e-16 = 4.4e-14 < 1e-12
     assert np.abs(change.gradient[mask]).max() < 1e-12 and change.gradient[1, 3, 15] > 0.05
-    assert new_links(A.numpy(), change.gradient, 0.02) == [(1, 3, 15, pytest.approx(change.gradient[1, 3, 15]))]
+    assert new_links(A.numpy(), change.gradient, 0.02) == [(1, 3, 15, pytest.approx(change.gradient[1, 3, 15]))]  # the same value
     rel = change.relative()
+    # norms of the above over 3 x 25 x 25 entries: the 4.4e-14 residue relative to |A| stays < 1e-12
     assert np.allclose(rel["decay"], 1 - change.factor) and rel["gradient"][0] == pytest.approx(0, abs=1e-12)
 
 
@@ -91,6 +99,7 @@ def test_pure_decay_leaves_no_gradient_part():
     lrs = np.linspace(0.1, 0.0, 100)
     factor = decay_factor(lrs, 5e-4)
     change = split_graph_change(A, factor * A, factor)
+    # learned - factor * A with learned = factor * A: the same elementwise product on both sides, 0 exactly
     assert np.abs(change.gradient).max() < 1e-15 and new_links(A, change.gradient, 1e-9) == []
     with pytest.raises(ValueError, match="shape"):
         split_graph_change(A, A[:2], factor)
@@ -109,7 +118,7 @@ def test_bootstrap_over_performers_is_wider_than_over_samples_when_performances_
     correct = np.repeat([1, 1, 1, 1, 0, 0], 20).astype(bool)
     by_performer = bootstrap_accuracy(correct, groups)
     by_sample = bootstrap_accuracy(correct, np.arange(len(correct)))
-    assert by_performer.value == pytest.approx(4 / 6) and by_performer.groups == 6
+    assert by_performer.value == pytest.approx(4 / 6) and by_performer.groups == 6  # f64 mean of 120: 2.7e-14 < 1e-6
     assert by_performer.contains(4 / 6) and by_performer.low <= 0.5 and by_performer.high >= 5 / 6
     assert by_sample.high - by_sample.low < 0.6 * (by_performer.high - by_performer.low)
     assert "66.7 %" in str(by_performer)
@@ -120,7 +129,7 @@ def test_bootstrap_difference_is_zero_for_the_same_predictions_and_signed_otherw
     groups = np.repeat(np.arange(8), 30)
     a = rng.random(240) < 0.9
     same = bootstrap_difference(a, a, groups)
-    assert same.value == same.low == same.high == 0.0
+    assert same.value == same.low == same.high == 0.0  # exact: a - a elementwise, the same resamples
     worse = a & (rng.random(240) < 0.5)  # B loses about half of A's hits
     diff = bootstrap_difference(a, worse, groups)
     assert diff.low > 0.2 and not diff.contains(0.0)
@@ -134,7 +143,7 @@ def test_column_centring_and_top_columns():
     values = np.array([[0.9, 0.5, 0.95], [0.9, 0.1, 0.95], [0.9, 0.3, 0.5]])
     assert top_columns(values, 1) == [[2], [2], [0]]  # uncentred: the shared bias wins
     centred = column_centred(values)
-    assert np.allclose(centred.mean(0), 0)
+    assert np.allclose(centred.mean(0), 0)  # f64, 3 terms <= 1: 7e-16 < allclose's atol 1e-8
     assert top_columns(centred, 1) == [[1], [2], [0]]  # centred: what each row has more of than the others
 
 
@@ -162,6 +171,7 @@ def test_centred_cosine_has_the_built_in_negative_mean_and_finds_the_alike_pair(
     raw = rows @ rows.T / np.outer(np.linalg.norm(rows, axis=1), np.linalg.norm(rows, axis=1))
     assert raw[~np.eye(6, dtype=bool)].min() > 0.9  # uncentred: everything looks alike
     off = sim[~np.eye(6, dtype=bool)]
+    # not rounding: how far unequal norms move the mean from -1/(n-1) (exact for equal norms)
     assert off.mean() == pytest.approx(-1 / 5, abs=0.05)  # about -1/(n-1) whatever the rows are (exact for equal norms)
     assert most_similar_pairs(sim, 1)[0][:2] == (1, 4)
 
@@ -169,7 +179,7 @@ def test_centred_cosine_has_the_built_in_negative_mean_and_finds_the_alike_pair(
 def test_strongest_keeps_the_k_largest_off_diagonal_entries():
     m = np.array([[5.0, 0.1, -0.9], [0.3, 5.0, 0.0], [0.2, -0.4, 5.0]])
     kept = strongest(m, 2)
-    assert np.array_equal(kept, np.array([[0, 0, -0.9], [0, 0, 0], [0, -0.4, 0]]))
+    assert np.array_equal(kept, np.array([[0, 0, -0.9], [0, 0, 0], [0, -0.4, 0]]))  # exact: entries kept or zeroed
     assert np.count_nonzero(strongest(m, 100)) == 5  # zeros and the diagonal never count
 
 
@@ -235,7 +245,7 @@ def test_batch_per_class_takes_classes_in_order_and_performers_before_second_tak
     assert labels == [0, 0, 0, 1, 1, 1, 2, 2, 2] and x.shape == (9, 2, 20, 25, 3)  # padded to two persons
     assert [performer_of(i) for i in ids[:3]] == [1, 2, 3]  # the second camera of performer 1 comes last
     for row, sid in zip(x, ids):
-        assert torch.equal(row, ds[ds.frame_dirs.index(sid)][0][0])
+        assert torch.equal(row, ds[ds.frame_dirs.index(sid)][0][0])  # exact: the same val-mode pipeline on the same record
     x1, labels1, _ = batch_per_class(ds, per_class=1, classes=[2])
     assert labels1 == [2] and x1.shape[0] == 1
     with pytest.raises(ValueError, match="no sample"):
@@ -256,10 +266,13 @@ def test_class_statistics_are_class_means_of_eval_mode_inspection(tmp_path):
     x, labels, _ = batch_per_class(ds, per_class=2)
     with torch.no_grad():
         lay = model.eval().inspect(x).layers[1]
+    # f32, batches of 4 against one of 6 (other kernel blocking): up to 9 x 64 ~ 1e3 terms per layer, layer 1 is
+    # the 2nd block; the values are sigmoid / tanh outputs, O(1): the same bound absolute
+    bound = float_bound(torch.float32, terms=1e3, depth=2)  # 2.4e-4
     for key in ("spatial", "temporal", "channel", "data_graph"):
         per_sample = getattr(lay, key)[:, 0].numpy()
         want = np.stack([per_sample[np.asarray(labels) == c].mean(0) for c in range(3)])
-        np.testing.assert_allclose(stats[key], want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(stats[key], want, rtol=bound, atol=bound)
     assert stats["spatial"].shape == (3, 25) and stats["data_graph"].shape == (3, 3, 25, 25)
 
 
@@ -279,8 +292,9 @@ def test_fusion_rows_have_kinds_and_row_scores_reproduce_each_row():
     assert report.best_single.kind == "stream" and report.fused.kind == report.tuned.kind == "fusion"
     rows = fusion_row_scores(report, scores)
     assert list(rows) == [r.name for r in report.rows]
-    for r in report.rows:
+    for r in report.rows:  # f64 mean of 40 booleans: 8.9e-15 < approx's 1e-6
         assert float((rows[r.name].probs.argmax(1) == labels).mean()) == pytest.approx(r.top1)
+    # f64, 4 weighted terms: 8.9e-16 < assert_allclose's rtol 1e-7
     np.testing.assert_allclose(rows["fusion (j+b+jm+bm)"].probs, sum(w * scores[s].probs for s, w in {"j": 2, "b": 2, "jm": 1, "bm": 1}.items()))
     two = fusion_report({s: scores[s] for s in ("j", "b")})
     assert [r.kind for r in two.rows] == ["stream", "stream", "fusion"]  # two streams: no pairs besides the fusion
@@ -308,4 +322,5 @@ def test_graph_sizes_compare_alpha_c_with_b_per_layer():
     layers = [SimpleNamespace(graph=b, alpha=-0.5, data_graph=c), SimpleNamespace(graph=b, alpha=None, data_graph=None),
               SimpleNamespace(graph=b, alpha=None, data_graph=c)]
     sizes = graph_sizes(SimpleNamespace(layers=layers))
+    # norms and means of small exact values (sqrt(4), sqrt(9), halves): exact in f32, approx's 1e-6 is slack
     assert sizes == [(0, pytest.approx(0.5 * 1.5), pytest.approx(2.0)), (2, pytest.approx(1.5), pytest.approx(2.0))]
