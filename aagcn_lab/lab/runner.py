@@ -4,7 +4,11 @@
 (default ``runs/lab``): the executed notebooks, the figures they saved, the models they trained,
 and an index (``index.md`` and ``results.json``) with the headline numbers. A parameter reaches
 every notebook whose cell tagged ``parameters`` declares it (:func:`declared_parameters`); the
-others are named as not used. ``aagcn-lab lab`` (:mod:`aagcn_lab.cli.lab`) is its command line.
+others are named as not used. A parameter's type is its default's in that cell (``solutions =
+False``: bool, ``epochs = 0``: int): :func:`parse_parameter` reads a command line's text as that
+type (a bool from True/False/true/false/1/0) and :func:`run_lab` refuses a value of another type
+before any notebook runs, naming the parameter, the type and the notebooks that declare it.
+``aagcn-lab lab`` (:mod:`aagcn_lab.cli.lab`) is its command line.
 """
 
 from __future__ import annotations
@@ -18,7 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["notebooks_dir", "list_notebooks", "declared_parameters", "LabResult", "run_lab", "write_index"]
+__all__ = [
+    "notebooks_dir",
+    "list_notebooks",
+    "declared_parameters",
+    "parameter_types",
+    "parse_parameter",
+    "check_parameters",
+    "LabResult",
+    "run_lab",
+    "write_index",
+]
 
 
 _PATTERN = "[0-9][0-9]*_*.ipynb"  # 01_..., 02b_... (a number, optionally a letter, then the name)
@@ -59,19 +73,86 @@ class LabResult:
         return all(nb["status"] == "ok" for nb in self.notebooks)
 
 
-def declared_parameters(nb: Path) -> set[str]:
-    """Names assigned in the notebook's cell tagged ``parameters`` (read with ``ast``: exact)."""
+def parameter_types(nb: Path) -> dict[str, type | None]:
+    """Each name assigned in the notebook's cell tagged ``parameters`` (read with ``ast``: exact) and the
+    type of its default (``None`` where the default is not a literal, or is ``None``)."""
     import ast
 
     cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-    names: set[str] = set()
+    types: dict[str, type | None] = {}
     for cell in cells:
         if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             for node in ast.parse(source).body:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-                names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
+                try:
+                    default = ast.literal_eval(node.value) if getattr(node, "value", None) is not None else None
+                except ValueError:  # an expression, not a literal: any value goes
+                    default = None
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        types[t.id] = type(default) if default is not None else None
+    return types
+
+
+def declared_parameters(nb: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (read with ``ast``: exact)."""
+    return set(parameter_types(nb))
+
+
+def _fits(value: Any, typ: type) -> bool:
+    """Whether ``value`` may stand for a default of type ``typ`` (an int for a float; a bool for nothing else)."""
+    if isinstance(value, bool) and typ is not bool:
+        return False
+    return isinstance(value, typ) or (typ is float and isinstance(value, int))
+
+
+def _declaring(name: str, notebooks: Sequence[Path]) -> dict[type, list[str]]:
+    """``{type: [notebook names]}`` of the notebooks that declare ``name`` with a literal default."""
+    out: dict[type, list[str]] = {}
+    for nb in notebooks:
+        typ = parameter_types(nb).get(name)
+        if typ is not None:
+            out.setdefault(typ, []).append(nb.name)
+    return out
+
+
+def parse_parameter(name: str, text: str, notebooks: Sequence[str | os.PathLike]) -> Any:
+    """The value of ``-p NAME TEXT``, read as the type ``notebooks`` declare for ``name`` (a bool from
+    True/False/true/false/1/0; a str as it is; int, float, list, dict as JSON); a parameter that no
+    notebook types is JSON when it parses, else the text. :class:`InputError` names the parameter,
+    the type and the notebooks."""
+    from ..data.validate import InputError
+
+    declared = _declaring(name, [Path(nb) for nb in notebooks])
+    try:
+        untyped = json.loads(text)
+    except json.JSONDecodeError:
+        untyped = text
+    value = untyped
+    for typ, names in declared.items():
+        if typ is str:
+            value = untyped if isinstance(untyped, str) and text.strip().startswith('"') else text
+        elif typ is bool:
+            value = {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower(), text)
+        else:
+            value = float(untyped) if typ is float and _fits(untyped, float) else untyped
+        if not _fits(value, typ):
+            accepts = "True/False/true/false/1/0" if typ is bool else "JSON" if typ in (list, dict) else "a number" if typ is float else "an integer"
+            raise InputError(f"-p {name} {text!r}: expected {typ.__name__} ({accepts}), as declared in {', '.join(names)}")
+    return value
+
+
+def check_parameters(parameters: Mapping[str, Any], notebooks: Sequence[str | os.PathLike]) -> None:
+    """Refuse (:class:`InputError`) a parameter value whose type is not the one ``notebooks`` declare for it."""
+    from ..data.validate import InputError
+
+    for name, value in parameters.items():
+        for typ, names in _declaring(name, [Path(nb) for nb in notebooks]).items():
+            if not _fits(value, typ):
+                raise InputError(
+                    f"parameter {name!r} = {value!r} is a {type(value).__name__}; expected {typ.__name__}, as declared in {', '.join(names)}"
+                )
 
 
 def run_lab(
@@ -95,11 +176,13 @@ def run_lab(
     import papermill
 
     out = Path(out_dir).resolve()
-    (out / "notebooks").mkdir(parents=True, exist_ok=True)
     folder = Path(notebooks_folder or notebooks_dir())
+    chosen = list_notebooks(folder, notebooks)
+    check_parameters(parameters or {}, chosen)  # before any notebook runs
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
     params = {"run_root": str(out), **(parameters or {})}
     result = LabResult(out)
-    for nb in list_notebooks(folder, notebooks):
+    for nb in chosen:
         declared = declared_parameters(nb)
         unknown = sorted(set(params) - declared - {"run_root"})
         given = {k: v for k, v in params.items() if k in declared}
