@@ -21,6 +21,7 @@ T_TABLE = [(0.975, 1, 12.706), (0.975, 2, 4.303), (0.975, 4, 2.776), (0.975, 30,
 
 @pytest.mark.parametrize("p,df,value", T_TABLE)
 def test_t_quantile_matches_the_printed_table(p, df, value):
+    # not rounding: the printed table has 3 decimals
     assert t_quantile(p, df) == pytest.approx(value, abs=1e-3)
     assert t_quantile(1 - p, df) == pytest.approx(-value, abs=1e-3)
 
@@ -65,15 +66,17 @@ def test_seeds_aggregate_to_the_mean_spread_and_t_interval_computed_by_hand():
     correct[2, :14] = True  # 0.70
     groups = [int(i[9:12]) for i in ids]
     s = summarise("v", correct, groups, [0, 1, 2], ids)
+    # f64 means and a std of 3 values of 20 terms: ~1e-14, far below approx's 1e-6
     assert s.top1.tolist() == pytest.approx([0.5, 0.6, 0.7])
     assert s.mean == pytest.approx(0.6) and s.std == pytest.approx(0.1)
     half = 4.303 * 0.1 / math.sqrt(3)
+    # not rounding: 4.303 is the table's t to 3 decimals (the package computes it)
     assert (s.low, s.high) == pytest.approx((0.6 - half, 0.6 + half), abs=1e-4)
     assert s.sample_low <= 0.6 <= s.sample_high
     wide = summarise("wide", correct[[0, 2]], groups)  # two seeds: t = 12.7, cut to what an accuracy can be
-    assert (wide.low, wide.high) == (0.0, 1.0)
+    assert (wide.low, wide.high) == (0.0, 1.0)  # exact: clipped to the constants
     one = summarise("one", correct[:1], groups)
-    assert one.std == 0 and math.isnan(one.low)
+    assert one.std == 0 and math.isnan(one.low)  # exact: the std of one value is 0
     with pytest.raises(ValueError, match="seeds, samples"):
         summarise("bad", correct[0], groups)
     with pytest.raises(ValueError, match="20 samples but 3 groups"):
@@ -93,7 +96,7 @@ def _summary(name, per_seed_hits, n=40, seed=0):
 def test_verdict_tells_apart_only_what_the_seeds_and_the_samples_support():
     strong, weak = _summary("strong", [38, 39, 38, 39]), _summary("weak", [10, 11, 9, 10], seed=1)
     v = compare(strong, weak)
-    assert v.apart and v.difference == pytest.approx((38.5 - 10) / 40) and v.seed_low > 0 and v.sample_low > 0
+    assert v.apart and v.difference == pytest.approx((38.5 - 10) / 40) and v.seed_low > 0 and v.sample_low > 0  # f64, 1e-15
     assert "told apart with 4 and 4 seeds" in v.text
     # close means and a wide spread over seeds: cannot tell apart
     a, b = _summary("a", [30, 20, 35]), _summary("b", [28, 33, 22], seed=2)
@@ -134,11 +137,12 @@ def test_finished_runs_are_reused_and_fusion_matches_samples_by_id(tmp_path):
         _fake_finished_run(cfg, set(right), ids if feat == "j" else ids[::-1])  # b's rows in another order
     res = run_ablation(tmp_path, "full,stream_b,fusion_2s", [0, 1], epochs=1, quiet=True)
     assert not list(tmp_path.rglob("latest.pt"))  # nothing was trained
+    # accuracies are counts / 20 and their means (f64, a few roundings): far below approx's 1e-6
     assert res.variants["full"].top1.tolist() == pytest.approx([12 / 20, 14 / 20])
     assert res.variants["stream_b"].top1.tolist() == pytest.approx([8 / 20, 10 / 20])
     # fused 1:1 by id: every sample has one confident right stream (0.8 + 0.1 beats 0.5 + 0.1)
-    assert res.variants["fusion_2s"].top1.tolist() == [1.0, 1.0]
-    saved = json.loads((tmp_path / "ablation.json").read_text())["variants"]
+    assert res.variants["fusion_2s"].top1.tolist() == [1.0, 1.0]  # exact: 20 / 20
+    saved = json.loads((tmp_path / "ablation.json").read_text())["variants"]  # JSON keeps a float64 (repr round-trips)
     assert saved["full"]["mean"] == pytest.approx(0.65) and "joint stream" in saved["full"]["description"]
     assert "fusion_2s" in res.table() and "over seeds" in res.table()
     assert ablation.load_ablation(tmp_path, "full", [0, 1]).variants["full"].mean == pytest.approx(0.65)
@@ -176,7 +180,7 @@ def test_a_real_grid_trains_then_resumes_an_interrupted_run_and_skips_finished_o
     assert finished.stat().st_mtime_ns == stamp  # not trained again
     records = [json.loads(line) for line in (interrupted / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if r["split"] == "train"] == steps  # resumed: no step trained twice
-    assert again.variants["no_attention"].top1 == pytest.approx(res.variants["no_attention"].top1)
+    assert again.variants["no_attention"].top1 == pytest.approx(res.variants["no_attention"].top1)  # counts / 552, same division
 
 
 def test_the_cli_and_the_figure_read_the_same_grid(tmp_path, capsys):
@@ -196,7 +200,7 @@ def test_the_cli_and_the_figure_read_the_same_grid(tmp_path, capsys):
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["no_attention", "full"]
     seeds = [line for line in ax.lines if line.get_marker() == "o"]
-    assert sorted(x for line in seeds for x in line.get_xdata()) == pytest.approx([50.0, 55.0, 70.0, 75.0])
+    assert sorted(x for line in seeds for x in line.get_xdata()) == pytest.approx([50.0, 55.0, 70.0, 75.0])  # 100 x counts / 20
 
 
 def test_notebook_08_opens_with_objectives_and_states_only_numbers_its_code_computes():

@@ -366,6 +366,7 @@ def test_xy_score_array_to_a_2d_model_needs_with_score(ckpts, tmp_path: Path, ca
     with pytest.raises(InputError, match="3D data .* 2D model .*with_score"):
         predict(ckpts["coco_j"], arr, num_clips=1)
     pred = predict(ckpts["coco_j"], arr, num_clips=1, with_score=True)[0]
+    # f32 softmax over K = 5 classes (exp, a K-term sum, a division: K + 2 roundings): 7 x 1.2e-7 = 8.3e-7 < 1e-6
     assert np.isfinite(pred.probs).all() and abs(pred.probs.sum() - 1) < 1e-6
     np.save(tmp_path / "xys.npy", arr)
     code, out, err = run_cli(["predict", "-c", str(ckpts["coco_j"]), "-i", str(tmp_path / "xys.npy"), "--format", "array"], capsys)

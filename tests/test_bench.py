@@ -1,9 +1,12 @@
 """The bench script runs end to end at small sizes (figures themselves are never asserted on)."""
 
 import pytest
+import torch
 
 from aagcn_lab import bench
 from aagcn_lab.cli import bench as bench_cli
+
+from .tolerances import float_bound
 
 
 @pytest.mark.slow  # minutes on 2 shared cores
@@ -11,10 +14,14 @@ def test_bench_model_reports_ratios_and_float64_noise_floor():
     out = bench.bench_model(batch=2, two_person=0.5, test_batch=1, iters=1)
     for key in ("train", "infer", "infer10"):  # each ratio is the two measured rates' quotient, of finite rates
         assert 0 < out[f"oracle_{key}_samples_s"] < float("inf") and 0 < out[f"{key}_samples_s"] < float("inf")
-        assert out[f"speedup_{key}"] == pytest.approx(out[f"{key}_samples_s"] / out[f"oracle_{key}_samples_s"])
+        assert out[f"speedup_{key}"] == pytest.approx(out[f"{key}_samples_s"] / out[f"oracle_{key}_samples_s"])  # the same division
     # both float32 paths are compared with the float64 oracle: the fast path is as close as the oracle
-    assert out["max_rel_loss_diff"] < 1e-5
+    # loss, f32, two orders: 3e3 terms per layer (tcn 9 x 256), 10 blocks + head; near-zero logits (fresh head)
+    assert out["max_rel_loss_diff"] < float_bound(torch.float32, terms=3e3, depth=11)  # 3.9e-3
+    # f32 gradients: no useful worst case (9e4 terms per weight gradient over 22 layers: 0.24); kept: typical
+    # rounding, sqrt(9e4 x 22) x 6e-8 = 8.5e-5 < 1e-3 (the README's run: 1.6e-4 and 1.5e-4)
     assert out["grad_rel_err_vs_fp64"] < 1e-3 and out["oracle_grad_rel_err_vs_fp64"] < 1e-3
+    # not rounding: an analytic FLOP count against pyskl's figure, 1% for the terms it leaves out
     assert out["model_gflop_per_sample_fwd"] == pytest.approx(12.95 * 3 / 4, rel=0.01)  # one of two samples has two persons
 
 
