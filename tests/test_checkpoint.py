@@ -16,7 +16,7 @@ from .conftest import perturb
 
 
 def _equal_models(a, b) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
+    sa, sb = a.state_dict(), b.state_dict()  # exact: saving and loading copy the bytes of every tensor
     return list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
@@ -38,7 +38,7 @@ def test_own_checkpoint_round_trips_exactly(tmp_path, kwargs):
     assert not info.provenance.known and info.train_state is None  # saved without a training state
     x = torch.randn(2, 2, 16, m.backbone.num_joints, 3)
     m.eval()
-    assert torch.equal(m(x), back(x))
+    assert torch.equal(m(x), back(x))  # exact: bit-equal weights, the same module code and kernels on one machine
 
 
 def test_custom_layout_round_trips(tmp_path):
