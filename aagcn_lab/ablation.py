@@ -395,9 +395,11 @@ def run_ablation(
     choice). ``parallel``: on CPU waves of one single-threaded run per core (the last wave shares the
     cores); with ``gpus``, disjoint GPU sets per run (else every run uses all of them, one after another).
     """
+    from .data.validate import check_int
+
     root = Path(root)
     chosen = resolve_variants(variants)
-    seeds = [int(s) for s in seeds]
+    seeds = [check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(seeds)]  # the command line: --seeds, named there
     runs = plan_runs(root, chosen, seeds, preset, validate, **overrides)
     for cfg in runs.values():
         _check_reusable(cfg)

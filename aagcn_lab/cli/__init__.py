@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-__all__ = ["COMMANDS", "build_parser", "main", "parse_overrides"]
+__all__ = ["COMMANDS", "build_parser", "main", "parse_overrides", "int_list", "positive_int"]
 
 # command -> one line of help (the module is aagcn_lab.cli.<command>)
 COMMANDS: dict[str, str] = {
@@ -71,6 +71,30 @@ def parse_overrides(tokens: Sequence[str]) -> dict[str, Any]:
         out[key.replace("-", "_")] = value
         i += 1
     return out
+
+
+def int_list(text: str, option: str, low: int = 0) -> list[int]:
+    """``'0,1,2'`` -> ``[0, 1, 2]``; an item that is not an integer >= ``low`` is a ValueError naming ``option``."""
+    out = []
+    for item in (t.strip() for t in text.split(",")):
+        try:
+            out.append(int(item))
+        except ValueError:
+            out.append(low - 1)
+        if out[-1] < low:
+            raise ValueError(f"{option} {text}: {item!r} is not an integer >= {low} (give e.g. {option} 0,1,2)")
+    return out
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 1 (argparse names the option and exits with status 2 otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
 
 
 def command_module(name: str) -> ModuleType:

@@ -42,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
         for v in VARIANTS.values():
             print(f"{v.name:24s} {v.description}")
         return 0
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    gpus = [int(g) for g in args.gpus.split(",")] if args.gpus else None
+    from . import int_list
+
+    seeds = int_list(args.seeds, "--seeds")  # before any run: a bad item is named with its option
+    gpus = int_list(args.gpus, "--gpus") if args.gpus else None
     res = run_ablation(args.root, args.variants, seeds, args.preset, gpus, args.parallel, args.nproc, args.validate,
                        **(getattr(args, "overrides", None) or {}))  # fmt: skip
     print(res.table())

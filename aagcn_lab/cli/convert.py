@@ -36,12 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
     p.add_argument("--max-bodies", type=int, default=2, help="person slots per sample (default: 2)")
 
+    from . import positive_int  # --max-persons 0 is refused naming the option (exit 2)
+
     p = sub.add_parser("kinetics", help="a folder of Kinetics-skeleton JSON files -> annotation file")
     p.add_argument("src", metavar="JSON_DIR", help="folder holding one JSON per video")
     p.add_argument("out", metavar="OUT", help="annotation file to write (.pkl)")
     p.add_argument("--label-file", default=None, help="kinetics_{train,val}_label.json (video id -> label)")
     p.add_argument("--split", default="val", help="name of the split holding every record (default: val)")
-    p.add_argument("--max-persons", type=int, default=2, help="persons kept per frame (default: 2)")
+    p.add_argument("--max-persons", type=positive_int, default=2, help="persons kept per frame (default: 2)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default: 1)")
 
     p = sub.add_parser("dense", help="the authors' (N, C, T, V, M) .npy + label pickle -> annotation file")

@@ -29,10 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train and fuse; print the summary (0), or one line on bad input (2)."""
     from ..streams import train_streams
+    from . import int_list
 
     try:
         res = train_streams(
-            args.preset, args.streams.split(","), args.root, [int(g) for g in args.gpus.split(",")] if args.gpus else None,
+            args.preset, args.streams.split(","), args.root, int_list(args.gpus, "--gpus") if args.gpus else None,
             args.parallel, args.nproc, **(getattr(args, "overrides", None) or {}),
         )  # fmt: skip
     except (KeyError, ValueError, FileNotFoundError) as e:
