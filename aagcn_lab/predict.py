@@ -17,6 +17,7 @@ own test pipeline (pyskl's 10 clips) and the probabilities are fused with pyskl'
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +30,14 @@ from .data.classes import class_names_for
 from .data.pipeline import Pipeline
 from .data.poses import fit_layout
 from .data.validate import (
+    MOSTLY_OUTSIDE,
     InputError,
     check_int,
     check_record,
     check_weights,
+    coordinate_range_problems,
     layout_dim,
+    person_frame_problems,
     record_dim,
     resolve_device,
     to_storage,
@@ -81,7 +85,45 @@ class Prediction:
 # ------------------------------------------------------------------------------------------------
 
 
-def _record_from_array(arr: np.ndarray, name: str, with_score: bool) -> dict:
+def _leave_out_bad_slots(
+    arr: np.ndarray, name: str, img_shape: tuple[int, int] | None, two_d: bool, with_score: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``arr (M, T, V, C)`` with each bad person-frame (NaN, a garbled coordinate) zeroed and named in a
+    :class:`PoseNote`, and the ``(M, T)`` mask of those left out.
+
+    The rules are the readers' (:func:`~.data.validate.person_frame_problems`); an array with no
+    good person-frame left is an :class:`InputError` naming the first bad ones.
+    """
+    from .data.poses import PoseNote
+
+    arr = np.asarray(arr, dtype=np.float64)
+    present = (arr != 0).any(axis=(2, 3))  # (M, T): slots with somebody (NaN counts)
+    if two_d:
+        bad = person_frame_problems(arr[..., :2], img_shape, arr[..., 2] if with_score else None)
+    else:
+        bad = person_frame_problems(arr)
+    bad = {k: why for k, why in bad.items() if present[k]}
+    left_out = np.zeros(arr.shape[:2], bool)
+    if not bad:
+        return arr, left_out
+    outside = [k for k in bad if np.isfinite(arr[k]).all()]
+    if two_d and len(outside) > MOSTLY_OUTSIDE * int(present.sum()):  # wrong units or image size, not a few garbled values
+        problems = "; ".join(coordinate_range_problems(np.stack([arr[k][..., :2] for k in outside]), img_shape))
+        raise InputError(f"{name}: {problems} ({len(outside)} of {int(present.sum())} person-frames; pass img_shape / --img-size WxH)")
+    listed = [f"frame {t}, person {m}: {why}" for (m, t), why in sorted(bad.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    if len(bad) == int(present.sum()):
+        more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
+        raise InputError(f"{name}: no usable person in any of {arr.shape[1]} frame(s) ({'; '.join(listed[:5])}{more})")
+    arr = arr.copy()
+    for m, t in bad:
+        arr[m, t] = 0
+        left_out[m, t] = True
+    for line in listed:
+        warnings.warn(f"{name}: {line} (left out)", PoseNote, stacklevel=4)
+    return arr, left_out
+
+
+def _record_from_array(arr: np.ndarray, name: str, with_score: bool, img_shape: tuple[int, int] | None = None) -> dict:
     arr = np.asarray(arr)
     if arr.ndim == 3:
         arr = arr[None]
@@ -89,18 +131,30 @@ def _record_from_array(arr: np.ndarray, name: str, with_score: bool) -> dict:
         raise InputError(f"{name}: expected an array (M, T, V, C) or (T, V, C), got shape {arr.shape}")
     if arr.dtype.kind not in "fiu":
         raise InputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    arr = to_storage(arr, np.float32, name)
     m, t, v, c = arr.shape
+    if with_score and c != 3:
+        raise InputError(f"{name}: with_score needs C = 3 (x, y, score), got C = {c}")
+    shape = tuple(int(x) for x in img_shape) if img_shape is not None else (1080, 1920)  # pyskl's fallback
+    arr, left_out = _leave_out_bad_slots(arr, name, shape, with_score or c == 2, with_score)
+    arr = to_storage(arr, np.float32, name)
     rec = {"frame_dir": name, "label": -1, "total_frames": t}  # -1: no label known
     if with_score:
-        if c != 3:
-            raise InputError(f"{name}: with_score needs C = 3 (x, y, score), got C = {c}")
-        rec.update(keypoint=arr[..., :2], keypoint_score=arr[..., 2], img_shape=(1080, 1920))
+        rec.update(keypoint=arr[..., :2], keypoint_score=arr[..., 2], img_shape=shape)
     elif c == 2:
-        rec.update(keypoint=arr, keypoint_score=np.ones(arr.shape[:3], np.float32), img_shape=(1080, 1920))
+        score = np.ones(arr.shape[:3], np.float32)  # no scores: 1, but 0 where a person-frame was left out
+        score[left_out] = 0
+        rec.update(keypoint=arr, keypoint_score=score, img_shape=shape)
     else:
         rec["keypoint"] = arr
     return check_record(rec, name, check_label=False)
+
+
+def _issue_notes(notes: Sequence[str], prefix: str = "") -> None:
+    """A reader's notes (what it left out or dropped) as :class:`~.data.poses.PoseNote` warnings."""
+    from .data.poses import PoseNote
+
+    for note in notes:
+        warnings.warn(f"{prefix}{note}", PoseNote, stacklevel=3)
 
 
 def read_input(source, sample: str | None = None, with_score: bool = False, fmt: str | None = None, img_shape=None) -> list[dict]:
@@ -114,7 +168,7 @@ def read_input(source, sample: str | None = None, with_score: bool = False, fmt:
     if isinstance(source, torch.Tensor):
         source = source.detach().cpu().numpy()
     if isinstance(source, np.ndarray):
-        return [_record_from_array(source, "array", with_score)]
+        return [_record_from_array(source, "array", with_score, img_shape)]
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -130,18 +184,25 @@ def read_input(source, sample: str | None = None, with_score: bool = False, fmt:
     if suffix == ".skeleton":
         from .data.ntu import read_ntu_skeleton
 
-        return [read_ntu_skeleton(path, notes=[])]
+        notes: list[str] = []
+        rec = read_ntu_skeleton(path, notes=notes)
+        _issue_notes(notes, f"{path}: ")
+        return [rec]
     if suffix == ".json":
         from .data.kinetics import read_kinetics_json
 
+        notes = []
         try:
-            return [read_kinetics_json(path)]
+            rec = read_kinetics_json(path, notes=notes)
         except ValueError as e:
             if "label" not in str(e):
                 raise
-            return [read_kinetics_json(path, label=0) | {"label": -1}]
+            notes = []
+            rec = read_kinetics_json(path, label=0, notes=notes) | {"label": -1}
+        _issue_notes(notes)
+        return [rec]
     if suffix == ".npy":
-        return [_record_from_array(safe_npy_load(path), str(path), with_score)]
+        return [_record_from_array(safe_npy_load(path), str(path), with_score, img_shape)]
     if suffix in (".pkl", ".pickle"):
         ann = load_annotations(path, on_error="skip")
         recs = ann.annotations

@@ -32,7 +32,7 @@ from ..io import CorruptFileError, atomic_write, safe_npy_load, safe_pickle_load
 from .annotations import infer_layout_name
 from .classes import class_names
 from .report import ConversionReport
-from .validate import InputError, record_problems, to_storage
+from .validate import InputError, person_frame_problems, record_problems, to_storage
 
 __all__ = ["DenseFileError", "DenseSkeletons", "read_label_pickle", "convert_dense", "default_split_name"]
 
@@ -138,10 +138,13 @@ class DenseSkeletons(Sequence):
     def record(self, i: int) -> dict:
         """Build the annotation record of sample ``i`` (reads only that sample)."""
         where = f"{self.data_path}: sample {i} ({self.frame_dirs[i]})"
-        try:
-            x = to_storage(self.data[i], np.float32, where).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
+        raw = np.asarray(self.data[i], dtype=np.float64).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
+        try:  # a value the cast makes inf is named as such
+            to_storage(np.where(np.isfinite(raw), raw, 0), np.float32, where)
         except InputError as e:
             raise DenseFileError(str(e)) from None
+        self._refuse_bad_person_frames(raw, where)
+        x = raw.astype(np.float32)
         x = x[np.abs(x).sum(axis=(1, 2, 3)) > 0]  # persons that appear at all
         if len(x) == 0:
             raise DenseFileError(
@@ -165,6 +168,26 @@ class DenseSkeletons(Sequence):
     def __iter__(self) -> Iterator[dict]:
         for i in range(len(self)):
             yield self.record(i)
+
+    def _refuse_bad_person_frames(self, x: np.ndarray, where: str) -> None:
+        """A sample with a NaN or garbled person-frame is refused, naming the frame and person (slots as in the file).
+
+        The rules are the validation layer's (:func:`~.validate.person_frame_problems`); 2D values are
+        checked as the record will hold them (fractions of the frame once ``centered_2d`` is undone).
+        """
+        bad = person_frame_problems(x)  # NaN/inf or beyond the unit limit, in any channel
+        if self.is_2d and not bad:
+            xy = x[..., :2].copy()
+            if self.centered_2d:
+                xy[..., 0] += 0.5
+                xy[..., 1] = 0.5 - xy[..., 1]
+                if x.shape[-1] == 3:
+                    xy[x[..., 2] == 0] = 0  # undetected joints are zeroed in the record
+            bad = person_frame_problems(xy, (1, 1))
+        if bad:
+            (m, t), why = min(bad.items(), key=lambda item: (item[0][1], item[0][0]))
+            more = f" (and {len(bad) - 1} more person-frame(s))" if len(bad) > 1 else ""
+            raise DenseFileError(f"{where}: frame {t}, person {m}: {why}{more}")
 
 
 def _open_npy(path: Path) -> np.ndarray:

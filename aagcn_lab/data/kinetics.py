@@ -24,6 +24,12 @@ Frames: ``frame_index`` is 1-based in the release (0 is accepted too): row ``t``
 is ``frame_index = t + base``, where ``base`` is 0 if some frame has index 0 and 1 otherwise,
 so ``T = max(frame_index) - base + 1``. Frames absent from ``data`` stay zero; nothing is
 trimmed (``PreNormalize2D`` keeps every frame).
+
+Bad persons: a person with NaN/inf in ``pose`` or ``score``, or with a coordinate beyond one frame
+size around the frame (``x, y`` outside ``-1..2``: a garbled value; the edges are kept), is left out
+and named in the notes with the file, frame and person, like the validation layer's
+:func:`~aagcn_lab.data.validate.person_frame_problems` for every reader; the rest of the video is
+kept. A person of the wrong shape (a ``pose`` of 34 numbers, a string) is an error for the file.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +46,14 @@ import numpy as np
 from .annotations import save_annotations
 from .classes import class_names
 from .report import ConversionReport, ordered_map
-from .validate import InputError, frame_span_limit, record_problems
+from .validate import (
+    MOSTLY_OUTSIDE,
+    InputError,
+    coordinate_range_problems,
+    frame_span_limit,
+    person_frame_problems,
+    record_problems,
+)
 
 __all__ = [
     "KineticsFileError",
@@ -82,8 +96,8 @@ def _load_json(path: Path) -> object:
         raise KineticsFileError(f"{path}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
 
 
-def _numbers(values: object, count: int, what: str, where: str) -> list[float]:
-    """Check that ``values`` is a list of ``count`` finite numbers."""
+def _numbers(values: object, count: int, what: str, where: str, finite: bool = True) -> list[float]:
+    """Check that ``values`` is a list of ``count`` numbers (finite ones unless ``finite=False``)."""
     if not isinstance(values, list):
         raise KineticsFileError(f"{where}: '{what}' must be a list of {count} numbers, got {type(values).__name__}")
     if len(values) != count:
@@ -91,9 +105,18 @@ def _numbers(values: object, count: int, what: str, where: str) -> list[float]:
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise KineticsFileError(f"{where}: '{what}'[{i}] is not a number: {v!r}")
-        if not math.isfinite(v):
+        if finite and not math.isfinite(v):
             raise KineticsFileError(f"{where}: '{what}'[{i}] is {v} (NaN/inf)")
     return values
+
+
+def _non_finite(pose: list[float], score: list[float]) -> str | None:
+    """``'pose'[i] is nan (NaN/inf)`` for the first non-finite value of a person, or None."""
+    for what, values in (("pose", pose), ("score", score)):
+        bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+        if bad is not None:
+            return f"'{what}'[{bad}] is {values[bad]} (NaN/inf)"
+    return None
 
 
 def read_kinetics_json(
@@ -101,11 +124,14 @@ def read_kinetics_json(
     label: int | None = None,
     max_persons: int = 2,
     persons_in: int | None = 5,
+    notes: list[str] | None = None,
 ) -> dict:
     """Read one Kinetics-skeleton JSON into a 2D record (keypoint ``(M, T, 18, 2)`` + scores).
 
     ``label`` defaults to the file's ``label_index``. ``persons_in`` persons per frame are read
-    (``None``: all), and the ``max_persons`` with the highest summed score are kept.
+    (``None``: all), and the ``max_persons`` with the highest summed score are kept. Persons left
+    out (NaN, a coordinate far outside the frame) are named in ``notes`` when a list is given, and
+    otherwise in a warning.
     """
     path = Path(path)
     obj = _load_json(path)
@@ -126,6 +152,8 @@ def read_kinetics_json(
 
     # read every frame: frame_index -> [(score sum, pose (18, 2), score (18,)), ...]
     persons: dict[int, list[tuple[float, np.ndarray, np.ndarray]]] = {}
+    left_out: list[str] = []
+    outside: list[np.ndarray] = []  # the poses left out for a coordinate far outside the frame
     for i, frame in enumerate(frames):
         where = f"{path}: data[{i}]"
         if not isinstance(frame, dict):
@@ -144,13 +172,32 @@ def read_kinetics_json(
             here = f"{where}, person {p}"
             if not isinstance(person, dict):
                 raise KineticsFileError(f"{here}: a person must be an object, got {type(person).__name__}")
-            pose = _numbers(person.get("pose"), 2 * NUM_JOINTS, "pose", here)
-            score = _numbers(person.get("score"), NUM_JOINTS, "score", here)
+            pose = _numbers(person.get("pose"), 2 * NUM_JOINTS, "pose", here, finite=False)
+            score = _numbers(person.get("score"), NUM_JOINTS, "score", here, finite=False)
+            why = _non_finite(pose, score)
             xy = np.asarray(pose, dtype=np.float32).reshape(NUM_JOINTS, 2)
+            if why is None:
+                why = person_frame_problems(xy[None, None], (1, 1)).get((0, 0))
+                if why is not None:
+                    outside.append(xy)
+            if why is not None:
+                left_out.append(f"{here}: {why} (left out)")
+                continue
             s = np.asarray(score, dtype=np.float32)
             persons[index].append((float(s.sum()), xy, s))
-    if not any(persons.values()):
-        raise KineticsFileError(f"{path}: no person in any of its {len(frames)} frames")
+    kept = sum(map(len, persons.values()))
+    # most persons outside: wrong units (pixels?), not a few garbled values
+    if outside and len(outside) > MOSTLY_OUTSIDE * (kept + len(outside)):
+        problems = "; ".join(coordinate_range_problems(np.stack(outside), (1, 1)))
+        raise KineticsFileError(f"{path}: {problems} ({len(outside)} of {kept + len(outside)} persons)")
+    if not kept:
+        shown = [n.removeprefix(f"{path}: ").removesuffix(" (left out)") for n in left_out[:5]]
+        detail = f": every person is left out ({'; '.join(shown)})" if left_out else ""
+        raise KineticsFileError(f"{path}: no person in any of its {len(frames)} frames{detail}")
+    if notes is not None:
+        notes.extend(left_out)
+    elif left_out:
+        warnings.warn("; ".join(left_out), stacklevel=2)
 
     base = 0 if 0 in persons else 1
     num_frames = max(persons) - base + 1
@@ -205,15 +252,16 @@ def read_kinetics_labels(path: str | os.PathLike) -> dict[str, KineticsLabel]:
     return labels
 
 
-def _convert_one(job: tuple[str, int | None, int]) -> tuple[str, dict | None, str | None]:
-    """Worker: (path, label, max_persons) -> (video id, record or None, error or None)."""
+def _convert_one(job: tuple[str, int | None, int]) -> tuple[str, dict | None, str | None, list[str]]:
+    """Worker: (path, label, max_persons) -> (video id, record or None, error or None, notes)."""
     path, label, max_persons = job
+    notes: list[str] = []
     try:
-        return Path(path).stem, read_kinetics_json(path, label=label, max_persons=max_persons), None
+        return Path(path).stem, read_kinetics_json(path, label=label, max_persons=max_persons, notes=notes), None, notes
     except (InputError, OSError) as e:
-        return Path(path).stem, None, str(e)
+        return Path(path).stem, None, str(e), notes
     except MemoryError:
-        return Path(path).stem, None, f"{path}: too large to read into memory"
+        return Path(path).stem, None, f"{path}: too large to read into memory", notes
 
 
 def convert_kinetics_folder(
@@ -266,7 +314,8 @@ def convert_kinetics_folder(
             report.notes.append(("label file", f"{len(absent)} video(s) with a skeleton have no JSON here: {shown}"))
 
     records = []
-    for vid, record, error in ordered_map(_convert_one, jobs, workers):
+    for vid, record, error, notes in ordered_map(_convert_one, jobs, workers):
+        report.notes.extend((vid, n) for n in notes)
         if error is not None:
             report.failed.append((vid, error))
         elif not 0 <= record["label"] < NUM_CLASSES:

@@ -42,7 +42,21 @@ keypoint score (:mod:`.tracking`); dropped tracks are listed in the notes. Image
 
 Bad input does not stop a video: a corrupt frame file, a person with the wrong number of values
 or with NaN / inf is left out, and the reason is recorded with the file and frame
-(:attr:`PoseFrames.problems`); only a video with no usable person at all is an error.
+(:attr:`PoseFrames.problems`); only a video with no usable person at all is an error. A 2D
+detection with a coordinate beyond one image size around the image (``x`` outside ``-w..2w``,
+``y`` outside ``-h..2h``, edges kept; the image size from the file, else ``img_shape``, else the
+1920x1080 fallback; ``-1..2`` for fractions) is a garbled value: it is left out and named by
+:func:`to_record` in the same way; when more than half of a video's detections are outside, the
+units or the image size are wrong and the video is refused with that message. Units are decided by
+the median detection: a pixel format whose detections lie within ``[-1, 1]`` is normalised (an
+OpenPose folder written with ``--keypoint_scale`` 1-4: ``[0, 1]`` read as fractions, ``[-1, 1]``,
+recognised by negative coordinates, moved to ``[0, 1]``; a note says which), and MediaPipe
+landmarks beyond 2 are pixels. Exact duplicate detections in one frame (a results list written
+twice) are dropped with one note. A folder that mixes BODY_25 and COCO-18 files is refused, naming
+both sets, unless ``--format openpose-body25`` / ``openpose-coco18`` says which files to read; an
+empty folder, or a results list ``[]``, is named as such (nobody detected). COCO results keep the
+frame positions of ``image_id`` (a frame number, or the last number of a name): missing ids are
+frames with nobody (one note); ids too sparse to be frame numbers are read in order, with a note.
 ``.npz`` files that hold Python objects (Detectron2, VideoPose3D) are unpickled with the
 restricted unpickler of :mod:`aagcn_lab.io`: plain data only, nothing from the file runs.
 """
@@ -53,6 +67,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -68,7 +83,15 @@ import numpy as np
 from ..graph import Layout, get_layout
 from ..io import InputError, RestrictedUnpickler, UnsafeFileError, safe_npy_load
 from .tracking import track_people
-from .validate import check_record, record_problems
+from .validate import (
+    MOSTLY_OUTSIDE,
+    check_record,
+    coordinate_range_problems,
+    frame_span_limit,
+    is_int,
+    person_frame_problems,
+    record_problems,
+)
 
 __all__ = [
     "POSE_FORMATS",
@@ -103,6 +126,8 @@ POSE_FORMATS: dict[str, str] = {
     "mhformer": "lifter .npz with 'reconstruction' in Human3.6M order (2D input or 3D output)",
     "h36m": "a (T, 17, 2|3) or (M, T, 17, C) .npy in Human3.6M order (e.g. VideoPose3D 3D export)",
     "array": "a plain (T, V, C) or (M, T, V, C) .npy (25 joints: NTU 3D, 18: OpenPose)",
+    "openpose-body25": "OpenPose JSON, only the BODY_25 files of a folder that mixes BODY_25 and COCO-18",
+    "openpose-coco18": "OpenPose JSON, only the COCO-18 files of a folder that mixes BODY_25 and COCO-18",
 }
 # formats that aagcn_lab.predict reads itself (listed in errors, so that one list names them all)
 OTHER_FORMATS: dict[str, str] = {
@@ -168,6 +193,8 @@ class PoseFrames:
     frame_names: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (where, what): left out
     notes: list[str] = field(default_factory=list)
+    source: str = ""  # the file or folder read
+    person_where: list[list[str]] = field(default_factory=list)  # per frame, where each detection is ("FRAME, person P")
 
     @property
     def dim(self) -> int:
@@ -206,18 +233,21 @@ def check_person(coords: np.ndarray, scores: np.ndarray, num_joints: int) -> str
 
 
 class _Builder:
-    """Collects detections frame by frame, checking each one."""
+    """Collects detections frame by frame, checking each one; exact duplicates in a frame are dropped."""
 
-    def __init__(self, name: str, fmt: str, layout: str | None, has_score: bool = True) -> None:
-        self.pf = PoseFrames(name, fmt, layout or "")
+    def __init__(self, name: str, fmt: str, layout: str | None, has_score: bool = True, source: str | os.PathLike = "") -> None:
+        self.pf = PoseFrames(name, fmt, layout or "", source=str(source))
         self.pf.has_score = has_score
         self._ids: list[list] = []
         self._any_id = False
+        self.duplicates: list[str] = []  # the frame of each exact duplicate detection dropped
+        self.quiet: set[str] = set()  # frames that are empty on purpose (a reader's own note says why)
 
     def frame(self, label: str) -> None:
         self.pf.coords.append([])
         self.pf.scores.append([])
         self._ids.append([])
+        self.pf.person_where.append([])
         self.pf.frame_names.append(label)
 
     def fail_frame(self, why: str) -> None:
@@ -235,33 +265,55 @@ class _Builder:
             why = check_person(coords, scores, v)
         if why is None and self.pf.coords[-1] and coords.shape[1] != self.pf.coords[-1][0].shape[1]:
             why = f"{coords.shape[1]} coordinates per joint, other people have {self.pf.coords[-1][0].shape[1]}"
+        here = f"{self.pf.frame_names[-1]}{where or f', person {len(self.pf.coords[-1])}'}"
         if why is not None:
-            self.pf.problems.append((f"{self.pf.frame_names[-1]}{where}", why))
+            self.pf.problems.append((here, why))
+            return
+        if any(np.array_equal(c, coords) and np.array_equal(s, scores) for c, s in zip(self.pf.coords[-1], self.pf.scores[-1])):
+            self.duplicates.append(self.pf.frame_names[-1])  # the same detection twice: one person, not two
             return
         self.pf.coords[-1].append(coords)
         self.pf.scores[-1].append(scores)
         self._ids[-1].append(pid)
+        self.pf.person_where[-1].append(here)
         self._any_id |= pid is not None and pid != -1
 
     def done(self, allow_empty: bool = False) -> PoseFrames:
         pf = self.pf
         dims = {c.shape[1] for frame in pf.coords for c in frame}
         if len(dims) > 1:
-            raise PoseFormatError(f"{pf.name}: people with {sorted(dims)} coordinates per joint in one video")
+            raise PoseFormatError(f"{pf.source or pf.name}: people with {sorted(dims)} coordinates per joint in one video")
         v = len(SOURCE_JOINTS.get(pf.layout, ())) or 1
         d = dims.pop() if dims else 2
         pf.coords = [np.stack(f) if f else np.zeros((0, v, d), np.float32) for f in pf.coords]
         pf.scores = [np.stack(f) if f else np.zeros((0, v), np.float32) for f in pf.scores]
         pf.ids = self._ids if self._any_id else None
-        failed = {w.split(", person")[0] for w, _ in pf.problems}
+        if self.duplicates:
+            frames = list(dict.fromkeys(self.duplicates))
+            pf.notes.append(
+                f"{len(self.duplicates)} exact duplicate detection(s) dropped (the same keypoints and scores twice in one "
+                f"frame: the results written twice?) in {len(frames)} frame(s): {_shown(frames)}"
+            )
+        failed = {w.split(", person")[0] for w, _ in pf.problems} | self.quiet
         empty = [n for n, c in zip(pf.frame_names, pf.coords) if not len(c) and n not in failed]
         if empty and len(empty) < len(pf.coords):
             shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
             pf.notes.append(f"{len(empty)} frame(s) with no person: {shown}")
         if not pf.num_people and not allow_empty:
+            src = pf.source or pf.name
+            if not pf.problems:
+                raise PoseFormatError(f"{src}: nobody was detected in {src} (none of its {len(pf.coords)} frame(s) has a person)")
             detail = "; ".join(f"{w}: {why}" for w, why in pf.problems[:5])
-            raise PoseFormatError(f"{pf.name}: no usable person in any of {len(pf.coords)} frame(s)" + (f" ({detail})" if detail else ""))
+            raise PoseFormatError(f"{src}: no usable person in any of {len(pf.coords)} frame(s) ({detail})")
         return pf
+
+
+def _shown(names: Sequence[str], keep: int = 4) -> str:
+    """``a, b, c, d`` or, for more, ``a, b, ..., z (N in all)``."""
+    names = list(names)
+    if len(names) <= keep:
+        return ", ".join(map(str, names))
+    return f"{names[0]}, {names[1]}, ..., {names[-1]} ({len(names)} in all)"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -357,22 +409,67 @@ def _parse_keypoints(obj: dict, visibility_flags: bool = False) -> tuple[np.ndar
 # ------------------------------------------------------------------------------------------------
 
 _OPENPOSE_LAYOUTS = {75: "body25", 54: "openpose"}
+_OPENPOSE_NAMES = {"body25": ("BODY_25", 75, "openpose-body25"), "openpose": ("COCO-18", 54, "openpose-coco18")}
 
 
-def read_openpose(path: str | os.PathLike) -> PoseFrames:
-    """An OpenPose ``--write_json`` folder (one ``*_keypoints.json`` per frame) or one such file."""
+def _openpose_file(f: Path) -> tuple[list | None, str | None]:
+    """The ``people`` of one OpenPose frame file, or ``(None, why)``."""
+    try:
+        obj = _load_json(f)
+        people = obj["people"]
+        if not isinstance(people, list):
+            raise TypeError("'people' is not a list")
+    except (PoseFormatError, KeyError, TypeError) as e:
+        return None, f"not an OpenPose frame: {e}"
+    return people, None
+
+
+def _openpose_sizes(people: list) -> set[int]:
+    """The numbers of ``pose_keypoints_2d`` values of a frame's people (75: BODY_25, 54: COCO-18)."""
+    out = set()
+    for person in people:
+        kp = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
+        out.add(len(kp) if isinstance(kp, list) else -1)
+    return out
+
+
+def read_openpose(path: str | os.PathLike, model: str | None = None) -> PoseFrames:
+    """An OpenPose ``--write_json`` folder (one ``*_keypoints.json`` per frame) or one such file.
+
+    A folder whose files come from two models (BODY_25 and COCO-18, e.g. two runs written to one
+    folder) is refused, naming both sets, unless ``model`` (``'body25'`` or ``'openpose'`` for
+    COCO-18) says which files to read; the others are then left out with one note.
+    """
     path = Path(path)
     files = _frame_files(path, "_keypoints.json") if path.is_dir() else [path]
-    b = _Builder(path.stem if path.is_file() else path.name, "openpose", None)
-    for f in files:
+    frames = [(f, *_openpose_file(f)) for f in files]
+    by_model = {
+        name: [f.name for f, people, _ in frames if people and n in _openpose_sizes(people)] for name, (_, n, _) in _OPENPOSE_NAMES.items()
+    }
+    if model is None and all(by_model.values()):
+        parts = [f"{label} ({n} values a person) in {len(by_model[name])} file(s): {_shown(by_model[name])}" for name, (label, n, _) in _OPENPOSE_NAMES.items()]
+        raise PoseFormatError(
+            f"{path}: the folder mixes two OpenPose models: {'; and '.join(parts)}. Pass "
+            + " or ".join(f"--format {fmt}" for _, _, fmt in _OPENPOSE_NAMES.values())
+            + " (Python: fmt=...) to read the files of one model"
+        )
+    skip: set[str] = set()
+    b = _Builder(path.stem if path.is_file() else path.name, "openpose", model, source=path)
+    if model is not None:
+        other = next(name for name in _OPENPOSE_NAMES if name != model)
+        skip = set(by_model[other]) - set(by_model[model])
+        if skip:
+            names = [f.name for f, _, _ in frames if f.name in skip]
+            b.pf.notes.append(
+                f"left out {len(skip)} {_OPENPOSE_NAMES[other][0]} file(s) of the folder, as --format "
+                f"{_OPENPOSE_NAMES[model][2]} asks: {_shown(names)}"
+            )
+    for f, people, why in frames:
+        if f.name in skip:
+            continue
         b.frame(f.name)
-        try:
-            obj = _load_json(f)
-            people = obj["people"]
-            if not isinstance(people, list):
-                raise TypeError("'people' is not a list")
-        except (PoseFormatError, KeyError, TypeError) as e:
-            b.fail_frame(f"not an OpenPose frame: {e}")
+        if people is None:
+            b.fail_frame(why)
             continue
         _openpose_people(b, people)
     if not b.pf.layout:
@@ -397,8 +494,18 @@ def _openpose_people(b: _Builder, people: list) -> None:
 def _frame_files(folder: Path, suffix: str = ".json") -> list[Path]:
     files = sorted((f for f in folder.iterdir() if f.is_file() and f.name.endswith(suffix)), key=lambda f: _natural_key(f.name))
     if not files:
+        _refuse_empty_folder(folder)
         raise PoseFormatError(f"{folder}: no {suffix} frame files in the folder")
     return files
+
+
+def _refuse_empty_folder(folder: Path) -> None:
+    """An empty folder (or one with nothing but sub-folders) is named as such."""
+    entries = list(folder.iterdir())
+    if not entries:
+        raise PoseFormatError(f"{folder}: the folder is empty: no frame files to read")
+    if not any(e.is_file() for e in entries):
+        raise PoseFormatError(f"{folder}: the folder holds no files, only {len(entries)} sub-folder(s): pass the folder of frame files itself")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -410,7 +517,7 @@ def read_coco(path: str | os.PathLike) -> PoseFrames:
     """COCO-17 keypoints: a results list, a COCO/PoseTrack file, or a folder of per-frame lists."""
     path = Path(path)
     if path.is_dir():
-        b = _Builder(path.name, "coco", "coco")
+        b = _Builder(path.name, "coco", "coco", source=path)
         for f in _frame_files(path):
             b.frame(f.name)
             try:
@@ -421,12 +528,14 @@ def read_coco(path: str | os.PathLike) -> PoseFrames:
             _coco_people(b, obj.get("instances", obj.get("people", [])) if isinstance(obj, dict) else obj, "expected a list of people")
         return b.done()
     obj = _load_json(path)
+    if obj == []:
+        raise PoseFormatError(_nobody(path))
     if isinstance(obj, dict) and "annotations" in obj and "images" in obj:
         return _read_coco_dataset(path, obj)
     if isinstance(obj, list) and all(isinstance(d, dict) for d in obj) and obj and all("image_id" in d for d in obj):
         return _read_coco_results(path, obj)
     if isinstance(obj, list):  # one frame: a list of people
-        b = _Builder(path.stem, "coco", "coco")
+        b = _Builder(path.stem, "coco", "coco", source=path)
         b.frame(path.name)
         _coco_people(b, obj, "")
         return b.done()
@@ -452,20 +561,76 @@ def _coco_person(b: _Builder, person, where: str, visibility_flags: bool = False
     b.person(xy, s, _person_id(person), where)
 
 
+def _nobody(path: Path) -> str:
+    return f"{path}: nobody was detected in {path} (an empty list of detections): nothing to read"
+
+
+def _frame_number(image_id) -> int | None:
+    """The frame number an ``image_id`` stands for: the integer itself, or the last number of a name (``frame_0012.jpg``)."""
+    if is_int(image_id):
+        return int(image_id)
+    if isinstance(image_id, float) and image_id.is_integer():
+        return int(image_id)
+    if isinstance(image_id, str):
+        digits = re.findall(r"\d+", image_id)
+        return int(digits[-1]) if digits else None
+    return None
+
+
+def _runs(numbers: Sequence[int], keep: int = 6) -> str:
+    """``3..5, 9, 12..13`` (consecutive numbers as ranges)."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    text = [f"{a}" if a == z else f"{a}..{z}" for a, z in runs]
+    return ", ".join(text[:keep]) + (f" and {len(text) - keep} more" if len(text) > keep else "")
+
+
 def _read_coco_results(path: Path, obj: list) -> PoseFrames:
-    b = _Builder(path.stem, "coco", "coco")
+    """A results list: one frame per ``image_id``; the ids are frame numbers when they can be (gaps kept)."""
+    b = _Builder(path.stem, "coco", "coco", source=path)
     frames: dict = {}
-    for d in obj:
-        frames.setdefault(d["image_id"], []).append(d)
-    for image_id in sorted(frames, key=lambda k: _natural_key(str(k))):
-        b.frame(f"image_id {image_id}")
-        _coco_people(b, frames[image_id], "")
+    for i, d in enumerate(obj):
+        key = d["image_id"]
+        if not isinstance(key, (str, int, float)) or isinstance(key, bool):
+            raise PoseFormatError(f"{path}: entry {i}: image_id {key!r} is neither a number nor a name")
+        frames.setdefault(key, []).append(d)
+    numbers = {k: _frame_number(k) for k in frames}
+    order: list = sorted(frames, key=lambda k: _natural_key(str(k)))
+    missing: list[int] = []
+    if None not in numbers.values() and len(set(numbers.values())) == len(numbers):
+        by_number = {n: k for k, n in numbers.items()}
+        lo, hi = min(by_number), max(by_number)
+        if hi - lo + 1 <= frame_span_limit(len(by_number)):
+            order = [by_number.get(n, n) for n in range(lo, hi + 1)]
+            missing = [n for n in range(lo, hi + 1) if n not in by_number]
+        else:
+            order = [by_number[n] for n in sorted(by_number)]
+            b.pf.notes.append(
+                f"image_id values {lo}..{hi} are too far apart to be the frame numbers of {len(by_number)} frames: "
+                "read in order as consecutive frames"
+            )
+    gaps = set(missing)
+    for key in order:
+        if key in gaps and key not in frames:
+            b.frame(f"frame {key} (no image_id)")
+            b.quiet.add(b.pf.frame_names[-1])
+            continue
+        b.frame(f"image_id {key}")
+        _coco_people(b, frames[key], "")
+    if missing:
+        b.pf.notes.append(
+            f"{len(missing)} frame(s) missing from the results (image_id {_runs(missing)}): kept in their place as frames with nobody"
+        )
     return b.done()
 
 
 def _read_coco_dataset(path: Path, obj: dict) -> PoseFrames:
     """COCO / PoseTrack files: ``v`` flags are visibility (score 1 if v > 0); other joints' names zeroed."""
-    b = _Builder(path.stem, "coco", "coco")
+    b = _Builder(path.stem, "coco", "coco", source=path)
     images = sorted(obj["images"], key=lambda im: (im.get("frame_id", 0), im.get("id", 0)))
     by_image: dict = {}
     for a in obj["annotations"]:
@@ -506,7 +671,7 @@ def read_mmpose(path: str | os.PathLike) -> PoseFrames:
     layout = "h36m" if "h36m" in dataset else "coco" if "coco" in dataset or not dataset else None
     if layout is None:
         raise PoseFormatError(f"{path}: mmpose dataset {dataset!r}: only COCO-17 and Human3.6M-17 are read")
-    b = _Builder(path.stem, "mmpose", layout)
+    b = _Builder(path.stem, "mmpose", layout, source=path)
     for i, frame in enumerate(obj["instance_info"]):
         b.frame(f"frame_id {frame.get('frame_id', i)}" if isinstance(frame, dict) else f"entry {i}")
         _coco_people(b, frame.get("instances") if isinstance(frame, dict) else None, "no 'instances' list")
@@ -560,7 +725,7 @@ def _mp_frame_people(frame) -> list | None:
 def read_mediapipe(path: str | os.PathLike) -> PoseFrames:
     """MediaPipe Pose 33 landmarks from a JSON, CSV or NPY export (or a folder of per-frame JSON)."""
     path = Path(path)
-    b = _Builder(path.stem if path.is_file() else path.name, "mediapipe", "mediapipe")
+    b = _Builder(path.stem if path.is_file() else path.name, "mediapipe", "mediapipe", source=path)
     b.pf.normalised = True
     if path.is_dir():
         for f in _frame_files(path):
@@ -590,11 +755,7 @@ def read_mediapipe(path: str | os.PathLike) -> PoseFrames:
         _array_into(b, arr, path, score_channel=3 if arr.shape[-1] == 4 else None, coords=2)
     else:
         raise PoseFormatError(f"{path}: MediaPipe exports are read from .json, .csv or .npy")
-    pf = b.done()
-    big = max((float(np.abs(c).max()) for c in pf.coords if len(c)), default=0.0)
-    if big > 2:
-        pf.normalised = False  # pixel coordinates: the image size is needed
-    return pf
+    return b.done()  # pixel exports (not normalised): see _units
 
 
 _CSV_WIDE = re.compile(r"^(?:(x|y|z|visibility|v|presence)_?(\d+)|(\d+)_(x|y|z|visibility|v|presence)|([a-z_]+)_(x|y|z|visibility|presence))$")
@@ -717,9 +878,40 @@ def _read_array(path: Path, layout: str, fmt: str, arr: np.ndarray | None = None
         raise PoseFormatError(f"{path}: {v} joints, but format {fmt!r} ({layout}) has {len(SOURCE_JOINTS[layout])}")
     c = arr.shape[-1]
     is_3d = layout in ("h36m", "nturgb+d") and c == 3
-    b = _Builder(path.stem, fmt, layout, has_score=not is_3d and c == 3)
+    b = _Builder(path.stem, fmt, layout, has_score=not is_3d and c == 3, source=path)
     _array_into(b, arr, path, score_channel=None if is_3d or c == 2 else 2, coords=3 if is_3d else 2)
     return b.done()
+
+
+def _floats(x, path, key: str) -> np.ndarray:
+    """``x`` as a float32 array; an object array of arrays of different shapes (people of different lengths) is named."""
+    parts = list(x) if isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.dtype == object and x.ndim == 1) else None
+    try:
+        if parts is not None and parts and all(isinstance(p, np.ndarray) for p in parts):
+            shapes = [p.shape for p in parts]
+            if len(set(shapes)) > 1:
+                lengths = " and ".join(str(s[0]) if s else "?" for s in shapes)
+                raise PoseFormatError(
+                    f"{path}: {key!r} holds {len(parts)} arrays of different shapes ({'; '.join(map(str, shapes))}): people "
+                    f"of different lengths ({lengths} frames) do not make one array; save each person under its own key "
+                    "or pad them to one length"
+                )
+            return np.stack(parts).astype(np.float32)
+        arr = np.asarray(x, np.float32)
+    except (ValueError, TypeError) as e:
+        raise PoseFormatError(f"{path}: {key!r} is not a numeric array ({type(x).__name__}: {e})") from None
+    return arr
+
+
+def _meta_size(meta, path: Path) -> tuple[int, int] | None:
+    """``(h, w)`` from a metadata dict with ``h`` and ``w`` (positive integers), else None."""
+    if not isinstance(meta, dict) or "h" not in meta or "w" not in meta:
+        return None
+    h, w = meta["h"], meta["w"]
+    whole = [isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v) and float(v).is_integer() and v > 0 for v in (h, w)]
+    if not all(whole):
+        raise PoseFormatError(f"{path}: metadata gives the image size h = {h!r}, w = {w!r}: expected positive integers")
+    return int(h), int(w)
 
 
 def read_lifter_npz(path: str | os.PathLike, fmt: str | None = None) -> list[PoseFrames]:
@@ -728,48 +920,63 @@ def read_lifter_npz(path: str | os.PathLike, fmt: str | None = None) -> list[Pos
     d = load_npz(path)
     fmt = fmt or _npz_kind(d, path)
     if fmt == "mhformer":
-        rec = np.asarray(d["reconstruction"], np.float32)
+        if "reconstruction" not in d:
+            raise PoseFormatError(f"{path}: no 'reconstruction' array (keys: {sorted(d)})")
+        rec = _floats(d["reconstruction"], path, "reconstruction")
         if rec.ndim == 4 and rec.shape[-1] == 2:  # (persons, T, 17, 2) pixels, no scores
-            b = _Builder(path.stem, fmt, "h36m", has_score=False)
+            b = _Builder(path.stem, fmt, "h36m", has_score=False, source=path)
             _array_into(b, rec, path, None)
         elif rec.ndim in (3, 4) and rec.shape[-1] == 3:  # (T, 17, 3) 3D, root-relative
-            b = _Builder(path.stem, fmt, "h36m", has_score=False)
+            b = _Builder(path.stem, fmt, "h36m", has_score=False, source=path)
             _array_into(b, rec, path, None)
         else:
             raise PoseFormatError(f"{path}: 'reconstruction' of shape {rec.shape}: expected (M, T, 17, 2) or (T, 17, 3)")
         return [b.done()]
     if fmt == "videopose3d-2d":
-        pos = _as_item(d["positions_2d"])
-        meta = _as_item(d.get("metadata")) or {}
+        pos = _as_item(d.get("positions_2d"))
+        meta = _as_item(d.get("metadata"))
+        meta = meta if isinstance(meta, dict) else {}
+        if not isinstance(pos, dict) or not all(isinstance(c, dict) for c in pos.values()):
+            raise PoseFormatError(
+                f"{path}: 'positions_2d' is {type(pos).__name__ if not isinstance(pos, dict) else 'a dict of non-dicts'}; "
+                "VideoPose3D's prepare_data_2d_custom writes {video: {camera: [(T, 17, 2|3) array, ...]}}"
+            )
         layout_name = str(meta.get("layout_name", "coco"))
         if layout_name not in ("coco", "h36m"):
             raise PoseFormatError(f"{path}: positions_2d in layout {layout_name!r}: only coco and h36m are read")
         out = []
         for video, cams in pos.items():
             for cam, arrays in cams.items():
+                arrays = list(arrays) if isinstance(arrays, (list, tuple)) or (isinstance(arrays, np.ndarray) and arrays.dtype == object) else [arrays]
                 for k, arr in enumerate(arrays):
                     name = Path(str(video)).stem + (f"_{cam}" if len(cams) > 1 else "") + (f"_{k}" if len(arrays) > 1 else "")
-                    b = _Builder(name, fmt, layout_name, has_score=np.asarray(arr).shape[-1] == 3)
-                    a = np.asarray(arr, np.float32)
-                    _array_into(b, a, f"{path}: {video}", 2 if a.shape[-1] == 3 else None, coords=2)
-                    vm = (meta.get("video_metadata") or {}).get(video) or {}
+                    a = _floats(arr, path, f"positions_2d[{video!r}][{cam!r}][{k}]")
+                    b = _Builder(name, fmt, layout_name, has_score=a.shape[-1] == 3 if a.ndim else False, source=path)
+                    _array_into(b, a, f"{path}: {video}", 2 if a.ndim and a.shape[-1] == 3 else None, coords=2)
+                    vmeta = meta.get("video_metadata")
                     pf = b.done()
-                    if "h" in vm and "w" in vm:
-                        pf.img_shape = (int(vm["h"]), int(vm["w"]))
+                    pf.img_shape = _meta_size(vmeta.get(video) if isinstance(vmeta, dict) else None, path)
                     out.append(pf)
         if not out:
             raise PoseFormatError(f"{path}: positions_2d holds no video")
         return out
     if fmt == "detectron2":
-        kps = d["keypoints"]
-        meta = _as_item(d.get("metadata")) or {}
-        b = _Builder(path.name.split(".")[0], fmt, "coco")
+        kps = d.get("keypoints")
+        meta = _as_item(d.get("metadata"))
+        meta = meta if isinstance(meta, dict) else {}
+        if not isinstance(kps, (list, tuple, np.ndarray)) or np.ndim(kps) == 0:
+            raise PoseFormatError(f"{path}: 'keypoints' is {type(kps).__name__}, expected one entry per frame")
+        b = _Builder(path.name.split(".")[0], fmt, "coco", source=path)
         clipped = 0
         for t in range(len(kps)):
             b.frame(f"frame {t}")
             entry = kps[t]
-            people = entry[1] if isinstance(entry, (list, tuple, np.ndarray)) and len(entry) > 1 else []
-            people = np.asarray(people, np.float32) if len(people) else np.zeros((0, 4, 17), np.float32)
+            try:
+                people = entry[1] if isinstance(entry, (list, tuple, np.ndarray)) and len(entry) > 1 else []
+                people = np.asarray(people, np.float32) if np.size(people) else np.zeros((0, 4, 17), np.float32)
+            except (ValueError, TypeError, IndexError) as e:
+                b.fail_frame(f"keypoints are not a numeric array ({e})")
+                continue
             if people.ndim != 3 or people.shape[1] != 4:
                 b.fail_frame(f"keypoints of shape {people.shape}, expected (N, 4, 17)")
                 continue
@@ -780,8 +987,7 @@ def read_lifter_npz(path: str | os.PathLike, fmt: str | None = None) -> list[Pos
         pf = b.done()
         if clipped:
             pf.notes.append(f"{clipped} Detectron2 heatmap score(s) above 1 clipped to 1 (HRNet-style scores are in [0, 1])")
-        if "h" in meta and "w" in meta:
-            pf.img_shape = (int(meta["h"]), int(meta["w"]))
+        pf.img_shape = _meta_size(meta, path)
         return [pf]
     raise PoseFormatError(f"{path}: format {fmt!r} is not an .npz format")
 
@@ -883,7 +1089,9 @@ def join_frames(frames: Sequence[PoseFrames], name: str) -> PoseFrames:
     if len(layouts) > 1:
         raise PoseFormatError(f"{name}: frames of different layouts ({', '.join(sorted(layouts))})")
     first = next((f for f in frames if f.num_people), frames[0])
-    out = PoseFrames(name, first.fmt, layouts.pop() if layouts else first.layout, img_shape=first.img_shape, normalised=first.normalised, has_score=first.has_score)
+    out = PoseFrames(
+        name, first.fmt, layouts.pop() if layouts else first.layout, img_shape=first.img_shape, normalised=first.normalised, has_score=first.has_score
+    )
     any_ids = any(f.ids is not None for f in frames)
     out.ids = [] if any_ids else None
     v, d = len(SOURCE_JOINTS.get(out.layout, ())) or 1, first.dim
@@ -891,6 +1099,7 @@ def join_frames(frames: Sequence[PoseFrames], name: str) -> PoseFrames:
         out.coords += [c if len(c) else np.zeros((0, v, d), np.float32) for c in f.coords]  # nobody: any layout
         out.scores += [s if len(s) else np.zeros((0, v), np.float32) for s in f.scores]
         out.frame_names += f.frame_names
+        out.person_where += f.person_where if len(f.person_where) == len(f.coords) else [[] for _ in f.coords]
         out.problems += f.problems
         if any_ids:
             out.ids += f.ids if f.ids is not None else [[None] * len(c) for c in f.coords]
@@ -939,19 +1148,25 @@ def detect_format(path: str | os.PathLike) -> str:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
+        _refuse_empty_folder(path)
         files = sorted((f for f in path.iterdir() if f.is_file()), key=lambda f: _natural_key(f.name))
         if any(f.name.endswith("_keypoints.json") for f in files):
             return "openpose"
-        for f in (f for f in files if f.suffix.lower() == ".json"):
+        json_files, nobody = [f for f in files if f.suffix.lower() == ".json"], 0
+        for f in json_files:
             try:
-                kind = _sniff_json(json.loads(f.read_text()))
+                obj = json.loads(f.read_text())
             except (OSError, UnicodeDecodeError, json.JSONDecodeError):
                 continue  # a corrupt frame: look at the next one
+            kind = _sniff_json(obj)
             if kind in ("openpose", "coco", "mediapipe"):
                 return kind
-            if kind is None and json.loads(f.read_text()) == []:
+            if kind is None and obj == []:
+                nobody += 1
                 continue  # a frame with nobody: look at the next one
             break
+        if json_files and nobody == len(json_files):
+            raise PoseFormatError(f"{path}: nobody was detected in any of the {nobody} frame files of {path} (each is an empty list)")
         raise PoseFormatError(f"{path}: a folder, but not of OpenPose, COCO or MediaPipe frame JSON files. " + _format_help())
     suffix = path.suffix.lower()
     if suffix == ".skeleton":
@@ -974,7 +1189,10 @@ def detect_format(path: str | os.PathLike) -> str:
             f"(a lifter's 2D or 3D); pass --format coco or --format h36m. " + _format_help()
         )
     if suffix == ".json":
-        kind = _sniff_json(_load_json(path))
+        obj = _load_json(path)
+        if obj == []:
+            raise PoseFormatError(_nobody(path))
+        kind = _sniff_json(obj)
         if kind is None:
             raise PoseFormatError(f"{path}: a JSON file of no known pose format. " + _format_help())
         return kind
@@ -991,8 +1209,10 @@ def read_poses(path: str | os.PathLike, fmt: str | None = None) -> list[PoseFram
         raise PoseFormatError(f"{path}: {OTHER_FORMATS[fmt]} is read by aagcn_lab.predict.read_input, not here")
     if fmt not in POSE_FORMATS:
         raise PoseFormatError(f"unknown format {fmt!r}. " + _format_help())
-    if fmt == "openpose":
-        return [read_openpose(path)] if path.suffix.lower() != ".npy" else [_read_array(path, _npy_layout(path, ("openpose", "body25")), fmt)]
+    if fmt in ("openpose", "openpose-body25", "openpose-coco18"):
+        if path.suffix.lower() == ".npy":
+            return [_read_array(path, _npy_layout(path, ("openpose", "body25")), "openpose")]
+        return [read_openpose(path, {"openpose-body25": "body25", "openpose-coco18": "openpose"}.get(fmt))]
     if fmt == "coco":
         return [read_coco(path)] if path.suffix.lower() != ".npy" else [_read_array(path, "coco", fmt)]
     if fmt == "mmpose":
@@ -1072,6 +1292,66 @@ def fit_layout(record: dict, layout: Layout | str, what: str = "the model") -> d
 # ------------------------------------------------------------------------------------------------
 
 
+NORMALISED_LIMIT = 1.0  # a 2D video whose typical detection lies within |x|, |y| <= this is normalised, not pixels
+PIXEL_LIMIT = 2.0  # a normalised format (MediaPipe) whose typical detection reaches beyond this holds pixels
+
+
+def _extents(coords: Sequence[np.ndarray], scores: Sequence[np.ndarray], has_score: bool) -> np.ndarray:
+    """Per detection, the largest ``|x|`` or ``|y|`` of its detected joints (score > 0, or non-zero without scores)."""
+    out = []
+    for c, s in zip(coords, scores):
+        for p in range(len(c)):
+            seen = s[p] > 0 if has_score else (c[p] != 0).any(-1)
+            out.append(float(np.abs(c[p][seen, :2]).max()) if seen.any() else 0.0)
+    return np.asarray([e for e in out if e > 0])
+
+
+def _units(pf: PoseFrames, coords: list[np.ndarray], scores: list[np.ndarray]) -> tuple[list[np.ndarray], bool, list[str]]:
+    """Pixels or fractions of the frame, decided by the typical (median) detection so that one garbled value cannot flip it.
+
+    A pixel format whose median detection lies within ``[-1, 1]`` is normalised: OpenPose's
+    ``--keypoint_scale 3/4`` (``[-1, 1]``, recognised by a negative coordinate) is moved to
+    ``[0, 1]``; other normalised coordinates are read as fractions. A normalised format (MediaPipe)
+    whose median detection reaches beyond 2 holds pixels. Returns coords, normalised, notes.
+    """
+    if pf.img_shape is not None or pf.dim != 2:
+        return coords, pf.normalised, []
+    ext = _extents(coords, scores, pf.has_score)
+    if not len(ext):
+        return coords, pf.normalised, []
+    typical = float(np.median(ext))
+    if pf.normalised:
+        return coords, typical <= PIXEL_LIMIT, []
+    if typical > NORMALISED_LIMIT:
+        return coords, False, []
+    seen = [(s > 0) if pf.has_score else (c != 0).any(-1) for c, s in zip(coords, scores)]
+    negative = any((c[m] < 0).any() for c, m in zip(coords, seen) if len(c))
+    if pf.fmt == "openpose" and negative:
+        coords = [np.where(m[..., None], (c + 1) / 2, 0).astype(np.float32) for c, m in zip(coords, seen)]
+        return coords, True, ["coordinates are normalised to [-1, 1] (OpenPose --keypoint_scale 3 or 4): read as fractions of the frame, (x + 1) / 2"]
+    return coords, True, ["coordinates are normalised to [0, 1] (e.g. OpenPose --keypoint_scale 1 or 2), not pixels: read as fractions of the frame"]
+
+
+def _image_shape(pf: PoseFrames, normalised: bool, img_shape: tuple[int, int] | None) -> tuple[tuple[int, int], list[str]]:
+    """The image size of a 2D video: the file's, else (1, 1) for fractions, else the given one, else pyskl's fallback."""
+    if pf.img_shape is not None:
+        shape = tuple(int(x) for x in pf.img_shape)
+        if img_shape is not None and tuple(img_shape) != shape:
+            return shape, [f"image size {shape[1]}x{shape[0]} from the file used, not the given {img_shape[1]}x{img_shape[0]}"]
+        return shape, []
+    if normalised:
+        note = [f"the given image size {img_shape[1]}x{img_shape[0]} is not used: the coordinates are fractions of the frame"] if img_shape else []
+        return (1, 1), note
+    if img_shape is not None:
+        return (int(img_shape[0]), int(img_shape[1])), []
+    return PYSKL_IMG_SHAPE, ["image size unknown: pyskl's fallback 1920x1080 used (pass --img-size WxH / img_shape=(h, w))"]
+
+
+def _where_in_file(pf: PoseFrames) -> str:
+    """``'FILE, '`` for a video read from one file (its frames' names do not say the file), else ``''``."""
+    return f"{Path(pf.source).name}, " if pf.source and os.path.isfile(pf.source) else ""
+
+
 def to_record(
     pf: PoseFrames,
     max_persons: int = 2,
@@ -1079,35 +1359,61 @@ def to_record(
     label: int = -1,
     max_gap: int = 10,
 ) -> tuple[dict, list[str]]:
-    """An annotation record (pyskl's keys, plus ``layout``) and notes on what was dropped or assumed."""
-    notes = list(pf.notes) + [f"{where}: {why} (left out)" for where, why in pf.problems]
+    """An annotation record (pyskl's keys, plus ``layout``) and notes on what was dropped or assumed.
+
+    A detection that breaks the value rules of :func:`~.validate.person_frame_problems` (2D: a
+    coordinate beyond one image size around the image) is left out and named, as a NaN one is by
+    the reader; only a video with nobody left is an error.
+    """
+    in_file = _where_in_file(pf)
+    notes = list(pf.notes) + [f"{in_file}{where}: {why} (left out)" for where, why in pf.problems]
     src = pf.layout
     dst = READ_AS.get(src, src)
     coords = [np.asarray(c, np.float32) for c in pf.coords]
     scores = [np.asarray(s, np.float32) for s in pf.scores]
+    ids = [list(i) for i in pf.ids] if pf.ids is not None else None
+    shape = None
+    if pf.dim == 2:
+        coords, normalised, unit_notes = _units(pf, coords, scores)
+        shape, shape_notes = _image_shape(pf, normalised, img_shape)
+        notes += unit_notes + shape_notes
+    left_out = []
+    bad_frames = [person_frame_problems(c[:, None], shape) if len(c) else {} for c in coords]
+    total = sum(len(c) for c in coords)
+    if shape is not None and total and sum(map(len, bad_frames)) > MOSTLY_OUTSIDE * total:  # wrong units, not a few garbled values
+        every = np.concatenate([c for c in coords if len(c)])
+        hint = " (pass --img-size WxH / img_shape=(h, w))" if pf.img_shape is None and img_shape is None and shape != (1, 1) else ""
+        raise PoseFormatError(
+            f"{pf.source or pf.name}: {sum(map(len, bad_frames))} of {total} detections lie far outside the image: "
+            + "; ".join(coordinate_range_problems(every, shape)) + hint
+        )
+    for t, (c, bad) in enumerate(zip(coords, bad_frames)):
+        if not bad:
+            continue
+        names = pf.person_where[t] if t < len(pf.person_where) and len(pf.person_where[t]) == len(c) else []
+        for (p, _), why in sorted(bad.items()):
+            left_out.append((names[p] if names else f"{pf.frame_names[t]}, person {p}", why))
+        keep = [p for p in range(len(c)) if (p, 0) not in bad]
+        coords[t], scores[t] = c[keep], scores[t][keep]
+        if ids is not None:
+            ids[t] = [ids[t][p] for p in keep]
+    notes += [f"{in_file}{where}: {why} (left out)" for where, why in left_out]
+    if not any(len(c) for c in coords):
+        detail = "; ".join(f"{where}: {why}" for where, why in (pf.problems + left_out)[:5])
+        what = f"no usable person in any of {len(coords)} frame(s) ({detail})" if detail else f"no person in any of {len(coords)} frame(s)"
+        raise PoseFormatError(f"{pf.source or pf.name}: {what}")
     if dst != src:
         pairs = [map_joints(c, s, src, dst) for c, s in zip(coords, scores)]
         coords, scores = [p[0] for p in pairs], [p[1] for p in pairs]
         notes.append(f"joints mapped {src} -> {dst}")
-    tr = track_people(coords, scores, pf.ids, max_persons=max_persons, max_gap=max_gap)
+    tr = track_people(coords, scores, ids, max_persons=max_persons, max_gap=max_gap)
     if tr.dropped:
         shown = ", ".join(f"track {d['track']} ({d['frames']} frames, score {d['score']:.1f})" for d in tr.dropped[:5])
         more = f" and {len(tr.dropped) - 5} more" if len(tr.dropped) > 5 else ""
         notes.append(f"kept {len(tr.kept)} of {tr.num_tracks} tracks by total keypoint score; dropped {shown}{more}")
     notes += tr.notes
     rec = {"frame_dir": pf.name, "label": int(label), "total_frames": int(tr.keypoint.shape[1]), "layout": dst, "source_format": pf.fmt}
-    if pf.dim == 2:
-        if pf.img_shape is not None:
-            shape = pf.img_shape
-            if img_shape is not None and tuple(img_shape) != tuple(shape):
-                notes.append(f"image size {shape[1]}x{shape[0]} from the file used, not the given {img_shape[1]}x{img_shape[0]}")
-        elif pf.normalised:
-            shape = (1, 1)
-        elif img_shape is not None:
-            shape = tuple(int(x) for x in img_shape)
-        else:
-            shape = PYSKL_IMG_SHAPE
-            notes.append("image size unknown: pyskl's fallback 1920x1080 used (pass --img-size WxH / img_shape=(h, w))")
+    if shape is not None:
         score = tr.keypoint_score
         if not pf.has_score:
             score = (tr.keypoint != 0).any(-1).astype(np.float32)  # no scores in the file: 1 where a joint is

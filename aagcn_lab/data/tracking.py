@@ -170,20 +170,31 @@ def select_tracks(
     kp = np.zeros((max(len(kept), 1), t, v, d), np.float32)
     sc = np.zeros((max(len(kept), 1), t, v), np.float32)
     filled = np.zeros(sc.shape[:2], bool)
-    notes: list[str] = []
+    repeated: list[tuple[int, int]] = []  # (frame, track id) given to a second detection of one frame
     for f, (c, s, ids) in enumerate(zip(coords, scores, assignment)):
         for p, k in enumerate(ids):
             m = slot.get(int(k))
             if m is None:
                 continue
             if filled[m, f]:  # only when a file gives one identity to two people of a frame
-                notes.append(f"frame {f}: two detections with track id {k}; kept the first")
+                repeated.append((f, int(k)))
                 continue
             kp[m, f] = c[p]
             sc[m, f] = s[p]
             filled[m, f] = True
+    notes = [_repeated_note(repeated)] if repeated else []
     dropped = [{"track": k, "frames": frames[k], "score": round(total[k], 4)} for k in rest]
     return TrackResult(kp, sc, kept, dropped, [np.asarray(a) for a in assignment], len(ranked), notes)
+
+
+def _repeated_note(repeated: list[tuple[int, int]]) -> str:
+    """One note for every frame where the file gave one track id to two detections."""
+    if len(repeated) == 1:
+        f, k = repeated[0]
+        return f"frame {f}: two detections with track id {k}; kept the first"
+    frames = sorted({f for f, _ in repeated})
+    shown = ", ".join(f"frame {f} (track {k})" for f, k in repeated[:5]) + (f" and {len(repeated) - 5} more" if len(repeated) > 5 else "")
+    return f"{len(frames)} frame(s) give one track id to two detections: {shown}; kept the first of each"
 
 
 def track_people(

@@ -16,7 +16,9 @@ The rules (README, "Validation rules", has the same table):
   stored as float16 holds nothing beyond ``FLOAT16_MAX`` (65504), checked after every cast, and
   nothing beyond half of it, so that the differences the pipeline takes stay finite;
 * 2D coordinates lie within one frame size around the image, ``-1 <= x / w <= 2`` (``img_shape``
-  ``(h, w)``; ``(1, 1)`` means fractions of the frame, so pixels there are an error);
+  ``(h, w)``; ``(1, 1)`` means fractions of the frame, so pixels there are an error); the readers
+  apply the same rules one person-frame at a time (:func:`person_frame_problems`), so that one
+  garbled detection is left out and named while the rest of the video is kept;
 * detection scores are finite and within ``[0, SCORE_MAX]`` (1.25: OpenPose heatmap peaks exceed
   1 a little); percent scores (up to 100) are an error that says so;
 * ``label`` is an integer ``>= 0``, below the number of classes; a file without class names may
@@ -44,6 +46,9 @@ __all__ = [
     "MAX_UNNAMED_CLASSES",
     "is_int",
     "record_problems",
+    "person_frame_problems",
+    "coordinate_range_problems",
+    "MOSTLY_OUTSIDE",
     "check_record",
     "check_pipeline_input",
     "to_storage",
@@ -64,6 +69,7 @@ FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504: the storage dtype of NTU
 COORD_LIMIT = 1e5  # |coordinate| above this is no unit a skeleton is written in (metres, mm, pixels)
 SCORE_MAX = 1.25  # detection scores are confidences in [0, 1]; heatmap peaks reach ~1.2 (Kinetics)
 MAX_UNNAMED_CLASSES = 1000  # without class names, a label this large is a typo, not a class
+MOSTLY_OUTSIDE = 0.5  # more than this share of a video's detections far outside the image: wrong units, not garbled values
 _2D_LAYOUTS = ("coco", "openpose")
 _3D_LAYOUTS = ("nturgb+d", "nturgb+d-2sagcn")
 
@@ -126,8 +132,12 @@ def _score_problems(score: np.ndarray) -> list[str]:
     return []
 
 
-def _coordinate_range_problems(kp: np.ndarray, img_shape: tuple[int, int]) -> list[str]:
-    """2D x, y must lie within one frame size around the image (pixels in a 0..1 file, etc.)."""
+def coordinate_range_problems(kp: np.ndarray, img_shape: tuple[int, int]) -> list[str]:
+    """2D x, y must lie within one frame size around the image (pixels in a 0..1 file, etc.); a whole video's sentence.
+
+    A reader that finds more than :data:`MOSTLY_OUTSIDE` of a video's detections outside refuses the
+    video with this sentence (wrong units or image size) instead of leaving the detections out one by one.
+    """
     h, w = (float(s) for s in img_shape)
     problems = []
     for axis, size, name in ((0, w, "x"), (1, h, "y")):
@@ -140,6 +150,52 @@ def _coordinate_range_problems(kp: np.ndarray, img_shape: tuple[int, int]) -> li
                 f"({name} should be {unit}): wrong units or wrong img_shape?"
             )
     return problems
+
+
+def _image_words(img_shape: tuple[int, int]) -> str:
+    h, w = (float(s) for s in img_shape)
+    return "the frame (x, y are fractions of it)" if (h, w) == (1.0, 1.0) else f"the {w:g}x{h:g} image"
+
+
+def person_frame_problems(
+    kp: np.ndarray, img_shape: tuple[int, int] | None = None, score: np.ndarray | None = None
+) -> dict[tuple[int, int], str]:
+    """What is wrong with each person-frame ``(m, t)`` of ``kp (M, T, V, C)``; only the bad ones are keys.
+
+    The value rules of :func:`record_problems`, one detection at a time: NaN/inf (in ``kp`` or in
+    ``score (M, T, V)``), ``|value| > COORD_LIMIT``, and with ``img_shape`` ``(h, w)`` (2D) every x
+    within ``-w..2w`` and y within ``-h..2h`` (one image size around the image, edges included;
+    ``(1, 1)``: fractions of the frame, so ``-1..2``). Readers leave such a detection out and name it.
+    """
+    kp = np.asarray(kp, dtype=np.float64)
+    out: dict[tuple[int, int], str] = {}
+    if kp.ndim != 4 or not kp.size:
+        return out
+    finite = np.isfinite(kp).all(-1)
+    if score is not None:
+        finite &= np.isfinite(np.asarray(score, dtype=np.float64))
+    for m, t in np.argwhere(~finite.all(-1)):
+        joints = np.flatnonzero(~finite[m, t])
+        out[(int(m), int(t))] = f"NaN/inf in joint(s) {', '.join(map(str, joints[:8]))}"
+    size = np.where(np.isfinite(kp), np.abs(kp), 0.0).max(-1)  # (M, T, V)
+    for m, t in np.argwhere((size > COORD_LIMIT).any(-1)):
+        if (int(m), int(t)) not in out:
+            j = int(size[m, t].argmax())
+            out[(int(m), int(t))] = f"joint {j} has a value of {size[m, t, j]:.6g}, beyond {COORD_LIMIT:g} (wrong units?)"
+    if img_shape is not None and kp.shape[-1] == 2:
+        h, w = (float(s) for s in img_shape)
+        for axis, extent, name in ((0, w, "x"), (1, h, "y")):
+            c = kp[..., axis]
+            outside = (c < -extent) | (c > 2 * extent)  # NaN compares False: named above
+            for m, t in np.argwhere(outside.any(-1)):
+                if (int(m), int(t)) in out:
+                    continue
+                j = int(np.flatnonzero(outside[m, t])[0])
+                out[(int(m), int(t))] = (
+                    f"{name} = {c[m, t, j]:.6g} at joint {j} is far outside {_image_words(img_shape)} "
+                    f"(allowed {-extent:g}..{2 * extent:g}: one image size around it)"
+                )
+    return out
 
 
 def record_problems(
@@ -223,7 +279,7 @@ def record_problems(
         if not (isinstance(shp, (tuple, list)) and len(shp) == 2 and all(is_int(s) and s > 0 for s in shp)):
             problems.append(f"img_shape must be (height, width) positive integers, got {shp!r}")
         elif c == 2 and kp.size and kp.dtype.kind == "f" and not value_problems:
-            problems += _coordinate_range_problems(kp, shp)
+            problems += coordinate_range_problems(kp, shp)
     return problems
 
 
