@@ -283,7 +283,23 @@ def _check_nested(d: dict) -> None:
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:
-    """Read a config JSON (as written to a run folder's ``config.json``)."""
-    d = json.loads(Path(path).read_text())
+    """Read a config JSON (as written to a run folder's ``config.json``); a file that is not one is an
+    :class:`~aagcn_lab.io.InputError` naming it."""
+    from ..io import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: is a folder, not a config file")
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not JSON ({e}); a config is a JSON object of TrainConfig fields, e.g. a run's launch_config.json") from None
+    if not isinstance(d, dict):
+        raise InputError(f"{path}: holds a JSON {type(d).__name__}, not a JSON object of TrainConfig fields")
     d = d.get("train", d)
-    return apply_overrides(TrainConfig(), d)
+    if not isinstance(d, dict):
+        raise InputError(f"{path}: its 'train' entry is a {type(d).__name__}, not an object of TrainConfig fields")
+    try:
+        return apply_overrides(TrainConfig(), d)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{path}: {e}") from None
