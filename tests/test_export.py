@@ -16,12 +16,19 @@ from aagcn_lab.model.checkpoint import load_checkpoint, save_checkpoint
 from aagcn_lab.predict import predict
 
 from .conftest import perturb, shared_file
+from .tolerances import float_bound
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
 SMALL = dict(base_channels=16, num_stages=4, inflate_stages=[3], down_stages=[3])
-TOL = 1e-4
+# onnxruntime's / torch.export's kernels against PyTorch's, f32, relative to max(1, max|logit|): per layer
+# ~1e3 terms for SMALL (tcn 9 x 32, attention means over T x V <= 2500 through a sigmoid's slope 1/4,
+# the unit's 3 x (C + V)), 4 blocks + head; pyskl's full model ~4e3 (tcn 9 x 256), 10 blocks + head
+TOL = float_bound(torch.float32, terms=1e3, depth=5)  # 6e-4 (was 1e-4)
+TOL_FULL = float_bound(torch.float32, terms=4e3, depth=11)  # 5.2e-3
+# probabilities: softmax makes |dp| <= 2 p max|dz|, logits |z| <= 5 (perturb calibrates BN)
+PROBS = float_bound(torch.float32, terms=1e3, depth=5, scale=10)  # 6e-3
 
 
 def torch_logits(model, x: torch.Tensor) -> np.ndarray:
@@ -57,7 +64,7 @@ def test_onnx_equals_pytorch_for_a_pyskl_parity_checkpoint(tmp_path):
         for t in (100, 37):
             xi = x[:n, :, :t].contiguous()
             ref, got = torch_logits(model, xi), ort_logits(onnx_path, xi)
-            assert np.abs(got - ref).max() <= TOL * max(1.0, np.abs(ref).max()), (n, t)
+            assert np.abs(got - ref).max() <= TOL_FULL * max(1.0, np.abs(ref).max()), (n, t)
     meta = read_sidecar(onnx_path)
     assert meta["layout"] == "nturgb+d" and meta["stream"] == "j" and len(meta["classes"]) == 60
     assert meta["classes"][0] == "drink water" and meta["input"]["shape"] == ["N", 2, "T", 25, 3]
@@ -87,7 +94,7 @@ def test_predict_runs_the_onnx_model_with_the_same_pipelines(builtin_export, tmp
     kw = dict(num_clips=2, with_score=True)
     [a] = predict(ckpt, x, **kw)
     [b] = predict(onnx_path, x, **kw)
-    np.testing.assert_allclose(b.probs, a.probs, atol=1e-5)
+    np.testing.assert_allclose(b.probs, a.probs, atol=PROBS)
     assert b.class_names == names and set(b.streams) == {"b"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -107,7 +114,8 @@ def test_pt2_export_equals_pytorch(tmp_path):
         x = torch.randn(n, 2, t, 25, 3)
         with torch.no_grad():
             got = program.module()(x).numpy()
-        assert np.abs(got - torch_logits(load_checkpoint(ckpt), x)).max() <= TOL
+        ref = torch_logits(load_checkpoint(ckpt), x)
+        assert np.abs(got - ref).max() <= TOL * max(1.0, np.abs(ref).max())
     assert read_sidecar(tmp_path / "j.pt2")["format"] == "pt2"
 
 
@@ -133,4 +141,4 @@ def test_streaming_with_the_onnx_model_equals_the_checkpoint(builtin_export):
     rb = [r for r in map(b.push, frames) if r]
     assert [r.frame for r in ra] == [r.frame for r in rb] == [9, 14, 19]
     for x, y in zip(ra, rb):
-        np.testing.assert_allclose(y.prediction.probs, x.prediction.probs, atol=1e-5)
+        np.testing.assert_allclose(y.prediction.probs, x.prediction.probs, atol=PROBS)
