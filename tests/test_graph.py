@@ -52,12 +52,12 @@ def test_spatial_partition_properties(name):
     a = spatial_partition(name)
     v = get_layout(name).num_joints
     assert a.shape == (3, v, v) and a.dtype == np.float32
-    assert np.array_equal(a[0], np.eye(v))
+    assert np.array_equal(a[0], np.eye(v))  # exact: ones and zeros
     for k in (1, 2):
         col = a[k].sum(0)
-        assert np.allclose(col[col > 0], 1.0)  # column-normalised
+        assert np.allclose(col[col > 0], 1.0)  # column-normalised (f32, d <= 5 terms of 1/d: 6e-7 < 1e-5)
     center = get_layout(name).center
-    assert a[1][:, center].sum() == 0  # the root sends nothing inward ... its column is empty
+    assert a[1][:, center].sum() == 0  # the root sends nothing inward ... its column is empty (exact: zeros)
     # inward and outward are transposes in sparsity
     assert np.array_equal(a[1] > 0, (a[2] > 0).T)
 
@@ -65,6 +65,8 @@ def test_spatial_partition_properties(name):
 def test_partition_equals_pyskl_fixture():
     for fname, layout in (("model_ntu60_3d.pt", "nturgb+d"), ("model_coco60_2d.pt", "coco")):
         d = torch.load(shared_file("fixtures", "pyskl_parity", fname), weights_only=True)
+        # exact (here and in the next test): every entry is 0, 1 or 1/deg, one correctly rounded division cast to f32 (pyskl's
+        # product with a diagonal adds one non-zero product to zeros, exact): the same bits on any IEEE-754 CPU
         assert np.array_equal(d["graph_A"].numpy(), spatial_partition(layout))
 
 
@@ -72,7 +74,7 @@ def test_partition_equals_pyskl_fixture():
 def test_partition_equals_pyskls_golden_copy(layout):
     """pyskl's own partition, kept in tests/golden (runs in every clone)."""
     want = np.load(GOLDEN)[f"graph_A/{layout}"]
-    assert np.array_equal(spatial_partition(layout), want)
+    assert np.array_equal(spatial_partition(layout), want)  # exact: as in the test above
 
 
 @pytest.mark.parametrize("name", list(LAYOUT_FACTS))
@@ -89,12 +91,14 @@ def test_layout_tables_are_the_reference_docs(name):
 @pytest.mark.parametrize("name", list(LAYOUT_FACTS))
 def test_partition_equals_the_documented_rule(name):
     """The partition built in the test from the doc's edge list and column rule (no package code)."""
+    # the package's f32 against the doc's rule in f64: one rounding of 1/deg <= 1 to f32, u = 6e-8 < 1e-7
     np.testing.assert_allclose(spatial_partition(name), partition(name), rtol=0, atol=1e-7)
 
 
 def test_partition_known_values_without_reference():
     # NTU: joint 0 (SpineBase) has parent SpineMid (1); SpineMid's parent is SpineShoulder (20) with 4 children.
     a = spatial_partition("nturgb+d")
+    # exact: 1, 1 / 1 and 1 / 4 are exact floats (approx below is slack)
     assert a[1][1, 0] == 1.0  # In[parent, child] = 1: child 0 takes SpineMid's feature
     assert a[2][0, 1] == pytest.approx(1.0)  # Out[child, parent] = 1 / #children(SpineMid) = 1
     n_children_20 = sum(1 for _, p in LAYOUTS["nturgb+d"].inward if p == 20)
@@ -106,15 +110,17 @@ def test_normalize_digraph_handles_empty_columns():
     m = edge2mat([(0, 1), (2, 1)], 3)
     n = normalize_digraph(m)
     assert np.allclose(n.sum(0), [1, 0, 1])  # pairs (0->1), (2->1): columns 0 and 2, column 1 stays empty
-    assert n[1, 0] == 1 and n[1, 2] == 1
+    assert n[1, 0] == 1 and n[1, 2] == 1  # exact: 1 / 1
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.sampled_from(list(LAYOUTS)), st.booleans())
 def test_normalized_adjacency_is_symmetric_with_unit_spectrum(name, loops):
     a = normalized_adjacency(name, self_loops=loops)
+    # f32 d_i^-1/2 a_ij d_j^-1/2 in either order: 2 roundings of values <= 1, 2.4e-7 < 1e-6
     assert np.allclose(a, a.T, atol=1e-6)
     eig = np.linalg.eigvalsh(a.astype(np.float64))
+    # |eigenvalue shift| <= ||f32 rounding||_F <= sqrt(nnz <= 100) x 6e-8 = 6e-7, plus f64 eigvalsh: < 1e-5
     assert eig.max() <= 1 + 1e-5 and eig.min() >= -1 - 1e-5
 
 
