@@ -12,6 +12,11 @@ file, a Kinetics-skeleton JSON, a ``.npy`` array, or an in-memory array / record
 (all scores 1), and ``(x, y, score)`` needs ``with_score=True``. Each checkpoint's stream (j, b,
 jm, bm) is read from the checkpoint (ours) or given as ``{stream: path}``; each stream gets its
 own test pipeline (pyskl's 10 clips) and the probabilities are fused with pyskl's weights.
+
+A sample's true label is shown by the model's class name only when the input's labels are the
+model's classes (:class:`LabelSpace`: an NTU ``.skeleton`` file's action with an NTU model, ...);
+otherwise it is the file's own label in its own dataset, e.g. ``file label: A011 (NTU: reading)``
+for an NTU file and a model of the built-in data, or a class index of an annotation file.
 """
 
 from __future__ import annotations
@@ -48,18 +53,71 @@ from .model.aagcn import AAGCN
 from .model.checkpoint import read_checkpoint
 from .model.cpu_infer import prepare_inference
 
-__all__ = ["Prediction", "predict", "predict_records", "prepare_streams", "read_input", "load_stream_models"]
+__all__ = [
+    "LabelSpace",
+    "Prediction",
+    "input_label_space",
+    "predict",
+    "predict_records",
+    "prepare_streams",
+    "read_input",
+    "load_stream_models",
+]
+
+
+@dataclass(frozen=True)
+class LabelSpace:
+    """What an input's labels index: a dataset's classes (``names``; empty when not known) and how the
+    dataset writes label ``i`` itself (``id_format`` of ``i + first``: NTU's ``A011`` is label 10)."""
+
+    dataset: str = ""  # 'NTU', 'Kinetics-400', 'NW-UCLA'; else where the labels come from ('x.pkl', 'the input record')
+    names: tuple[str, ...] = ()
+    id_format: str = "{}"
+    first: int = 0
+
+    def holds(self, model_names: Sequence[str]) -> bool:
+        """Whether these labels are the model's classes (the shorter list of names opens the longer one:
+        NTU-60 in NTU-120)."""
+        n = min(len(self.names), len(model_names))
+        return n > 0 and list(self.names[:n]) == list(model_names[:n])
+
+    def describe(self, label: int) -> dict:
+        """``{'id', 'dataset', 'name'}`` of ``label`` as the input's dataset writes it (``name``: None if not known)."""
+        return {"id": self.id_format.format(label + self.first), "dataset": self.dataset,
+                "name": self.names[label] if 0 <= label < len(self.names) else None}  # fmt: skip
+
+
+def input_label_space(source, fmt: str | None = None) -> LabelSpace:
+    """The label space of what :func:`read_input` reads from ``source``: a raw dataset file's own classes
+    (NTU ``.skeleton``, Kinetics JSON, NW-UCLA clips), else the annotation file's or the record's indices."""
+    from .data.classes import class_names
+
+    if not isinstance(source, (str, os.PathLike)):
+        return LabelSpace("the input record")
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix == ".skeleton":
+        return LabelSpace("NTU", tuple(class_names("ntu120")), "A{:03d}", 1)
+    if suffix == ".json" or path.is_dir():
+        from .data.ucla import UCLA_ACTIONS, is_ucla_input
+
+        if fmt == "ucla" or (fmt is None and path.exists() and is_ucla_input(path)):
+            return LabelSpace("NW-UCLA", tuple(UCLA_ACTIONS), "{}", 1)  # the clip's own 'label' counts from 1
+        return LabelSpace("Kinetics-400", tuple(class_names("kinetics400")), "label_index {}")  # pose outputs: no label
+    return LabelSpace(path.name)
 
 
 @dataclass
 class Prediction:
-    """The fused prediction for one sample."""
+    """The fused prediction for one sample: the true label as a class of the model (``label``) when the
+    input's labels are the model's classes, else as the input's own (``file_label``, see :class:`LabelSpace`)."""
 
     frame_dir: str
     probs: np.ndarray  # (K,) fused, sums to 1
     class_names: list[str]
     streams: dict[str, np.ndarray] = field(default_factory=dict)  # per-stream probabilities
-    label: int | None = None
+    label: int | None = None  # a class index of the model
+    file_label: dict | None = None  # LabelSpace.describe: the input's own label, not a class of the model
 
     def top(self, k: int = 5) -> list[tuple[int, str, float]]:
         """The ``k`` most probable classes: ``(index, name, probability)``."""
@@ -71,11 +129,19 @@ class Prediction:
         d = {"sample": self.frame_dir, "top": [{"class": i, "name": n, "prob": p} for i, n, p in self.top(k)]}
         if self.label is not None:
             d["label"] = {"class": self.label, "name": self.class_names[self.label]}
+        if self.file_label is not None:
+            d["file_label"] = dict(self.file_label)
         d["streams"] = {s: self.class_names[int(p.argmax())] for s, p in self.streams.items()}
         return d
 
     def __str__(self) -> str:
-        head = f"{self.frame_dir}" + (f" (label: {self.class_names[self.label]})" if self.label is not None else "")
+        head = self.frame_dir
+        if self.label is not None:
+            head += f" (label: {self.class_names[self.label]})"
+        elif self.file_label is not None:
+            f = self.file_label
+            where = f"{f['dataset']}: {f['name']}" if f["name"] is not None else f"class index in {f['dataset']}"
+            head += f" (file label: {f['id']} ({where}))"
         lines = [head] + [f"  {p:6.1%}  {name}" for _, name, p in self.top()]
         return "\n".join(lines)
 
@@ -266,7 +332,7 @@ def predict(
     device = resolve_device(device)
     models = load_stream_models(checkpoints)
     records = read_input(source, sample, with_score, fmt, img_shape)
-    return predict_records(models, records, weights, num_clips, device)
+    return predict_records(models, records, weights, num_clips, device, label_space=input_label_space(source, fmt))
 
 
 def prepare_streams(models: Mapping[str, tuple], device: str = "cpu") -> dict:
@@ -288,10 +354,13 @@ def predict_records(
     num_clips: int = 10,
     device: str = "cpu",
     nets: Mapping | None = None,
+    label_space: LabelSpace | None = None,
 ) -> list[Prediction]:
     """Fused predictions of ``records`` by ``{stream: (model, settings)}`` from :func:`load_stream_models`
     (the one prediction loop: :func:`predict` and :class:`aagcn_lab.streaming.StreamingPredictor` use it);
-    ``nets`` from :func:`prepare_streams` when the caller keeps them (else prepared here, once per call)."""
+    ``nets`` from :func:`prepare_streams` when the caller keeps them (else prepared here, once per call);
+    ``label_space``: what the records' labels index (default: not known, so never read as the model's classes)."""
+    label_space = label_space or LabelSpace("the input record")
     first_model = next(iter(models.values()))[0]
     for stream, (model, _) in models.items():
         if model.cfg.num_classes != first_model.cfg.num_classes:
@@ -335,6 +404,9 @@ def predict_records(
         total = sum(w.get(s, 0.0) for s in per_stream)
         fused = sum(w.get(s, 0.0) * p for s, p in per_stream.items()) / total
         label = int(rec.get("label", -1))
-        label = label if 0 <= label < len(names) else None
-        preds.append(Prediction(str(rec["frame_dir"]), fused, names, per_stream, label))
+        file_label = label_space.describe(label) if label >= 0 else None
+        if label_space.holds(names) and label < len(names) and file_label is not None:
+            preds.append(Prediction(str(rec["frame_dir"]), fused, names, per_stream, label))
+        else:
+            preds.append(Prediction(str(rec["frame_dir"]), fused, names, per_stream, None, file_label))
     return preds
