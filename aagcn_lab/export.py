@@ -65,7 +65,7 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def _sidecar(model, stream: str, clip_len: int, names: list[str], fmt: str, source: str, num_clips: int) -> dict:
+def _sidecar(model, stream: str, clip_len: int, names: list[str], fmt: str, source: str, num_clips: int, protocol: str = "pyskl") -> dict:
     lay = model.layout
     cfg = model.cfg
     kind = "2d" if lay.name in ("coco", "openpose") else "3d" if lay.name.startswith("nturgb+d") else "as trained"
@@ -85,6 +85,7 @@ def _sidecar(model, stream: str, clip_len: int, names: list[str], fmt: str, sour
         "clip_len": clip_len,
         "num_clips": num_clips,
         "num_person": cfg.num_person,
+        "protocol": protocol,  # the data pipeline (aagcn_lab.data.pipeline.build_pipeline(..., protocol=...))
         "preprocessing": {
             "pipeline": f"aagcn_lab.data.pipeline.Pipeline(feat={stream!r}, split='test', layout={lay.name!r}, clip_len={clip_len}, num_clips={num_clips}, num_person={cfg.num_person})",
             "input_kind": kind,
@@ -137,7 +138,7 @@ def export_model(
             program = torch.export.export(fn, (example,), dynamic_shapes=auto, strict=False)
             torch.export.save(program, out)
     names = class_names_for(cfg.num_classes, settings["meta"])
-    meta = _sidecar(model, found_stream, settings["clip_len"], names, fmt, str(checkpoint), num_clips)
+    meta = _sidecar(model, found_stream, settings["clip_len"], names, fmt, str(checkpoint), num_clips, settings.get("protocol", "pyskl"))
     side = sidecar_path(out)
     side.write_text(json.dumps(meta, indent=2))
     return out, side
@@ -232,4 +233,5 @@ def load_onnx_stream(path: str | os.PathLike) -> tuple[str, OnnxModel, dict]:
     """``(stream, model, settings)`` of an exported ONNX model, for ``predict.load_stream_models``."""
     model = OnnxModel(path)
     meta = model.meta
-    return meta["stream"], model, {"clip_len": int(meta["clip_len"]), "meta": {"label_names": meta["classes"], "feat": meta["stream"]}}
+    settings = {"clip_len": int(meta["clip_len"]), "protocol": str(meta.get("protocol", "pyskl"))}
+    return meta["stream"], model, dict(settings, meta={"label_names": meta["classes"], "feat": meta["stream"]})

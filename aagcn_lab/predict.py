@@ -32,7 +32,7 @@ import torch
 
 from .data.annotations import load_annotations
 from .data.classes import class_names_for
-from .data.pipeline import Pipeline
+from .data.pipeline import build_pipeline
 from .data.poses import fit_layout
 from .data.validate import (
     MOSTLY_OUTSIDE,
@@ -311,7 +311,8 @@ def load_stream_models(checkpoints) -> dict[str, tuple[AAGCN, dict]]:
                 raise ValueError(f"{path}: the checkpoint does not say its stream; pass {{'j': path, 'b': ...}} (CLI: j={path})")
         if stream in out:
             raise InputError(f"two checkpoints for stream {stream!r} ({path} and another); name each stream once (j=..., b=...)")
-        out[stream] = (model, {"clip_len": trained_on.clip_len or 100, "meta": dict(info.meta, source=info.source)})
+        settings = {"clip_len": trained_on.clip_len or 100, "protocol": trained_on.protocol, "meta": dict(info.meta, source=info.source)}
+        out[stream] = (model, settings)
     return out
 
 
@@ -392,7 +393,10 @@ def predict_records(
                     f"sample {rec['frame_dir']}: {record_dim(rec_s)}D data (C = {rec_s['keypoint'].shape[-1]}), but the "
                     f"{stream} model is a {want}D model (layout {model.layout.name!r}){hint}"
                 )
-            pipe = Pipeline(stream, "test", model.layout, settings["clip_len"], num_clips, model.cfg.num_person)
+            pipe = build_pipeline(
+                stream, "test", model.layout, settings["clip_len"], num_clips, model.cfg.num_person,
+                protocol=settings.get("protocol", "pyskl"),
+            )  # the pipeline the model was trained with (its checkpoint says which)
             x = torch.from_numpy(pipe(rec_s)["keypoint"])[None].to(device)
             per_stream[stream] = nets[stream].forward_test(x)[0].double().cpu().numpy()
         for stream, probs in per_stream.items():  # never report a NaN probability

@@ -35,7 +35,7 @@ def _notebook_cells():
 
 
 STUBS = list(_notebook_cells())
-EXERCISED = {"01", "02", "02b", "03", "04", "05", "06", "07", "08"}  # the notebooks with exercise cells
+EXERCISED = {"01", "02", "02b", "03", "04", "05", "06", "07", "08", "09"}  # the notebooks with exercise cells
 
 
 class _Context(dict):
@@ -188,6 +188,9 @@ WRONG = [
     ("fuse_by_id", lambda s, w: (list(s[list(s)[0]][0])[::-1], None), "another order"),
     ("normalise_2d", lambda xy, shape: evaluation.normalise_2d_solution(xy, shape[::-1]), "width and height are swapped"),
     ("split_change", lambda a, b, f: (f * np.asarray(a), np.asarray(b) - np.asarray(a)), "f * A"),
+    ("ucla_minmax", lambda p: (p - p.min((0, 1))) / (p.max((0, 1)) - p.min((0, 1))), "map to [-1, 1]"),
+    ("ucla_minmax", lambda p: (p - p.min()) / (p.max() - p.min()) * 2 - 1, "each axis (x, y, z) on its own"),
+    ("ucla_minmax", lambda p: (p - p.min(1, keepdims=True)) / np.ptp(p, 1, keepdims=True) * 2 - 1, "per frame"),
 ]
 
 
@@ -319,3 +322,22 @@ def test_the_notebook_helper_records_reveals_and_stops_a_solutions_run(tmp_path,
         exercises.get("nope")
     with pytest.raises(ValueError, match="registered twice"):
         exercises.register("gate", "implement", "x", "q", block.gate_solution, lambda f: "")
+
+
+def test_real_data_predict_and_explore_checks():
+    """09: the copies guess is judged against the measured direction; the confused pair by the matrix, with
+    the swapped order named and a non-action refused."""
+    ctx = {"acc_copies": 0.97, "acc_others": 0.88}
+    assert exercises.run_check("ucla_copies", "copies", **ctx).passed
+    wrong = exercises.run_check("ucla_copies", "others", **ctx)
+    assert not wrong.passed and "97.0 % on the 95 copies" in wrong.message
+    assert "answer one of" in exercises.run_check("ucla_copies", 3, **ctx).message
+    names = ["walk", "sit down", "stand up"]
+    cm = np.array([[5, 0, 1], [0, 3, 4], [0, 2, 6]])
+    assert exercises.run_check("ucla_confused", ("Sit down", "stand up"), cm=cm, class_names=names).passed
+    swapped = exercises.run_check("ucla_confused", ("stand up", "sit down"), cm=cm, class_names=names)
+    assert not swapped.passed and "swapped" in swapped.message
+    assert "not an action" in exercises.run_check("ucla_confused", ("jump", "walk"), cm=cm, class_names=names).message
+    other = exercises.run_check("ucla_confused", ("walk", "stand up"), cm=cm, class_names=names)
+    assert not other.passed and "1 time(s)" in other.message and "holds 4" in other.message
+    assert "two action names" in exercises.run_check("ucla_confused", "walk", cm=cm, class_names=names).message

@@ -104,6 +104,30 @@ def test_a_notebook_whose_cell_timed_out_runs_again_and_an_error_does_not(tmp_pa
     assert second["status"] == "error" and "retried" not in second and "a real error" in second["error"]
 
 
+def test_a_notebook_without_its_data_is_skipped_with_where_to_get_it(tmp_path):
+    """``lab.require_ucla`` without the data: the notebook stops there, the lab counts it as skipped (not an
+    error), and the index says where the data comes from; in Jupyter the message shows without a traceback."""
+    import nbformat
+
+    from aagcn_lab.lab import DataUnavailable, require_ucla, run_lab
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
+                                            "language_info": {"name": "python"}})
+    params = nbformat.v4.new_code_cell('run_root = "."')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(f"from aagcn_lab import lab\nlab.require_ucla({str(tmp_path / 'none')!r})"),
+                nbformat.v4.new_code_cell("raise ValueError('never reached')")]
+    (tmp_path / "nbs").mkdir()
+    nbformat.write(nb, tmp_path / "nbs" / "01_needs_data.ipynb")
+    res = run_lab(tmp_path / "out", notebooks_folder=tmp_path / "nbs", quiet=True)
+    [entry] = res.notebooks
+    assert res.ok and entry["status"] == "skipped" and "NW-UCLA" in entry["reason"] and "all_sqe" in entry["reason"]
+    assert "skipped: " in (tmp_path / "out" / "index.md").read_text()
+    with pytest.raises(DataUnavailable) as err:
+        require_ucla(tmp_path / "none")
+    assert err.value._render_traceback_() == [str(err.value)]
+
+
 def test_lab_command_reads_notebooks_and_parameters_as_the_runner_gives_them():
     import argparse
 

@@ -128,7 +128,7 @@ def exercises_of(notebook: str) -> list[Exercise]:
 
 
 # the modules that register exercises (importing one registers its exercises); add yours here
-MODULES = ("graphs", "block", "evaluation", "ablation")
+MODULES = ("graphs", "block", "evaluation", "ablation", "realdata")
 
 
 def _load_all() -> None:

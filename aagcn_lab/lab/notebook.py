@@ -35,6 +35,10 @@ __all__ = [
     "run_results",
     "dataset_for",
     "warm_batch_norm",
+    "DataUnavailable",
+    "find_ucla",
+    "require_ucla",
+    "recorded_ucla_table",
 ]
 
 
@@ -234,3 +238,63 @@ def scope_box(preset: str = "builtin", feat: str = "j", **overrides: Any) -> Any
         else "These are the recipe's settings, so accuracies are comparable with pyskl's published ones."
     )
     return Markdown(f"**Scope of this run** (preset `{preset}_{feat}`)\n\n| setting | this run | pyskl NTU-60 X-Sub |\n|---|---|---|\n{rows}\n\n{note}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Real data the notebooks use when it is present (notebook 09: NW-UCLA)
+# ------------------------------------------------------------------------------------------------
+
+UCLA_SOURCES = (
+    "NW-UCLA in CTR-GCN's all_sqe JSON (1,484 clips; Wang et al., CVPR 2014, research use under the dataset's terms): "
+    "the data/NW-UCLA folder of CTR-GCN's repository (Uason-Chen/CTR-GCN, README 'Data Preparation'), or the "
+    "dataset's authors. Put the all_sqe folder under data/nw_ucla/ (or pass ucla_root)."
+)
+# where a notebook looks for the data, relative to its folder (notebooks/) and to the repository root
+_UCLA_PLACES = ("../../shared/data/nw_ucla", "../shared/data/nw_ucla", "../data/nw_ucla", "data/nw_ucla", "shared/data/nw_ucla")
+
+
+class DataUnavailable(Exception):
+    """A notebook's real data is not there: the message says where to get it. In Jupyter it shows as its
+    message alone (no traceback); the lab runner counts the notebook as skipped, not failed."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython: what to show instead of a traceback
+        return [str(self)]
+
+
+def find_ucla(hint: str | os.PathLike = "") -> Path | None:
+    """The ``all_sqe`` folder of NW-UCLA: ``hint`` (the folder or its parent), ``$AAGCN_LAB_UCLA``, or the
+    usual places (``../shared/data/nw_ucla`` beside the repository, ``data/nw_ucla``); ``None`` if absent."""
+    places = [hint] if str(hint) else [os.environ.get("AAGCN_LAB_UCLA", ""), *_UCLA_PLACES]
+    for place in filter(None, (str(p) for p in places)):
+        p = Path(place)
+        for cand in (p, p / "all_sqe"):
+            if cand.is_dir() and cand.name == "all_sqe" and any(cand.glob("a*_s*_e*_v*.json")):
+                return cand
+    return None
+
+
+def require_ucla(hint: str | os.PathLike = "") -> Path:
+    """:func:`find_ucla`, or :class:`DataUnavailable` saying where to get the data and what the notebook shows."""
+    found = find_ucla(hint)
+    if found is None:
+        where = f"{hint!s} holds no all_sqe folder of NW-UCLA clips" if str(hint) else "NW-UCLA is not on this machine"
+        raise DataUnavailable(
+            f"{where}. This notebook trains the four streams on real Kinect skeletons and compares them with the "
+            f"published NW-UCLA table; it needs the data: {UCLA_SOURCES} The other notebooks run without it."
+        )
+    return found
+
+
+# The project's recorded runs of the full CPU preset (ucla_cpu_*, 60 epochs), last epoch, top-1 %:
+# (stream or fusion, all 464 test clips, the 369 unique ones); the README's "Real data" section has the details.
+RECORDED_UCLA_CPU: dict[str, tuple[float, float]] = {}
+RECORDED_UCLA_NOTE = "not recorded yet"
+
+
+def recorded_ucla_table() -> str:
+    """The recorded CPU-preset figures as text lines (or a line saying there are none)."""
+    if not RECORDED_UCLA_CPU:
+        return f"recorded full CPU-preset runs: {RECORDED_UCLA_NOTE}"
+    rows = [f"recorded full CPU preset ({RECORDED_UCLA_NOTE}):"]
+    rows += [f"  {name:16s} all {a:5.1f}  unique {u:5.1f}" for name, (a, u) in RECORDED_UCLA_CPU.items()]
+    return "\n".join(rows)

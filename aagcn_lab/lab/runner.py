@@ -69,8 +69,8 @@ class LabResult:
 
     @property
     def ok(self) -> bool:
-        """True when every notebook ran without an error."""
-        return all(nb["status"] == "ok" for nb in self.notebooks)
+        """True when every notebook ran without an error (a notebook skipped for want of its data is no error)."""
+        return all(nb["status"] in ("ok", "skipped") for nb in self.notebooks)
 
 
 def parameter_types(nb: Path) -> dict[str, type | None]:
@@ -204,6 +204,11 @@ def run_lab(
                     print(f"[lab] {nb.name}: a cell ran past {cell_timeout} s ({type(e).__name__}); running the notebook again",
                           file=sys.stderr, flush=True)
                     continue
+                if getattr(e, "ename", "") == "DataUnavailable":  # lab.require_ucla & co: the notebook's data is absent
+                    entry["status"], entry["reason"] = "skipped", str(getattr(e, "evalue", e))
+                    if not quiet:
+                        print(f"[lab] {nb.name} skipped: {entry['reason']}", flush=True)
+                    break
                 entry["status"] = "error"
                 entry["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else e}"
                 if not quiet:
@@ -215,7 +220,7 @@ def run_lab(
         result.notebooks.append(entry)
         if not quiet and entry["status"] == "ok":
             print(f"[lab] {nb.name} done in {entry['seconds']:.0f} s", flush=True)
-        if entry["status"] != "ok" and stop_on_error:
+        if entry["status"] == "error" and stop_on_error:
             break
     for f in sorted((out / "results").glob("*.json")):
         result.results[f.stem] = json.loads(f.read_text())
@@ -236,7 +241,7 @@ def write_index(result: LabResult) -> None:
     )
     lines = ["# aagcn_lab run", "", f"Folder: `{out}`", "", "## Notebooks", ""]
     for nb in result.notebooks:
-        status = "ok" if nb["status"] == "ok" else f"**failed**: {nb.get('error', '')}"
+        status = {"ok": "ok", "skipped": f"skipped: {nb.get('reason', '')}"}.get(nb["status"], f"**failed**: {nb.get('error', '')}")
         lines.append(f"- [{nb['name']}](notebooks/{nb['name']}) -- {status} ({nb['seconds']:.0f} s)")
     lines += ["", "## Results", ""]
     for name, res in result.results.items():
