@@ -39,6 +39,7 @@ __all__ = [
     "find_ucla",
     "require_ucla",
     "recorded_ucla_table",
+    "data_options",
 ]
 
 
@@ -75,9 +76,11 @@ def training_options(options: Mapping[str, Any], epochs: int = 0) -> dict[str, A
     return {**options, **({"epochs": epochs} if epochs else {})}
 
 
-def stream_root(run_root: str | os.PathLike) -> Path:
-    """Where the lab keeps the four stream runs."""
-    return Path(run_root) / "streams"
+def stream_root(run_root: str | os.PathLike, preset: str = "builtin") -> Path:
+    """Where the lab keeps the stream runs of a preset family: ``<run_root>/streams`` for the built-in
+    data, ``<run_root>/streams/<family>`` for any other (so that runs of two datasets never share a folder)."""
+    root = Path(run_root) / "streams"
+    return root if preset == "builtin" else root / preset
 
 
 def ensure_stream(
@@ -92,7 +95,7 @@ def ensure_stream(
 ) -> Path:
     """A trained checkpoint of one stream: ``checkpoint`` if given, else the lab's run of that
     stream (trained now through torchrun if it has not finished yet). ``name``: the run's folder
-    under ``<run_root>/streams`` (default: the stream's name), for variants such as other settings."""
+    under :func:`stream_root` (default: the stream's name), for variants such as other settings."""
     if checkpoint:
         if not Path(checkpoint).exists():
             raise FileNotFoundError(f"checkpoint {checkpoint} not found")
@@ -101,11 +104,11 @@ def ensure_stream(
     from ..train.launch import launch
     from ..train.rundir import RunDir
 
-    cfg = stream_configs(preset, [feat], stream_root(run_root), **overrides)[feat]
+    cfg = stream_configs(preset, [feat], stream_root(run_root, preset), **overrides)[feat]
     if name:
         from ..train.config import apply_overrides
 
-        cfg = apply_overrides(cfg, {"work_dir": str(stream_root(run_root) / name)})
+        cfg = apply_overrides(cfg, {"work_dir": str(stream_root(run_root, preset) / name)})
     run = RunDir.of(cfg)
     if run.result() is not None and run.best.exists():
         return run.best
@@ -129,7 +132,7 @@ def ensure_streams(
     option (``epochs``, ``ann_file``, ``model.base_channels`` ...)."""
     from ..streams import train_streams
 
-    return train_streams(preset, streams, stream_root(run_root), gpus, parallel, nproc, quiet, **options)
+    return train_streams(preset, streams, stream_root(run_root, preset), gpus, parallel, nproc, quiet, **options)
 
 
 def dataset_for(checkpoint: str | os.PathLike, ann_file: str = "", split: str = "", mode: str = "val", feat: str = "") -> Any:
@@ -298,3 +301,18 @@ def recorded_ucla_table() -> str:
     rows = [f"recorded full CPU preset ({RECORDED_UCLA_NOTE}):"]
     rows += [f"  {name:16s} all {a:5.1f}  unique {u:5.1f}" for name, (a, u) in RECORDED_UCLA_CPU.items()]
     return "\n".join(rows)
+
+
+def data_options(run_root: str | os.PathLike, preset: str = "builtin", ucla_root: str | os.PathLike = "") -> dict[str, str]:
+    """The training options that point a preset family at the lab's copy of its data: for the NW-UCLA presets
+    (``ucla_*``) ``ann_file`` = ``<run_root>/data/nw_ucla.pkl``, converted from the ``all_sqe`` folder the first
+    time (:func:`require_ucla`); nothing for the built-in data or files the options name themselves."""
+    if not preset.startswith("ucla_"):
+        return {}
+    ann = Path(run_root) / "data" / "nw_ucla.pkl"
+    if not ann.exists():
+        from ..data.ucla import convert_ucla_folder
+
+        report = convert_ucla_folder(require_ucla(ucla_root), ann)
+        print(report.summary())
+    return {"ann_file": str(ann)}
