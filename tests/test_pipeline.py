@@ -19,6 +19,12 @@ def rel(a, b) -> float:
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
 
 
+# Every `rel(...) <= 1e-4` below compares pyskl's outputs (fixtures, tests/golden) with ours: elementwise f32
+# steps (centring, a 3-term rotation, bone and motion differences, 2D scaling), <= 10 roundings, relative to
+# the feature's own max, which for motion is down to ~1/30 of the centred coordinates it is the difference
+# of: 1.2e-7 x 10 x 30 = 3.6e-5 <= 1e-4, kept.
+
+
 def _fixture(name):
     d = torch.load(shared_file("fixtures", "pyskl_parity", name), weights_only=True)
     sample = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d["sample"].items()}
@@ -35,7 +41,8 @@ def test_pyskl_fixture_parity(name, feat):
         assert out["keypoint"].shape == want.shape and out["keypoint"].dtype == np.float32
         assert rel(out["keypoint"], want) <= 1e-4, split
         assert out["label"] == d["sample"]["label"] and out["frame_dir"] == d["sample"]["frame_dir"]
-        # the oracle reproduces pyskl too, including its frame indices
+        # the oracle reproduces pyskl too, including its frame indices (exact: integers from MT19937,
+        # the same on any machine)
         np.random.seed(d["train_seed"])
         ref = reference_pipeline(feat, split, layout)(dict(sample))
         assert np.array_equal(ref["frame_inds"].reshape(-1), d[f"{split}_{feat}_inds"].numpy().reshape(-1))
@@ -94,6 +101,9 @@ def test_fast_pipeline_equals_oracle_on_self_made_records(feat, split):
             fast = build_pipeline(feat, split, layout, clip_len=clip_len)(dict(rec), np.random.RandomState(seed))
             ref = reference_pipeline(feat, split, layout, clip_len=clip_len)(dict(rec), np.random.RandomState(seed))
             assert fast["keypoint"].shape == ref["keypoint"].shape
+            # the same steps grouped otherwise (one combined rotation, f64 before the f32 cast): <= 4 f32
+            # roundings of centred coordinates |x| <= 2 (max(1, .) covers motion's smaller values): 1.2e-7 x 4 x 2
+            # = 9.5e-7 <= 1e-6, kept
             np.testing.assert_allclose(fast["keypoint"], ref["keypoint"], rtol=0, atol=1e-6 * max(1, np.abs(ref["keypoint"]).max()))
 
 
@@ -103,18 +113,19 @@ def test_global_rng_untouched():
     before = np.random.get_state()[1].copy()
     for split in ("train", "val", "test"):
         build_pipeline("jm", split)(dict(rec), np.random.RandomState(0))
-    assert np.array_equal(np.random.get_state()[1], before)
+    assert np.array_equal(np.random.get_state()[1], before)  # exact: integer RNG state
 
 
 def test_test_mode_is_deterministic_and_train_mode_follows_the_rng():
     rec = _records()[4]
     a = build_pipeline("j", "test")(dict(rec))["keypoint"]
     b = build_pipeline("j", "test")(dict(rec))["keypoint"]
+    # exact (here and below): the same numpy steps on the same record and RNG stream, on one machine
     assert np.array_equal(a, b) and a.shape == (10, 2, 100, 25, 3)
     t1 = build_pipeline("j", "train")(dict(rec), np.random.RandomState(1))["keypoint"]
     t2 = build_pipeline("j", "train")(dict(rec), np.random.RandomState(1))["keypoint"]
     t3 = build_pipeline("j", "train")(dict(rec), np.random.RandomState(2))["keypoint"]
-    assert np.array_equal(t1, t2) and not np.array_equal(t1, t3)
+    assert np.array_equal(t1, t2) and not np.array_equal(t1, t3)  # t3: another RNG stream must differ
 
 
 def test_sampling_semantics():
@@ -142,7 +153,7 @@ def test_augmentations_off_by_default_and_not_at_test():
     rec = _records()[1]
     base = build_pipeline("j", "train")(dict(rec), np.random.RandomState(5))["keypoint"]
     same = build_pipeline("j", "train", augment=Augment())(dict(rec), np.random.RandomState(5))["keypoint"]
-    assert np.array_equal(base, same)
+    assert np.array_equal(base, same)  # exact: no augmentation step runs, the same steps as base
     aug = Augment(rotate_deg=30, scale=0.1, noise_std=0.01, flip_prob=1.0)
     t1 = build_pipeline("j", "test", augment=aug)(dict(rec))["keypoint"]
     assert np.array_equal(t1, build_pipeline("j", "test")(dict(rec))["keypoint"])
@@ -156,19 +167,21 @@ def test_augment_geometry():
     kp[0, 2, 7] = 0
     flip = Augment(flip_prob=1.0)(kp, lay, np.random.RandomState(0))
     perm = lay.flip_permutation()
+    # f64: a negation and a gather (exact), a 3-term rotation and a norm (~5 x 2.2e-16 of |x| <= 4): far below
+    # allclose's 1e-5 / 1e-8 (4 bounds); the rotated pose must differ
     assert np.allclose(flip[..., 0], -kp[:, :, perm, 0]) and np.allclose(flip[..., 1:], kp[:, :, perm, 1:])
     rot = Augment(rotate_deg=45)(kp, lay, np.random.RandomState(0))
     assert np.allclose(np.linalg.norm(rot, axis=-1), np.linalg.norm(kp, axis=-1))  # rotation keeps lengths
     assert np.allclose(rot[..., 2], kp[..., 2]) and not np.allclose(rot, kp)  # about the vertical (z) axis
     noisy = Augment(noise_std=0.1, scale=0.2)(kp, lay, np.random.RandomState(0))
-    assert (noisy[kp == 0] == 0).all()  # absent joints stay absent
+    assert (noisy[kp == 0] == 0).all()  # absent joints stay absent (exact: masked to 0)
 
 
 def test_2d_rotation_keeps_scores():
     lay = get_layout("coco")
     kp = np.random.default_rng(0).uniform(-1, 1, (2, 5, 17, 3))
     out = Augment(rotate_deg=90, noise_std=0.1)(kp, lay, np.random.RandomState(0), with_score=True)
-    assert np.array_equal(out[..., 2], kp[..., 2]) and not np.allclose(out[..., :2], kp[..., :2])
+    assert np.array_equal(out[..., 2], kp[..., 2]) and not np.allclose(out[..., :2], kp[..., :2])  # scores: copied, exact
 
 
 # ------------------------------------------------------------------------------------------------
@@ -220,7 +233,7 @@ def test_sampled_frame_indices_equal_pyskls_golden_output():
         t, seed = int(g[f"inds/{case}/total_frames"]), int(g[f"inds/{case}/train_seed"])
         for split, nc in (("train", 1), ("val", 1), ("test", 10)):
             got = sample_indices(t, 100, nc, split != "train", np.random.RandomState(seed))
-            assert np.array_equal(got, g[f"inds/{case}/{split}"]), (case, split)
+            assert np.array_equal(got, g[f"inds/{case}/{split}"]), (case, split)  # exact: integers from MT19937
 
 
 def _random_rotation(rng) -> np.ndarray:
@@ -260,6 +273,8 @@ def test_prenormalisation_geometry_spine_up_shoulders_across(which):
         kp = (moves @ rot.T + shift)[None]  # (1, T, V, 3) in some camera frame
         rec = dict(frame_dir="g", label=0, keypoint=kp, total_frames=6)
         out = prenormalize(rec, lay) if which == "fast" else oracle.PreNormalize3D()(dict(rec))["keypoint"]
+        # f64: two rotations from the anchors (norms, arccos at the generic angles these seeded turns give,
+        # Rodrigues' sums) and 3-term products on |x| <= 10: ~1e2 roundings x 10 = 2.2e-13, far below 1e-9
         np.testing.assert_allclose(out[0], moves, atol=1e-9, err_msg=f"trial {trial}")
         spine = out[0, 0, PRENORM_ZAXIS[1]] - out[0, 0, PRENORM_ZAXIS[0]]
         across = out[0, 0, PRENORM_XAXIS[0]] - out[0, 0, PRENORM_XAXIS[1]]
@@ -282,6 +297,7 @@ def test_prenormalisation_swaps_persons_drops_frames_and_keeps_zeros():
     out = prenormalize(dict(frame_dir="s", label=0, keypoint=kp, total_frames=10), lay)
     keep = [0, 1, 3, 4, 6, 7, 8, 9]
     assert out.shape == (2, 8, 25, 3)
+    # f64: b is upright, so both rotations are the identity; one subtraction: 2.2e-16 x |x| << 1e-9 (both)
     np.testing.assert_allclose(out[0], b[keep] - b[0, PRENORM_CENTER], atol=1e-9)  # b is upright already
     want_a = np.where((a[keep] != 0).any(-1, keepdims=True), a[keep] - b[0, PRENORM_CENTER], 0)
     np.testing.assert_allclose(out[1], want_a, atol=1e-9)
@@ -305,7 +321,7 @@ def test_real_clip_from_raw_skeleton_file_to_pyskls_pipeline_output(clip):
     kp, theirs = rec["keypoint"].astype(np.float64), d["sample"]["keypoint"].numpy().astype(np.float64)
     assert rec["keypoint"].dtype == np.float16 and kp.shape == theirs.shape
 
-    def same(a, b):  # bit for bit: both round the text to float16 once
+    def same(a, b):  # bit for bit: both round the text to float16 once (correctly rounded: any CPU)
         return np.array_equal(a, b)
 
     if not same(kp, theirs):
@@ -328,4 +344,6 @@ def test_prenormalisation_2d_by_hand():
     score = np.array([[[0.9, 0.01, 0.011, 0.5]]], np.float32)
     out = prenormalize(dict(keypoint=kp, keypoint_score=score, img_shape=(1080, 1920)), get_layout("coco"))
     want = [[-1, -1, 0.9], [0, 0, 0.01], [1, 1, 0.011], [-0.5, 0.5, 0.5]]  # joint 1: score 0.01 -> zeroed
+    # coordinates: halves and quarters of the image size, exact in f32; scores: one f32 rounding of values
+    # <= 1 against the f64 literal, u = 6e-8 < 1e-7
     np.testing.assert_allclose(out[0, 0], want, rtol=0, atol=1e-7)
