@@ -3,6 +3,7 @@
     .venv/bin/python scripts/mutation.py            # every mutant (make mutation)
     .venv/bin/python scripts/mutation.py --list     # what they are
     .venv/bin/python scripts/mutation.py --only rotation-sign row-normalisation
+    .venv/bin/python scripts/mutation.py --jobs 1 --only rotation-sign,row-normalisation
 
 Each mutant is one textual change to one package file -- a bug a user could plausibly hit: a
 transposed partition, row- instead of column-normalisation, the rotation turned the wrong way, a
@@ -49,6 +50,9 @@ GRAPH = ("tests/test_graph.py",)
 PIPE = ("tests/test_pipeline.py",)
 MODEL_ORACLE = ("tests/test_model.py", "-k", "fused_forward_equals_reference_transcription and default")
 VIZ = "tests/test_viz.py"
+EPOCHS = "tests/test_train_epochs.py"
+STATS = "tests/test_statistics.py"
+THRESH = ("tests/test_thresholds.py",)
 
 MUTANTS = [
     # --- graph -------------------------------------------------------------------------------------
@@ -134,6 +138,100 @@ MUTANTS = [
     Mutant("graph-explorer-data-graph-layer-0", "aagcn_lab/viz/widgets.py", "c = to_numpy(inspection.layers[layer].data_graph[sample, person, k])",
            "c = to_numpy(inspection.layers[0].data_graph[sample, person, k])", (VIZ, "-k", "graph_explorer"),
            "the graph explorer's C_k always from layer 0"),
+    # --- trainer: epochs, lr, accumulation, validation, best, test, resume (tests/test_train_epochs.py) ---
+    Mutant("epoch-order-not-reshuffled", "aagcn_lab/train/sampler.py", "manual_seed(self.seed * 100_003 + self.epoch)",
+           "manual_seed(self.seed * 100_003)", (EPOCHS, "-k", "own_order or reshuffle"), "every epoch draws the same sample order"),
+    Mutant("trainer-repeat-ignored", "aagcn_lab/train/trainer.py", "cfg.grad_accum, cfg.repeat, cfg.seed)", "cfg.grad_accum, 1, cfg.seed)",
+           (EPOCHS, "-k", "reshuffle"), "the trainer's sampler passes over the split once per epoch whatever repeat says"),
+    Mutant("lr-only-logged", "aagcn_lab/train/trainer.py", 'group["lr"] = lr', 'group["lr"] = self.base_lr', (EPOCHS, "-k", "reshuffle"),
+           "the schedule's lr is logged, but the optimizer steps with the base lr"),
+    Mutant("warm-up-one-step-long", "aagcn_lab/train/schedule.py", "    if step < warm:", "    if step <= warm:", (EPOCHS, "-k", "reshuffle"),
+           "the warm-up runs one step too long and overshoots the base lr"),
+    Mutant("cosine-ignores-min-lr", "aagcn_lab/train/schedule.py", "return cfg.min_lr + 0.5 * (base_lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))",
+           "return 0.5 * base_lr * (1 + math.cos(math.pi * progress))", (EPOCHS, "-k", "reshuffle"), "the cosine anneals to 0, not to min_lr"),
+    Mutant("cosine-per-epoch", "aagcn_lab/train/schedule.py", "progress = (step - warm) / total",
+           "progress = (step - warm) // steps_per_epoch * steps_per_epoch / total", (EPOCHS, "-k", "reshuffle"),
+           "the cosine steps once per epoch instead of per iteration"),
+    Mutant("grad-accum-step-per-micro-batch", "aagcn_lab/train/trainer.py", "if len(batches) < cfg.grad_accum:", "if len(batches) < 1:",
+           (EPOCHS, "-k", "reshuffle"), "the optimizer steps after every micro-batch instead of every grad_accum"),
+    Mutant("grad-accum-loss-not-averaged", "aagcn_lab/train/trainer.py", "self.scaler.scale(loss / len(batches)).backward()",
+           "self.scaler.scale(loss).backward()", (EPOCHS, "-k", "grad_accum"), "accumulated gradients summed, not averaged (k times the lr)"),
+    Mutant("validation-every-epoch", "aagcn_lab/train/trainer.py", "self.epoch % cfg.val_interval == 0", "self.step_in_epoch % cfg.val_interval == 0",
+           (EPOCHS, "-k", "val_interval"), "val_interval tested on the step in the epoch (always 0 there): validation every epoch"),
+    Mutant("best-replaced-on-a-tie", "aagcn_lab/train/trainer.py", 'if m["top1"] > self.best_top1:', 'if m["top1"] >= self.best_top1:',
+           (EPOCHS, "-k", "best_checkpoint"), "a later epoch only as good as the best replaces best.pt"),
+    Mutant("best-by-mean-class-accuracy", "aagcn_lab/train/trainer.py", 'if m["top1"] > self.best_top1:', 'if m["mean_class_acc"] > self.best_top1:',
+           (EPOCHS, "-k", "best_checkpoint"), "best.pt chosen by mean class accuracy, compared with the best top-1"),
+    Mutant("test-on-last-checkpoint", "aagcn_lab/train/trainer.py", "ckpt = self.run.checkpoint(self.cfg.test_checkpoint)", "ckpt = self.run.latest",
+           (EPOCHS, "-k", "best_checkpoint"), "the 10-clip test scores latest.pt although test_checkpoint='best'"),
+    Mutant("clip-average-across-samples", "aagcn_lab/model/aagcn.py", "return logits.softmax(-1).view(n, nc, -1).mean(1)",
+           "return logits.softmax(-1).view(nc, n, -1).mean(0)", (EPOCHS, "-k", "clip_test"),
+           "test clips reshaped clip-major: a sample's score averages other samples' clips"),
+    Mutant("evaluate-first-clip-only", "aagcn_lab/train/evaluation.py", "p = net.forward_test(x.to(info.device, non_blocking=True))",
+           "p = net.forward_test(x[:, :1].to(info.device, non_blocking=True))", (EPOCHS, "-k", "clip_test"),
+           "evaluation scores the first of the test clips only"),
+    Mutant("resume-restarts-the-epoch", "aagcn_lab/train/trainer.py",
+           "self.epoch, self.step_in_epoch, self.global_step = state.epoch, state.step_in_epoch, state.global_step",
+           "self.epoch, self.step_in_epoch, self.global_step = state.epoch, 0, state.global_step", (EPOCHS, "-k", "resumed"),
+           "a resumed run starts its epoch's samples again from the first step"),
+    Mutant("resume-forgets-best", "aagcn_lab/train/trainer.py", "self.best_top1 = state.best_top1", "self.best_top1 = -1.0",
+           (EPOCHS, "-k", "resumed"), "a resumed run forgets the best score: a worse epoch overwrites best.pt"),
+    Mutant("sampler-ignores-start-step", "aagcn_lab/train/sampler.py", "for s in range(self.start_step, self.steps_per_epoch):",
+           "for s in range(self.steps_per_epoch):", (EPOCHS, "-k", "resumed"), "the sampler restarts the epoch whatever step it is asked for"),
+    Mutant("finished-without-its-scores", "aagcn_lab/train/rundir.py",
+           "return done if done is not None and done.scores is not None and done.scores.exists() else None",
+           "return done if done is not None and done.scores is not None else None", (EPOCHS, "-k", "finished"),
+           "a run counts as finished when results.json names scores that are not there"),
+    # --- statistics: intervals of the level they claim (tests/test_statistics.py) ----------------------
+    Mutant("bootstrap-alpha-one-sided", "aagcn_lab/analysis.py", "    alpha = (1 - level) / 2", "    alpha = 1 - level", (STATS, "-k", "bootstrap"),
+           "the bootstrap cuts 1 - level from each tail: a 90 % interval for 95 %"),
+    Mutant("bootstrap-upper-quantile-at-level", "aagcn_lab/analysis.py", "np.quantile(boot, 1 - alpha)", "np.quantile(boot, level)",
+           (STATS, "-k", "bootstrap"), "the bootstrap's upper end at the level's quantile (a one-sided quantile)"),
+    Mutant("bootstrap-without-replacement", "aagcn_lab/analysis.py", "picks = rng.integers(0, len(count_per_group), (n_boot, len(count_per_group)))",
+           "picks = rng.permuted(np.tile(np.arange(len(count_per_group)), (n_boot, 1)), axis=1)", (STATS, "-k", "bootstrap"),
+           "performers resampled without replacement: every resample is the data, the interval a point"),
+    Mutant("bootstrap-accuracy-level-ignored", "aagcn_lab/analysis.py", "low, high = _bootstrap(hits, counts, n_boot, seed, level)",
+           "low, high = _bootstrap(hits, counts, n_boot, seed, 0.95)", (STATS, "-k", "bootstrap"), "bootstrap_accuracy always gives 95 %"),
+    Mutant("bootstrap-difference-level-ignored", "aagcn_lab/analysis.py", "low, high = _bootstrap(diff, counts, n_boot, seed, level)",
+           "low, high = _bootstrap(diff, counts, n_boot, seed, 0.95)", (STATS, "-k", "bootstrap_intervals"), "bootstrap_difference always gives 95 %"),
+    Mutant("stream-intervals-level-dropped", "aagcn_lab/analysis.py", "== np.asarray(sc.labels), groups, n_boot, level=level)",
+           "== np.asarray(sc.labels), groups, n_boot)", (STATS, "-k", "bootstrap_intervals"), "stream_intervals ignores its level"),
+    Mutant("t-interval-level-ignored", "aagcn_lab/ablation.py", "half = t_quantile(0.5 + level / 2, n - 1) * std",
+           "half = t_quantile(0.975, n - 1) * std", (STATS, "-k", "student"), "the t interval over seeds is always 95 %"),
+    Mutant("t-interval-df-off-by-one", "aagcn_lab/ablation.py", "half = t_quantile(0.5 + level / 2, n - 1) * std",
+           "half = t_quantile(0.5 + level / 2, n) * std", (STATS, "-k", "student"), "the t critical value with n instead of n - 1 df"),
+    Mutant("summary-sample-interval-level-dropped", "aagcn_lab/ablation.py", "iv = bootstrap_accuracy(correct.mean(0), groups, n_boot, level=level)",
+           "iv = bootstrap_accuracy(correct.mean(0), groups, n_boot)", (STATS, "-k", "student_t_intervals_use"),
+           "a summary's interval over performers ignores its level"),
+    Mutant("welch-df-pooled", "aagcn_lab/ablation.py", "df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))", "df = na + nb - 2",
+           (STATS, "-k", "welch"), "the difference over seeds with the pooled df instead of Welch's"),
+    Mutant("compare-level-ignored", "aagcn_lab/ablation.py", "half = t_quantile(0.5 + level / 2, df) * se", "half = t_quantile(0.975, df) * se",
+           (STATS, "-k", "student_t_intervals_use"), "compare's interval over seeds is always 95 %"),
+    # --- readers' unit thresholds (tests/test_thresholds.py) -------------------------------------------
+    Mutant("coord-limit-without-abs", "aagcn_lab/data/validate.py", "    big = float(np.abs(kp).max()) if kp.size else 0.0\n    if big > COORD_LIMIT:",
+           "    big = float(kp.max()) if kp.size else 0.0\n    if big > COORD_LIMIT:", THRESH, "large negative coordinates pass the unit limit"),
+    Mutant("pipeline-limit-without-abs", "aagcn_lab/data/validate.py", "big = float(np.abs(kp).max()) if kp.size else 0.0  # one pass",
+           "big = float(kp.max()) if kp.size else 0.0  # one pass", THRESH, "the pipeline's check lets large negative coordinates through"),
+    Mutant("float16-full-range", "aagcn_lab/data/validate.py", "big > FLOAT16_MAX / 2:", "big > FLOAT16_MAX:", THRESH,
+           "float16 records may hold values whose differences overflow"),
+    Mutant("frame-range-inside-the-frame", "aagcn_lab/data/validate.py", "if lo < -size or hi > 2 * size:", "if lo < 0 or hi > size:", THRESH,
+           "a 2D joint just outside the image is refused"),
+    Mutant("frame-range-width-height-swapped", "aagcn_lab/data/validate.py", 'for axis, size, name in ((0, w, "x"), (1, h, "y")):',
+           'for axis, size, name in ((0, h, "x"), (1, w, "y")):', THRESH, "2D x checked against the image height and y against its width"),
+    Mutant("score-max-one", "aagcn_lab/data/validate.py", "    if hi > SCORE_MAX:", "    if hi > 1:", THRESH,
+           "OpenPose heatmap peaks a little above 1 are refused"),
+    Mutant("percent-hint-from-1", "aagcn_lab/data/validate.py", "hi > 10 and hi <= 100", "hi > 1 and hi <= 100", THRESH,
+           "a score of 1.3 is called a percentage"),
+    Mutant("frame-span-entries-only", "aagcn_lab/data/validate.py", "return 2 * int(frames_in_file) + 300", "return int(frames_in_file) + 300",
+           THRESH, "a file may span only its entries + 300 frames: real gaps read as garbled"),
+    Mutant("ntu-coord-limit-without-abs", "aagcn_lab/data/ntu.py", "far = np.abs(values[:, :3]) > COORD_LIMIT", "far = values[:, :3] > COORD_LIMIT",
+           THRESH, "an NTU coordinate of -1e6 metres parses"),
+    Mutant("ntu-length-threshold-strict", "aagcn_lab/data/ntu.py", "len(t) <= LENGTH_THRESHOLD", "len(t) < LENGTH_THRESHOLD", THRESH,
+           "an 11-frame track is kept (pyskl drops tracks of <= 11 frames)"),
+    Mutant("ntu-spread-fraction-as-count", "aagcn_lab/data/ntu.py", "if wide.mean() >= SPREAD_NOISE_FRACTION:",
+           "if wide.sum() >= SPREAD_NOISE_FRACTION:", THRESH, "a track with one wide frame is spread noise"),
+    Mutant("ntu-spread-depth-for-height", "aagcn_lab/data/ntu.py", "x, y = joints[..., 0], joints[..., 1]", "x, y = joints[..., 0], joints[..., 2]",
+           THRESH, "spread noise compares the body's width with its depth instead of its height"),
 ]  # fmt: skip
 
 
@@ -189,11 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     p = argparse.ArgumentParser(description="Curated mutation check of the quick test tier.")
-    p.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run these mutants only (names, or comma-separated lists)")
     p.add_argument("--list", action="store_true", help="list the mutants and exit")
     p.add_argument("--jobs", type=int, default=2, help="mutants tested side by side, each in its own copy")
     p.add_argument("--timeout", type=float, default=300, help="seconds per test run")
     a = p.parse_args(argv)
+    if a.only:
+        a.only = [name for arg in a.only for name in arg.split(",") if name]
     mutants = [m for m in MUTANTS if not a.only or m.name in a.only]
     if a.only and len(mutants) != len(set(a.only)):
         p.error(f"unknown mutant(s): {', '.join(sorted(set(a.only) - {m.name for m in MUTANTS}))}")

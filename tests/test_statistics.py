@@ -62,11 +62,6 @@ def seed_correctness(top1: np.ndarray, samples: int = 1000) -> np.ndarray:
     return np.arange(samples)[None, :] < hits[:, None]
 
 
-def test_the_band_is_two_binomial_standard_deviations():
-    assert band(0.95) == pytest.approx((0.9282, 0.9718), abs=1e-4)
-    assert band(0.90) == pytest.approx((0.87, 0.93), abs=1e-4)
-
-
 # ------------------------------------------------------------------------------------------------
 # Coverage by simulation
 
