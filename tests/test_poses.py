@@ -37,6 +37,12 @@ SMALL = dict(base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3])
 RNG = np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rng(monkeypatch):
+    """Each test draws its tracks from a fresh ``RNG``: the same numbers whichever tests ran before it."""
+    monkeypatch.setattr(f"{__name__}.RNG", np.random.default_rng(0))
+
+
 def tiny_checkpoint(path, layout: str, num_classes: int = 5, feat: str = "j"):
     """A small random model of ``layout`` saved with its stream."""
     torch.manual_seed(0)
@@ -78,6 +84,7 @@ def test_openpose_body25_folder_maps_to_openpose18_and_predicts(tmp_path):
     [rec], notes = quiet_records(folder, img_shape=(720, 1280))
     assert rec["layout"] == "openpose" and rec["keypoint"].shape == (2, 12, 18, 2) and rec["img_shape"] == (720, 1280)
     # BODY_25's RHip (9) is OpenPose-18's RHip (8); its MidHip (8) is dropped
+    # the file holds 3 decimals: |error| <= 5e-4, plus f32's rounding of <= 1.5e3 px (9e-5): < 1e-3 (both)
     slot = 0 if abs(rec["keypoint"][0, 0, 0, 0] - a[0, 0, 0]) < 1e-3 else 1
     np.testing.assert_allclose(rec["keypoint"][slot, :, 8], a[:, 9], atol=1e-3)
     assert any("body25 -> openpose" in n for n in notes)
@@ -85,6 +92,7 @@ def test_openpose_body25_folder_maps_to_openpose18_and_predicts(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         [pred] = predict(ckpt, folder, num_clips=1, img_shape=(720, 1280))
+    # f32 softmax over K = 5 classes, a mean over clips: < 20 roundings x 1.2e-7 = 2.4e-6 < 1e-5
     assert pred.frame_dir == "clip" and abs(pred.probs.sum() - 1) < 1e-5
 
 
@@ -154,7 +162,7 @@ def test_coco_results_file_with_image_ids_and_track_ids(tmp_path):
     k = rec["keypoint"]
     assert k.shape == (2, 5, 17, 2)
     for m in range(2):  # each slot follows one id across the swaps
-        ref = a if abs(k[m, 0, 0, 0] - a[0, 0, 0]) < 1e-3 else b
+        ref = a if abs(k[m, 0, 0, 0] - a[0, 0, 0]) < 1e-3 else b  # 3 decimals in the file, f32: as above
         np.testing.assert_allclose(k[m], ref, atol=1e-3)
 
 
@@ -167,6 +175,7 @@ def test_coco_per_frame_folder_rtmpose_and_yolo_pose(tmp_path):
         (folder / f"frame_{t}.json").write_text(json.dumps([person]))
     assert detect_format(folder) == "coco"
     [rec], _ = quiet_records(folder)
+    # full-precision JSON read into f32: one rounding of <= 1e3 px, u x 1e3 = 6e-5 < 1e-4; of 0.7: 4e-8 < 1e-6
     np.testing.assert_allclose(rec["keypoint"][0], a, atol=1e-4)
     np.testing.assert_allclose(rec["keypoint_score"][0], 0.7, atol=1e-6)
     yolo = tmp_path / "yolo"
@@ -175,7 +184,7 @@ def test_coco_per_frame_folder_rtmpose_and_yolo_pose(tmp_path):
         person = {"name": "person", "class": 0, "confidence": 0.9, "keypoints": {"x": a[t, :, 0].tolist(), "y": a[t, :, 1].tolist(), "visible": [0.6] * 17}}
         (yolo / f"{t}.json").write_text(json.dumps([person]))
     [rec2], _ = quiet_records(yolo)
-    np.testing.assert_allclose(rec2["keypoint"], rec["keypoint"], atol=1e-4)
+    np.testing.assert_allclose(rec2["keypoint"], rec["keypoint"], atol=1e-4)  # the same values, each rounded once to f32
 
 
 # MediaPipe Pose: the legacy solution's landmark list (MessageToDict), the Tasks API's
@@ -195,6 +204,7 @@ def mp_dicts(lm: np.ndarray) -> list[dict]:
 def check_mediapipe(rec: dict, lm: np.ndarray) -> None:
     assert rec["layout"] == "coco" and rec["img_shape"] == (1, 1)
     # COCO left_wrist (9) <- MediaPipe left_wrist (15); right_ankle (16) <- 28
+    # normalised coordinates and visibility <= 1 read into f32 (CSV / JSON at full precision): u = 6e-8 < 1e-5
     np.testing.assert_allclose(rec["keypoint"][0, :, 9], lm[:, 15, :2], atol=1e-5)
     np.testing.assert_allclose(rec["keypoint"][0, :, 16], lm[:, 28, :2], atol=1e-5)
     np.testing.assert_allclose(rec["keypoint_score"][0, :, 16], lm[:, 28, 3], atol=1e-5)
@@ -277,8 +287,8 @@ def test_map_joints_midpoint_and_missing_joint():
     kp[..., 5, :], kp[..., 6, :] = (10, 20), (30, 40)
     sc[..., 5], sc[..., 6] = 0.9, 0.5
     out, s = map_joints(kp, sc, "coco", "openpose")
-    np.testing.assert_allclose(out[0, 0, 1], (20, 30))
-    assert s[0, 0, 1] == pytest.approx(0.5)
+    np.testing.assert_allclose(out[0, 0, 1], (20, 30))  # the midpoint of small integers: exact
+    assert s[0, 0, 1] == pytest.approx(0.5)  # f32 scores: 2 roundings, 1.2e-7 < 1e-6
     sc[..., 6] = 0
     out, s = map_joints(kp, sc, "coco", "openpose")
     assert s[0, 0, 1] == 0 and not out[0, 0, 1].any()  # no neck without both shoulders
@@ -302,7 +312,7 @@ def test_layout_mismatch_is_an_error_naming_both(tmp_path):
         with pytest.raises(LayoutMismatchError, match="'openpose'.*'nturgb\\+d'"):
             predict(ntu, folder, num_clips=1)
         [pred] = predict(tiny_checkpoint(tmp_path / "coco.pt", "coco"), folder, num_clips=1)
-    assert abs(pred.probs.sum() - 1) < 1e-5
+    assert abs(pred.probs.sum() - 1) < 1e-5  # f32 softmax, as above
 
 
 def test_ambiguous_and_unknown_inputs_list_the_formats(tmp_path):
@@ -381,7 +391,7 @@ def test_every_real_sample_reads_converts_and_predicts(rel, fmt, layout, dim, re
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         preds = predict(real_ckpts[layout], path, num_clips=1, fmt=fmt)
-    assert len(preds) == len(recs) and all(abs(p.probs.sum() - 1) < 1e-5 for p in preds)
+    assert len(preds) == len(recs) and all(abs(p.probs.sum() - 1) < 1e-5 for p in preds)  # f32 softmax, as above
 
 
 def test_predict_command_on_a_real_openpose_folder(real_ckpts, capsys):
@@ -429,7 +439,7 @@ def test_projection_of_the_builtin_data_to_coco17_pixels():
     assert (k[:, 5, 0] > k[:, 6, 0]).mean() > 0.9
     assert (k[:, 0, 1] < k[:, 5, 1]).all() and (k[:, 15, 1] > k[:, 11, 1]).all()
     assert (k[..., 0] > 0).all() and (k[..., 0] < 1920).all() and (k[..., 1] > 0).all() and (k[..., 1] < 1080).all()
-    np.testing.assert_array_equal(project_record(rec)["keypoint_score"], p["keypoint_score"])  # reproducible
+    np.testing.assert_array_equal(project_record(rec)["keypoint_score"], p["keypoint_score"])  # reproducible (exact: same steps)
 
 
 def test_the_builtin_2d_example_reads_as_coco_frames(tmp_path):
@@ -518,6 +528,7 @@ def test_a_pyskl_hrnet_2d_checkpoint_predicts_a_real_coco_sample(tmp_path):
         [pred] = predict({"j": tmp_path / "j.pth"}, path, num_clips=1)
     from aagcn_lab.data.classes import class_names
 
+    # f32 softmax over K = 60 classes and a mean over <= 10 clips: (60 + 2 + 10) x 1.2e-7 = 8.6e-6 < 1e-5
     assert pred.class_names == class_names("ntu60") and abs(pred.probs.sum() - 1) < 1e-5
 
 

@@ -29,6 +29,8 @@ def small_checkpoint(path, layout: str, num_classes: int, feat: str, in_channels
 def check(preds, names: list[str], streams: set[str]):
     assert preds
     for p in preds:
+        # f32 softmax per clip over K <= 60 classes and a mean over <= 10 clips, then f64 weights: (K + 2 + 10)
+        # roundings x 1.2e-7 = 8.6e-6 < 1e-5 (both sums)
         assert abs(float(p.probs.sum()) - 1) < 1e-5 and (p.probs >= 0).all()
         top = p.top(5)
         assert [n for _, n, _ in top] == [names[i] for i, _, _ in top]
@@ -46,6 +48,7 @@ def test_predict_a_real_ntu_skeleton_file_with_four_streams(tmp_path, capsys):
     check(preds, class_names("ntu60"), {"j", "b", "jm", "bm"})
     # the fused probabilities are pyskl's 2:2:1:1 weighted mean of the streams
     s = preds[0].streams
+    # f64 from the same stream probabilities: 4 weighted terms and a division, 6 x 2.2e-16 << 1e-5
     np.testing.assert_allclose(preds[0].probs, (2 * s["j"] + 2 * s["b"] + s["jm"] + s["bm"]) / 6, rtol=1e-5, atol=1e-7)
 
     assert cli.main(["predict", "-c", *map(str, ckpts.values()), "-i", str(path), "--clips", "2", "--json"]) == 0
