@@ -46,6 +46,7 @@ from .data.validate import (
     record_dim,
     resolve_device,
     to_storage,
+    typical_body_size,
 )
 from .fusion import default_weights
 from .io import safe_npy_load
@@ -166,8 +167,8 @@ def _leave_out_bad_slots(
     present = (arr != 0).any(axis=(2, 3))  # (M, T): slots with somebody (NaN counts)
     if two_d:
         bad = person_frame_problems(arr[..., :2], img_shape, arr[..., 2] if with_score else None)
-    else:
-        bad = person_frame_problems(arr)
+    else:  # 3D: a joint far from its body, measured by the array's typical body size
+        bad = person_frame_problems(arr, body_size=typical_body_size(arr[present & np.isfinite(arr).all(axis=(2, 3))]))
     bad = {k: why for k, why in bad.items() if present[k]}
     left_out = np.zeros(arr.shape[:2], bool)
     if not bad:
@@ -189,6 +190,19 @@ def _leave_out_bad_slots(
     return arr, left_out
 
 
+def _array_image_shape(arr: np.ndarray, name: str, with_score: bool) -> tuple[int, int]:
+    """(1, 1) for a 2D array whose typical detection lies within [-1, 1] (fractions, with a note), else pyskl's 1920x1080."""
+    from .data.poses import NORMALISED_LIMIT, PoseNote, median_extent
+
+    xy = np.asarray(arr[..., :2], dtype=np.float64)
+    seen = (arr[..., 2] > 0) if with_score else (xy != 0).any(-1)
+    typical = median_extent(xy[m, t][seen[m, t]] for m in range(xy.shape[0]) for t in range(xy.shape[1]))
+    if typical is not None and typical <= NORMALISED_LIMIT:
+        warnings.warn(f"{name}: coordinates are normalised to [0, 1], not pixels: read as fractions of the frame", PoseNote, stacklevel=4)
+        return (1, 1)
+    return (1080, 1920)  # pyskl's fallback
+
+
 def _record_from_array(arr: np.ndarray, name: str, with_score: bool, img_shape: tuple[int, int] | None = None) -> dict:
     arr = np.asarray(arr)
     if arr.ndim == 3:
@@ -200,8 +214,14 @@ def _record_from_array(arr: np.ndarray, name: str, with_score: bool, img_shape: 
     m, t, v, c = arr.shape
     if with_score and c != 3:
         raise InputError(f"{name}: with_score needs C = 3 (x, y, score), got C = {c}")
-    shape = tuple(int(x) for x in img_shape) if img_shape is not None else (1080, 1920)  # pyskl's fallback
-    arr, left_out = _leave_out_bad_slots(arr, name, shape, with_score or c == 2, with_score)
+    two_d = with_score or c == 2
+    if img_shape is not None or not two_d:
+        shape = tuple(int(x) for x in img_shape) if img_shape is not None else (1080, 1920)
+    else:
+        shape = _array_image_shape(arr, name, with_score)
+    arr, left_out = _leave_out_bad_slots(arr, name, shape, two_d, with_score)
+    if with_score and not (arr[..., 2] > 0).any():
+        raise InputError(f"{name}: every score (channel 2) is 0 or less: nothing detected (scores are confidences in [0, 1]; an integer array?)")
     arr = to_storage(arr, np.float32, name)
     rec = {"frame_dir": name, "label": -1, "total_frames": t}  # -1: no label known
     if with_score:

@@ -400,3 +400,61 @@ def test_a_repeated_track_id_in_many_frames_is_one_note():
     scores = [np.ones((2, 17)) for _ in range(30)]
     res = select_tracks(coords, scores, [np.array([0, 0])] * 30)
     assert len(res.notes) == 1 and "30 frame(s)" in res.notes[0] and "kept the first" in res.notes[0]
+
+
+def test_kinetics_json_with_a_person_written_twice_keeps_one_and_says_so(tmp_path):
+    path = tmp_path / "kin.json"
+    obj = kinetics_file(path)
+    once = read_kinetics_json(path, notes=[])
+    for frame in obj["data"]:
+        frame["skeleton"].insert(1, dict(frame["skeleton"][0]))
+    path.write_text(json.dumps(obj))
+    notes: list[str] = []
+    rec = read_kinetics_json(path, notes=notes)
+    np.testing.assert_array_equal(rec["keypoint"], once["keypoint"])
+    [note] = notes
+    assert "6 exact duplicate" in note and "kin.json" in note
+
+
+# ------------------------------------------------------------------------------------------------
+# 6. units: fractions among pixels, normalised arrays, an all-zero score channel, 3D outliers
+# ------------------------------------------------------------------------------------------------
+
+
+def test_a_person_in_fractions_inside_a_pixel_video_is_left_out(tmp_path):
+    frames = two_people(6, 18)
+    xy, s = frames[2][1]
+    frames[2][1] = (xy / [W, H], s)  # one detection written as fractions of the frame
+    rec, notes = read(openpose_folder(tmp_path / "mixed_units", frames), img_shape=(H, W))
+    assert rec["keypoint_score"][:, 2].any(-1).sum() == 1
+    assert notes_about(notes, "vid_000000000002_keypoints.json, person 1", "within [-1, 1]", "left out")
+
+
+def test_a_normalised_xy_score_array_is_read_as_fractions_and_an_all_zero_score_is_refused(tmp_path):
+    arr = np.stack([np.column_stack([body(18, 500, t) / [W, H], np.full(18, 0.9)]) for t in range(8)]).astype(np.float32)
+    np.save(tmp_path / "norm.npy", arr)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        [rec] = read_input(tmp_path / "norm.npy", with_score=True)
+    assert rec["img_shape"] == (1, 1) and any("normalised to [0, 1]" in str(w.message) for w in caught)
+    np.save(tmp_path / "ints.npy", (arr * [W, H, 1]).astype(np.int64))  # scores 0.9 -> 0
+    with pytest.raises(InputError, match=r"ints\.npy: every score .* is 0"):
+        read_input(tmp_path / "ints.npy", with_score=True)
+
+
+def test_a_3d_joint_far_from_its_body_is_left_out_and_named(tmp_path):
+    rng = np.random.default_rng(2)
+    rec3d = (rng.normal(0, 0.3, (20, 17, 3)) + np.linspace(0, 0.2, 20)[:, None, None]).astype(np.float32)
+    rec3d[7, 4, 0] = 52000.0  # metres: within the unit limit, 10^5 body sizes away
+    np.savez(tmp_path / "lifted.npz", reconstruction=rec3d)
+    rec, notes = read(tmp_path / "lifted.npz")
+    assert rec["total_frames"] == 20 and not rec["keypoint"][:, 7].any()
+    assert notes_about(notes, "lifted.npz", "frame 7, person 0", "typical body size", "left out")
+    x = np.zeros((2, 3, 12, 25, 2), np.float32)  # a dense NTU-style sample: refused, naming frame and person
+    x[:, :, :, :, 0] = rng.normal(0, 0.3, (2, 3, 12, 25))
+    x[1, 2, 5, 3, 0] = 52000.0
+    np.save(tmp_path / "xsub_val_data_joint.npy", x)
+    with open(tmp_path / "val_label.pkl", "wb") as f:
+        pickle.dump((["a", "b"], [0, 1]), f)
+    report = convert_dense(tmp_path / "xsub_val_data_joint.npy", tmp_path / "val_label.pkl", tmp_path / "d.pkl", dataset="ntu60")
+    assert report.converted == 1 and "frame 5, person 0" in dict(report.failed)["b"] and "typical body size" in dict(report.failed)["b"]

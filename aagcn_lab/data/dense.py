@@ -32,7 +32,7 @@ from ..io import CorruptFileError, atomic_write, safe_npy_load, safe_pickle_load
 from .annotations import infer_layout_name
 from .classes import class_names
 from .report import ConversionReport
-from .validate import InputError, person_frame_problems, record_problems, to_storage
+from .validate import InputError, person_frame_problems, record_problems, to_storage, typical_body_size
 
 __all__ = ["DenseFileError", "DenseSkeletons", "read_label_pickle", "convert_dense", "default_split_name"]
 
@@ -176,6 +176,8 @@ class DenseSkeletons(Sequence):
         checked as the record will hold them (fractions of the frame once ``centered_2d`` is undone).
         """
         bad = person_frame_problems(x)  # NaN/inf or beyond the unit limit, in any channel
+        if not self.is_2d and not bad:  # 3D: a joint far from its body, measured by the sample's typical body size
+            bad = person_frame_problems(x, body_size=typical_body_size(x))
         if self.is_2d and not bad:
             xy = x[..., :2].copy()
             if self.centered_2d:

@@ -27,7 +27,8 @@ trimmed (``PreNormalize2D`` keeps every frame).
 
 Bad persons: a person with NaN/inf in ``pose`` or ``score``, or with a coordinate beyond one frame
 size around the frame (``x, y`` outside ``-1..2``: a garbled value; the edges are kept), is left out
-and named in the notes with the file, frame and person, like the validation layer's
+and named in the notes with the file, frame and person (an exact duplicate of a person of the same
+frame is dropped, with one note), like the validation layer's
 :func:`~aagcn_lab.data.validate.person_frame_problems` for every reader; the rest of the video is
 kept. A person of the wrong shape (a ``pose`` of 34 numbers, a string) is an error for the file.
 """
@@ -154,6 +155,7 @@ def read_kinetics_json(
     persons: dict[int, list[tuple[float, np.ndarray, np.ndarray]]] = {}
     left_out: list[str] = []
     outside: list[np.ndarray] = []  # the poses left out for a coordinate far outside the frame
+    duplicates: list[int] = []  # the frame_index of each exact duplicate person dropped
     for i, frame in enumerate(frames):
         where = f"{path}: data[{i}]"
         if not isinstance(frame, dict):
@@ -184,6 +186,9 @@ def read_kinetics_json(
                 left_out.append(f"{here}: {why} (left out)")
                 continue
             s = np.asarray(score, dtype=np.float32)
+            if any(np.array_equal(xy, q) and np.array_equal(s, qs) for _, q, qs in persons[index]):
+                duplicates.append(index)  # the same person twice: one person, not two
+                continue
             persons[index].append((float(s.sum()), xy, s))
     kept = sum(map(len, persons.values()))
     # most persons outside: wrong units (pixels?), not a few garbled values
@@ -194,6 +199,9 @@ def read_kinetics_json(
         shown = [n.removeprefix(f"{path}: ").removesuffix(" (left out)") for n in left_out[:5]]
         detail = f": every person is left out ({'; '.join(shown)})" if left_out else ""
         raise KineticsFileError(f"{path}: no person in any of its {len(frames)} frames{detail}")
+    if duplicates:
+        frames_shown = ", ".join(map(str, sorted(set(duplicates))[:8])) + (" ..." if len(set(duplicates)) > 8 else "")
+        left_out.append(f"{path}: {len(duplicates)} exact duplicate person(s) dropped (frame_index {frames_shown})")
     if notes is not None:
         notes.extend(left_out)
     elif left_out:

@@ -73,7 +73,7 @@ import re
 import sys
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -91,6 +91,7 @@ from .validate import (
     is_int,
     person_frame_problems,
     record_problems,
+    typical_body_size,
 )
 
 __all__ = [
@@ -114,6 +115,8 @@ __all__ = [
     "feeds",
     "convert_poses",
     "check_person",
+    "median_extent",
+    "NORMALISED_LIMIT",
 ]
 
 POSE_FORMATS: dict[str, str] = {
@@ -480,7 +483,11 @@ def read_openpose(path: str | os.PathLike, model: str | None = None) -> PoseFram
 def _openpose_people(b: _Builder, people: list) -> None:
     """The people of one OpenPose frame; the first one fixes the model (BODY_25 or COCO-18)."""
     for p, person in enumerate(people):
-        flat = np.asarray((person.get("pose_keypoints_2d") if isinstance(person, dict) else None) or [], np.float64).reshape(-1)
+        values = (person.get("pose_keypoints_2d") if isinstance(person, dict) else None) or []
+        flat = _floats_or_none(values)
+        if flat is None:
+            b.pf.problems.append((f"{b.pf.frame_names[-1]}, person {p}", f"pose_keypoints_2d holds values that are not numbers ({_first_non_number(values)!r})"))
+            continue
         if not b.pf.layout:
             b.pf.layout = _OPENPOSE_LAYOUTS.get(flat.size, "")
         v = len(SOURCE_JOINTS.get(b.pf.layout, ()))
@@ -489,6 +496,21 @@ def _openpose_people(b: _Builder, people: list) -> None:
             continue
         trip = flat.reshape(-1, 3)
         b.person(trip[:, :2], trip[:, 2], _person_id(person), f", person {p}")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _floats_or_none(values) -> np.ndarray | None:
+    """A flat float array of ``values`` (a JSON list of numbers), or None when one of them is not a number."""
+    if not isinstance(values, list) or not all(_is_number(v) for v in values):
+        return None
+    return np.asarray(values, np.float64).reshape(-1)
+
+
+def _first_non_number(values):
+    return next((v for v in values if not _is_number(v)), None) if isinstance(values, list) else values
 
 
 def _frame_files(folder: Path, suffix: str = ".json") -> list[Path]:
@@ -557,7 +579,11 @@ def _coco_person(b: _Builder, person, where: str, visibility_flags: bool = False
         return
     if "category_id" in person and person["category_id"] not in (1, "person"):
         return  # not a person
-    xy, s = _parse_keypoints(person, visibility_flags)
+    try:
+        xy, s = _parse_keypoints(person, visibility_flags)
+    except (ValueError, TypeError, KeyError) as e:
+        b.pf.problems.append((f"{b.pf.frame_names[-1]}{where}", f"keypoints that are not numbers ({type(e).__name__}: {e})"))
+        return
     b.person(xy, s, _person_id(person), where)
 
 
@@ -689,7 +715,18 @@ def _mp_person(b: _Builder, landmarks, where: str) -> None:
     if not isinstance(landmarks, list) or not all(isinstance(lm, dict) for lm in landmarks):
         b.pf.problems.append((f"{b.pf.frame_names[-1]}{where}", "landmarks are not a list of {x, y, z, visibility} objects"))
         return
-    xy = np.array([[lm.get("x", np.nan), lm.get("y", np.nan)] for lm in landmarks], np.float64).reshape(-1, 2)
+    has_vis = ["visibility" in lm for lm in landmarks]
+    why = None
+    if any(has_vis) and not all(has_vis):  # a garbled landmark, not an export without visibility
+        why = f"landmark(s) {', '.join(str(j) for j, h in enumerate(has_vis) if not h)} have no visibility while the others do"
+    for j, lm in enumerate(landmarks):
+        for key in ("x", "y") + (("visibility",) if has_vis[j] else ()):
+            if why is None and not _is_number(lm.get(key)):
+                why = f"landmark {j}: {key} is {lm.get(key)!r}, not a number" if key in lm else f"landmark {j} has no {key}"
+    if why is not None:
+        b.pf.problems.append((f"{b.pf.frame_names[-1]}{where}", why))
+        return
+    xy = np.array([[lm["x"], lm["y"]] for lm in landmarks], np.float64).reshape(-1, 2)
     vis = np.array([lm.get("visibility", 1.0) for lm in landmarks], np.float64)
     b.person(xy, vis, None, where)
 
@@ -1296,14 +1333,20 @@ NORMALISED_LIMIT = 1.0  # a 2D video whose typical detection lies within |x|, |y
 PIXEL_LIMIT = 2.0  # a normalised format (MediaPipe) whose typical detection reaches beyond this holds pixels
 
 
-def _extents(coords: Sequence[np.ndarray], scores: Sequence[np.ndarray], has_score: bool) -> np.ndarray:
-    """Per detection, the largest ``|x|`` or ``|y|`` of its detected joints (score > 0, or non-zero without scores)."""
-    out = []
-    for c, s in zip(coords, scores):
-        for p in range(len(c)):
-            seen = s[p] > 0 if has_score else (c[p] != 0).any(-1)
-            out.append(float(np.abs(c[p][seen, :2]).max()) if seen.any() else 0.0)
-    return np.asarray([e for e in out if e > 0])
+def median_extent(detections: Iterable[np.ndarray]) -> float | None:
+    """The median over detections (each the ``(J, 2+)`` joints it detected) of its largest ``|x|`` or ``|y|``; None for none.
+
+    The typical size of a video's coordinates, which one garbled value cannot move: within
+    :data:`NORMALISED_LIMIT` they are fractions of the frame, beyond :data:`PIXEL_LIMIT` pixels.
+    """
+    sizes = [float(np.abs(d[:, :2]).max()) for d in detections if len(d)]
+    sizes = [x for x in sizes if 0 < x < np.inf]
+    return float(np.median(sizes)) if sizes else None
+
+
+def _detected(coords: Sequence[np.ndarray], scores: Sequence[np.ndarray], has_score: bool) -> list[np.ndarray]:
+    """Per frame, ``(P, V)`` masks of the joints each detection has (score > 0, or non-zero without scores)."""
+    return [(s > 0) if has_score else (c != 0).any(-1) for c, s in zip(coords, scores)]
 
 
 def _units(pf: PoseFrames, coords: list[np.ndarray], scores: list[np.ndarray]) -> tuple[list[np.ndarray], bool, list[str]]:
@@ -1316,15 +1359,14 @@ def _units(pf: PoseFrames, coords: list[np.ndarray], scores: list[np.ndarray]) -
     """
     if pf.img_shape is not None or pf.dim != 2:
         return coords, pf.normalised, []
-    ext = _extents(coords, scores, pf.has_score)
-    if not len(ext):
+    seen = _detected(coords, scores, pf.has_score)
+    typical = median_extent(c[p][m[p]] for c, m in zip(coords, seen) for p in range(len(c)))
+    if typical is None:
         return coords, pf.normalised, []
-    typical = float(np.median(ext))
     if pf.normalised:
         return coords, typical <= PIXEL_LIMIT, []
     if typical > NORMALISED_LIMIT:
         return coords, False, []
-    seen = [(s > 0) if pf.has_score else (c != 0).any(-1) for c, s in zip(coords, scores)]
     negative = any((c[m] < 0).any() for c, m in zip(coords, seen) if len(c))
     if pf.fmt == "openpose" and negative:
         coords = [np.where(m[..., None], (c + 1) / 2, 0).astype(np.float32) for c, m in zip(coords, seen)]
@@ -1362,8 +1404,9 @@ def to_record(
     """An annotation record (pyskl's keys, plus ``layout``) and notes on what was dropped or assumed.
 
     A detection that breaks the value rules of :func:`~.validate.person_frame_problems` (2D: a
-    coordinate beyond one image size around the image) is left out and named, as a NaN one is by
-    the reader; only a video with nobody left is an error.
+    coordinate beyond one image size around the image; 3D: a joint 20 typical body sizes from its
+    body's centre) is left out and named, as a NaN one is by the reader; only a video with nobody
+    left is an error.
     """
     in_file = _where_in_file(pf)
     notes = list(pf.notes) + [f"{in_file}{where}: {why} (left out)" for where, why in pf.problems]
@@ -1378,15 +1421,15 @@ def to_record(
         shape, shape_notes = _image_shape(pf, normalised, img_shape)
         notes += unit_notes + shape_notes
     left_out = []
-    bad_frames = [person_frame_problems(c[:, None], shape) if len(c) else {} for c in coords]
-    total = sum(len(c) for c in coords)
-    if shape is not None and total and sum(map(len, bad_frames)) > MOSTLY_OUTSIDE * total:  # wrong units, not a few garbled values
+    people = [c for c in coords if len(c)]
+    body = typical_body_size(np.concatenate(people)) if shape is None and people else None  # 3D: no image to measure by
+    bad_frames = [person_frame_problems(c[:, None], shape, body_size=body) if len(c) else {} for c in coords]
+    total, n_bad = sum(len(c) for c in coords), sum(map(len, bad_frames))
+    if shape is not None and total and n_bad > MOSTLY_OUTSIDE * total:  # wrong units or image size, not a few garbled values
         every = np.concatenate([c for c in coords if len(c)])
+        why = coordinate_range_problems(every, shape) or [next(iter(b.values())) for b in bad_frames if b][:1]
         hint = " (pass --img-size WxH / img_shape=(h, w))" if pf.img_shape is None and img_shape is None and shape != (1, 1) else ""
-        raise PoseFormatError(
-            f"{pf.source or pf.name}: {sum(map(len, bad_frames))} of {total} detections lie far outside the image: "
-            + "; ".join(coordinate_range_problems(every, shape)) + hint
-        )
+        raise PoseFormatError(f"{pf.source or pf.name}: {n_bad} of {total} detections are in the wrong units: {'; '.join(why)}{hint}")
     for t, (c, bad) in enumerate(zip(coords, bad_frames)):
         if not bad:
             continue

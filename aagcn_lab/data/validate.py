@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -48,7 +49,9 @@ __all__ = [
     "record_problems",
     "person_frame_problems",
     "coordinate_range_problems",
+    "typical_body_size",
     "MOSTLY_OUTSIDE",
+    "SPREAD_LIMIT",
     "check_record",
     "check_pipeline_input",
     "to_storage",
@@ -69,6 +72,7 @@ FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504: the storage dtype of NTU
 COORD_LIMIT = 1e5  # |coordinate| above this is no unit a skeleton is written in (metres, mm, pixels)
 SCORE_MAX = 1.25  # detection scores are confidences in [0, 1]; heatmap peaks reach ~1.2 (Kinetics)
 MAX_UNNAMED_CLASSES = 1000  # without class names, a label this large is a typo, not a class
+SPREAD_LIMIT = 20.0  # a joint this many typical body sizes from its own body's centre is a garbled value (3D: no image)
 MOSTLY_OUTSIDE = 0.5  # more than this share of a video's detections far outside the image: wrong units, not garbled values
 _2D_LAYOUTS = ("coco", "openpose")
 _3D_LAYOUTS = ("nturgb+d", "nturgb+d-2sagcn")
@@ -157,15 +161,40 @@ def _image_words(img_shape: tuple[int, int]) -> str:
     return "the frame (x, y are fractions of it)" if (h, w) == (1.0, 1.0) else f"the {w:g}x{h:g} image"
 
 
+def _spread(kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per joint of ``kp (..., V, C)``, its distance from the median of its detection's non-zero joints; and the mask of those."""
+    there = (kp != 0).any(-1) & np.isfinite(kp).all(-1)
+    masked = np.where(there[..., None], kp, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a detection without joints: all-NaN slice
+        centre = np.nanmedian(masked, axis=-2, keepdims=True)
+    return np.where(there, np.linalg.norm(np.nan_to_num(masked - centre), axis=-1), 0.0), there
+
+
+def typical_body_size(kp: np.ndarray) -> float | None:
+    """The median over the detections of ``kp (..., V, C)`` of their largest joint distance from their centre (None: no body)."""
+    kp = np.asarray(kp, dtype=np.float64)
+    if kp.ndim < 2 or not kp.size:
+        return None
+    dist, there = _spread(kp)
+    sizes = dist.max(-1)[there.sum(-1) >= 2]
+    sizes = sizes[sizes > 0]
+    return float(np.median(sizes)) if sizes.size else None
+
+
 def person_frame_problems(
-    kp: np.ndarray, img_shape: tuple[int, int] | None = None, score: np.ndarray | None = None
+    kp: np.ndarray, img_shape: tuple[int, int] | None = None, score: np.ndarray | None = None, body_size: float | None = None
 ) -> dict[tuple[int, int], str]:
     """What is wrong with each person-frame ``(m, t)`` of ``kp (M, T, V, C)``; only the bad ones are keys.
 
     The value rules of :func:`record_problems`, one detection at a time: NaN/inf (in ``kp`` or in
     ``score (M, T, V)``), ``|value| > COORD_LIMIT``, and with ``img_shape`` ``(h, w)`` (2D) every x
     within ``-w..2w`` and y within ``-h..2h`` (one image size around the image, edges included;
-    ``(1, 1)``: fractions of the frame, so ``-1..2``). Readers leave such a detection out and name it.
+    ``(1, 1)``: fractions of the frame, so ``-1..2``). In pixels (an image larger than 2 x 2), a
+    detection whose non-zero coordinates all lie within ``[-1, 1]`` is fractions among pixels (a
+    person smaller than a pixel). With ``body_size`` (the video's :func:`typical_body_size`; for 3D,
+    which has no image), a joint farther than ``SPREAD_LIMIT`` (20) body sizes from its detection's
+    centre (the median joint) is a garbled value. Readers leave such a detection out and name it.
     """
     kp = np.asarray(kp, dtype=np.float64)
     out: dict[tuple[int, int], str] = {}
@@ -194,6 +223,24 @@ def person_frame_problems(
                 out[(int(m), int(t))] = (
                     f"{name} = {c[m, t, j]:.6g} at joint {j} is far outside {_image_words(img_shape)} "
                     f"(allowed {-extent:g}..{2 * extent:g}: one image size around it)"
+                )
+        if h > 2 and w > 2:
+            nonzero = (kp != 0).any(-1)  # (M, T, V): joints that are there
+            small = np.where(nonzero[..., None], np.abs(kp), 0.0).max(axis=(-1, -2)) <= 1  # NaN: False
+            for m, t in np.argwhere(small & nonzero.any(-1)):
+                if (int(m), int(t)) not in out:
+                    out[(int(m), int(t))] = (
+                        f"every coordinate lies within [-1, 1] in pixels of {_image_words(img_shape)}: fractions of the "
+                        "frame among pixel coordinates (wrong units?)"
+                    )
+    if body_size:
+        dist, _ = _spread(kp)
+        for m, t in np.argwhere((dist > SPREAD_LIMIT * body_size).any(-1)):
+            if (int(m), int(t)) not in out:
+                j = int(dist[m, t].argmax())
+                out[(int(m), int(t))] = (
+                    f"joint {j} lies {dist[m, t, j]:.4g} from its body's centre, over {SPREAD_LIMIT:g} times the video's "
+                    f"typical body size ({body_size:.3g}): a garbled coordinate"
                 )
     return out
 
