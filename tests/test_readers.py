@@ -139,11 +139,12 @@ def test_real_two_person_sample_keeps_both_actors() -> None:
     # the record's coordinates are the file's, rounded to float16
     rec = read_ntu_skeleton(path)
     bid = sel.slots[1][0]
+    # float16 storage: half the spacing of float16 below 8 m is 2^-9 = 1.95e-3 <= 2e-3
     np.testing.assert_allclose(rec["keypoint"][1].astype(np.float32), skel.tracks[bid].joints, atol=2e-3)
     # first joint of the first body of frame 1, as written in the file
     first = path.read_text().splitlines()[4].split()
     first_body = next(iter(skel.tracks.values()))
-    np.testing.assert_allclose(first_body.joints[0, 0], [float(v) for v in first[:3]], rtol=1e-6)
+    np.testing.assert_allclose(first_body.joints[0, 0], [float(v) for v in first[:3]], rtol=1e-6)  # f32: u = 6e-8 < 1e-6
 
 
 def test_real_truncated_file_names_file_and_line() -> None:
@@ -224,6 +225,7 @@ def test_real_kinetics_json_reads(video: str, label: int) -> None:
         if people:
             best = max(people, key=lambda p: sum(p["score"]))
             t = frame["frame_index"] - 1
+            # the JSON's numbers read into f32: one rounding, u = 6e-8 < 1e-6 (both)
             np.testing.assert_allclose(score[0, t], best["score"], rtol=1e-6)
             np.testing.assert_allclose(kp[0, t].ravel(), best["pose"], rtol=1e-6)
 
@@ -316,6 +318,7 @@ def test_three_overlapping_bodies_keep_the_two_that_move_most(tmp_path: Path) ->
     sel = select_bodies(skel)
     assert sel.slots == [[12], [13]]
     assert sel.dropped == [(11, "overlaps in time with the 2 bodies already kept")]
+    # written with 6 decimals (5e-7) and read into f32 (u x 3.1 = 1.8e-7): < 1e-5
     np.testing.assert_allclose(sel.keypoint[0], np.stack([f[1][1] for f in frames]), atol=1e-5)
     assert select_bodies(skel, max_bodies=3).keypoint.shape[0] == 3
 
@@ -401,6 +404,7 @@ def test_convert_ntu_folder_in_parallel_matches_serial(tmp_path: Path) -> None:
     assert serial.converted == parallel.converted == 4 and serial.failed == parallel.failed
     a, b = load_annotations(tmp_path / "a.pkl"), load_annotations(tmp_path / "b.pkl")
     for ra, rb in zip(a.annotations, b.annotations):
+        # exact: the same text parsed by the same code in another process (correctly rounded, any CPU)
         assert ra["frame_dir"] == rb["frame_dir"] and np.array_equal(ra["keypoint"], rb["keypoint"])
 
 
@@ -428,6 +432,7 @@ def test_kinetics_persons_sorted_by_score_per_frame(tmp_path: Path) -> None:
     rec = read_kinetics_json(path)
     kp, score = rec["keypoint"], rec["keypoint_score"]
     assert kp.shape == (2, 4, 18, 2) and rec["total_frames"] == 4 and rec["label"] == 0
+    # f32 of the JSON's decimals: one rounding, u = 6e-8 < approx's 1e-6 (six values)
     assert kp[0, 0, 0, 0] == pytest.approx(0.2) and kp[1, 0, 0, 0] == pytest.approx(0.3)
     assert not kp[:, 1].any() and not score[:, 1].any()  # frame_index 2 is absent: zeros
     assert kp[0, 2, 0, 0] == pytest.approx(0.4) and not kp[1, 2].any()
@@ -502,7 +507,7 @@ def test_dense_records_are_built_lazily(tmp_path: Path) -> None:
     assert len(dense) == 4 and dense.labels == [0, 1, 2, 3] and dense.frame_dirs[0] == "S001C001P001R001A001"
     rec = dense[1]
     assert rec["keypoint"].shape == (2, 50, 25, 3) and rec["total_frames"] == 50
-    np.testing.assert_array_equal(rec["keypoint"], x[1].transpose(3, 1, 2, 0)[:, :50])
+    np.testing.assert_array_equal(rec["keypoint"], x[1].transpose(3, 1, 2, 0)[:, :50])  # exact: a view of the same bytes
     assert dense[-1]["keypoint"].shape == (1, 70, 25, 3)
     assert [r["frame_dir"] for r in dense[1:3]] == ["S001C001P002R001A002", "S001C001P003R001A003"]
     assert all(validate_record(r, 25, 60) == [] for r in dense)
@@ -520,7 +525,7 @@ def test_convert_dense_streams_a_loadable_pickle(tmp_path: Path) -> None:
     assert ann.split["xview_val"] == [f"S001C001P00{i + 1}R001A00{i + 1}" for i in range(4)]
     dense = DenseSkeletons(data, labels)
     for i, rec in enumerate(ann.annotations):
-        np.testing.assert_array_equal(rec["keypoint"], dense[i]["keypoint"])
+        np.testing.assert_array_equal(rec["keypoint"], dense[i]["keypoint"])  # exact: the pickle stores the bytes
 
 
 def test_dense_kinetics_arrays_are_uncentred(tmp_path: Path) -> None:
@@ -534,8 +539,8 @@ def test_dense_kinetics_arrays_are_uncentred(tmp_path: Path) -> None:
         pickle.dump((["vid1.json"], [207]), f)
     rec = DenseSkeletons(tmp_path / "val_data_joint.npy", tmp_path / "val_label.pkl")[0]
     assert rec["frame_dir"] == "vid1" and rec["keypoint"].shape == (1, 10, 18, 2) and rec["img_shape"] == (1, 1)
-    np.testing.assert_allclose(rec["keypoint"][0, :, 0], [[0.25, 0.75]] * 10)
-    assert not rec["keypoint"][0, :, 5].any() and rec["keypoint_score"][0, 0, 0] == pytest.approx(0.9)
+    np.testing.assert_allclose(rec["keypoint"][0, :, 0], [[0.25, 0.75]] * 10)  # quarters plus 0.5: exact in f32
+    assert not rec["keypoint"][0, :, 5].any() and rec["keypoint_score"][0, 0, 0] == pytest.approx(0.9)  # f32 of 0.9
     report = convert_dense(tmp_path / "val_data_joint.npy", tmp_path / "val_label.pkl", tmp_path / "k.pkl")
     ann = load_annotations(tmp_path / "k.pkl")
     assert report.converted == 1 and ann.layout == "openpose" and len(ann.label_names) == 400
