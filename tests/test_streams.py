@@ -24,6 +24,8 @@ def test_fused_result_is_at_least_the_best_stream_and_reproduces_from_the_score_
     report = fusion_report(stream_scores(out))
     assert report.num_samples == 552 and report.fused.weights == {"j": 2, "b": 2, "jm": 1, "bm": 1}
     assert report.fused.top1 >= report.best_single.top1
+    # exact (the three top1 checks): the same float64 scores (npz bytes) fused by the same elementwise sums in
+    # the same order, then a count / 552; JSON keeps a float's repr exactly
     assert report.fused.top1 == result.results["06_fusion"]["fused_top1"]
     fused_row = next(r for r in recorded["rows"] if r["name"] == report.fused.name)
     assert fused_row["top1"] == report.fused.top1
@@ -45,8 +47,9 @@ def test_shuffled_score_files_fuse_like_ordered_ones(lab_run, tmp_path):
         shuffled[name] = load_scores(path)
     assert shuffled["j"].frame_dir != scores["j"].frame_dir
     a, b = fuse(scores), fuse(shuffled)
+    # rows only moved: the same elementwise sums, equal (f64, 4 terms: 9e-16 << 1e-12 in any case)
     np.testing.assert_allclose(b.reorder(a.frame_dir).probs, a.probs, rtol=0, atol=1e-12)
-    assert fusion_report(shuffled).as_dict() == fusion_report(scores).as_dict()
+    assert fusion_report(shuffled).as_dict() == fusion_report(scores).as_dict()  # exact, as above
 
 
 def test_a_finished_stream_is_not_trained_again(lab_run):
