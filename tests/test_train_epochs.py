@@ -236,6 +236,12 @@ def test_validation_runs_every_val_interval_epochs(ann, tmp_path, interval, expe
     assert (result.best_epoch is None) == (not expected)
 
 
+def test_val_interval_0_never_validates_when_max_steps_stops_mid_epoch(ann, tmp_path):
+    """``val_interval=0`` means never, also when ``max_steps`` ends the run inside an epoch."""
+    Trainer(config(ann, tmp_path / "run", epochs=2, max_steps=1, val_interval=0)).fit()
+    assert records(tmp_path / "run", "val") == [] and not RunDir(tmp_path / "run").best.exists()
+
+
 # ------------------------------------------------------------------------------------------------
 # The best checkpoint, the 10-clip test of it, and the finished rule
 

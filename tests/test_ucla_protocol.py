@@ -194,22 +194,29 @@ def tiny_ucla(tmp_path_factory):
     return save_annotations(path, recs, splits, label_names=list("abcd"), layout="ucla")
 
 
-def test_a_run_remembers_its_pipeline_and_person_slots(tiny_ucla, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_ucla_run(tiny_ucla, tmp_path_factory):
+    """One epoch of a one-person ctrgcn run of the joint-motion stream on ``tiny_ucla``: its RunResult."""
+    from aagcn_lab.train import train
+
+    cfg = TrainConfig(
+        ann_file=str(tiny_ucla), train_split="train", val_split="test", feat="jm", protocol="ctrgcn", clip_len=12,
+        test_clips=1, epochs=1, repeat=1, batch_size=8, lr=0.05, lr_batch=8, num_workers=0, progress=False,
+        tensorboard=False, work_dir=str(tmp_path_factory.mktemp("ucla_run") / "run"), test_checkpoint="last",
+        model=dict(base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3], num_person=1),
+    )  # fmt: skip
+    return train(cfg)
+
+
+def test_a_run_remembers_its_pipeline_and_person_slots(tiny_ucla, tiny_ucla_run):
     """A one-person ctrgcn run trains (``model.num_person`` reaches the data), and ``test`` and ``predict`` apply
     the run's pipeline without being told: the same probabilities as the run's own test."""
     from aagcn_lab.data.annotations import load_annotations
     from aagcn_lab.predict import load_stream_models, predict_records
     from aagcn_lab.scores import load_scores
-    from aagcn_lab.train import train
     from aagcn_lab.train.evaluation import test_checkpoint
 
-    cfg = TrainConfig(
-        ann_file=str(tiny_ucla), train_split="train", val_split="test", feat="jm", protocol="ctrgcn", clip_len=12,
-        test_clips=1, epochs=1, repeat=1, batch_size=8, lr=0.05, lr_batch=8, num_workers=0, progress=False,
-        tensorboard=False, work_dir=str(tmp_path / "run"), test_checkpoint="last",
-        model=dict(base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3], num_person=1),
-    )  # fmt: skip
-    result = train(cfg)
+    result = tiny_ucla_run
     run_scores = load_scores(result.scores)
     assert run_scores.probs.shape == (16, 4) and run_scores.meta["clips"] == 1
     scores, _ = test_checkpoint(result.checkpoint, num_clips=1, device="cpu", num_workers=0)
@@ -257,3 +264,50 @@ def test_ucla_presets_follow_the_published_recipe():
     assert full.val_split == full.test_split == "xview_test" and full.train_split == "xview_train"
     cpu = preset("ucla_cpu_bm")
     assert cpu.feat == "bm" and cpu.protocol == "ctrgcn" and cpu.model["num_person"] == 1 and cpu.test_checkpoint == "last"
+
+
+def test_predict_reads_an_all_sqe_clip_with_the_runs_protocol(tiny_ucla, tiny_ucla_run, tmp_path, capsys):
+    """``aagcn-lab predict -c run.pt clip.json`` on a clip in CTR-GCN's all_sqe JSON: read by the NW-UCLA reader and
+    prepared by the checkpoint's protocol, the same probabilities as the run's own test of that clip."""
+    import json
+
+    from aagcn_lab.cli import main
+    from aagcn_lab.data.annotations import load_annotations
+    from aagcn_lab.scores import load_scores
+
+    rec = load_annotations(tiny_ucla).select("test")[0]
+    clip = tmp_path / f"{rec['frame_dir']}.json"
+    clip.write_text(json.dumps({"file_name": rec["frame_dir"], "skeletons": rec["keypoint"][0].tolist(), "label": rec["label"] + 1}))
+    assert main(["predict", "-c", str(tiny_ucla_run.checkpoint), "-i", str(clip), "--clips", "1", "--json", "--top-k", "4"]) == 0
+    text = capsys.readouterr().out
+    out = json.loads(text[min(i for i in (text.find("["), text.find("{")) if i >= 0):])
+    got = out[0] if isinstance(out, list) else out
+    probs = {c["name"] if isinstance(c, dict) else c[1]: (c["prob"] if isinstance(c, dict) else c[2]) for c in got["top"]}
+    run = load_scores(tiny_ucla_run.scores)
+    want = run.probs[run.frame_dir.index(rec["frame_dir"])]
+    for name, p in probs.items():
+        assert p == pytest.approx(float(want[list("abcd").index(name)]), abs=1e-5)  # float32 probabilities, same path
+
+
+@pytest.mark.slow
+def test_real_nw_ucla_converts_trains_and_reports(tmp_path):
+    """The whole dataset converted, the CPU preset's joint stream trained for one epoch (63 steps), and the honest report:
+    464 test clips over 10 subjects, 369 without the copies; the training loss goes down on real skeletons."""
+    import json
+
+    from aagcn_lab.data.ucla import convert_ucla_folder
+    from aagcn_lab.selection import selection_report
+    from aagcn_lab.train import preset, train
+
+    from .conftest import shared_file
+
+    report = convert_ucla_folder(shared_file("data", "nw_ucla", "all_sqe"), tmp_path / "nw_ucla.pkl")
+    assert report.ok and report.converted == 1484
+    cfg = preset("ucla_cpu_j", ann_file=str(tmp_path / "nw_ucla.pkl"), epochs=1, log_interval=20,
+                 work_dir=str(tmp_path / "j"), progress=False, tensorboard=False)  # fmt: skip
+    result = train(cfg)
+    rep = selection_report(result.work_dir, "xview_test_unique")
+    assert rep.last.groups == 10 and rep.selected_on_test and rep.best_epoch == 1
+    assert rep.last_subset is not None and rep.best_subset is not None
+    losses = [r["loss"] for r in map(json.loads, (tmp_path / "j" / "metrics.jsonl").read_text().splitlines()) if r["split"] == "train"]
+    assert len(losses) == 4 and losses[-1] < losses[0], losses

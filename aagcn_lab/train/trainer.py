@@ -119,11 +119,9 @@ class Trainer:
         self.ann = resolve_annotations(cfg.ann_file, cfg.layout)
         self.layout = self.ann.layout_name()
         augment = Augment(**cfg.augment) if cfg.augment else None
-        num_person = cfg.model.get("num_person", AAGCNConfig.num_person)  # the model's person slots, for every pipeline
-        common = dict(
-            feat=cfg.feat, clip_len=cfg.clip_len, layout=self.layout, seed=cfg.seed, storage=cfg.storage, num_person=num_person,
-            protocol=cfg.protocol,
-        )  # fmt: skip
+        # the model's person slots and the run's protocol reach every pipeline of the run (the tuning split's too)
+        self.pipeline_options = dict(num_person=cfg.model.get("num_person", AAGCNConfig.num_person), protocol=cfg.protocol)
+        common = dict(feat=cfg.feat, clip_len=cfg.clip_len, layout=self.layout, seed=cfg.seed, storage=cfg.storage, **self.pipeline_options)
         self.train_set = SkeletonDataset(self.ann, cfg.train_split, mode="train", augment=augment, **common)
         self.val_set = SkeletonDataset(self.ann, cfg.val_split, mode="val", **common) if cfg.val_split else None
         test_split = cfg.resolved_test_split()
@@ -293,7 +291,7 @@ class Trainer:
                         val_metrics = self.validate()
                     self.save_state(self.run.latest)
                 elif self.global_step >= self.total_steps:  # max_steps reached mid-epoch
-                    if self.val_set is not None:
+                    if self.val_set is not None and cfg.val_interval:  # val_interval 0: never
                         val_metrics = self.validate()
                     self.save_state(self.run.latest)
         finally:
@@ -339,7 +337,10 @@ class Trainer:
         meta = {"label_names": self.label_names or [], "checkpoint": str(ckpt), "ann_file": self.cfg.ann_file}
         scores = evaluate(self.model, self.test_set, self.cfg.batch_size, info=self.info, amp=self.cfg.amp, progress=self.cfg.progress)
         if self.cfg.tuning_split():
-            tune_set = SkeletonDataset(self.ann, self.cfg.tuning_split(), self.cfg.feat, "test", self.cfg.clip_len, self.cfg.test_clips, self.test_set.layout)
+            tune_set = SkeletonDataset(
+                self.ann, self.cfg.tuning_split(), self.cfg.feat, "test", self.cfg.clip_len, self.cfg.test_clips, self.test_set.layout,
+                **self.pipeline_options,
+            )  # fmt: skip
             tune = evaluate(self.model, tune_set, self.cfg.batch_size, info=self.info, amp=self.cfg.amp)
             if self.info.is_main:
                 tune.meta.update(meta)
