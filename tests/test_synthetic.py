@@ -78,6 +78,8 @@ def test_same_seed_same_data_other_seed_other_data():
     assert [r["frame_dir"] for r in a.annotations] == [r["frame_dir"] for r in b.annotations]
     for ra, rb in zip(a.annotations, b.annotations):
         assert ra["total_frames"] == rb["total_frames"]
+        # exact: the same seeded numpy steps on one machine (its sin/cos may differ in the last bit between
+        # CPUs -- AVX-512 builds use other kernels -- so the data are compared within a process, never to a file)
         np.testing.assert_array_equal(ra["keypoint"], rb["keypoint"])
     c = generate(replace(TINY, seed=1))
     assert any(
@@ -92,8 +94,8 @@ def test_independent_of_numpy_global_rng():
     np.random.seed(12345)
     state = np.random.get_state()[1].copy()
     second = generate_sample(19, 2, 1, 1)
-    np.testing.assert_array_equal(first["keypoint"], second["keypoint"])
-    np.testing.assert_array_equal(np.random.get_state()[1], state)  # and it draws nothing from it
+    np.testing.assert_array_equal(first["keypoint"], second["keypoint"])  # exact: as above
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # and it draws nothing from it (integer state)
 
 
 def test_all_cameras_record_the_same_take():
@@ -127,6 +129,7 @@ def test_bones_are_rigid_and_bodies_stay_on_the_floor(label):
             if child in (synthetic.TIP_L, synthetic.TIP_R) or child == parent:
                 continue  # hand tips curl into fists
             length = np.linalg.norm(joints[:, child] - joints[:, parent], axis=-1)
+            # f64 rotations down a chain of <= 10 joints (3-term products, sin/cos) on |x| <= 3 m: ~1e-14 << 1e-6
             assert length.std() < 1e-6 and 0.02 < length.mean() < 0.6, layout.joint_names[child]
         feet = joints[:, [synthetic.FOOT_L, synthetic.FOOT_R], 1]
         assert feet.min() > -0.05 and joints[:, synthetic.HEAD, 1].max() < 2.6
@@ -166,6 +169,7 @@ def test_every_record_is_valid_and_ntu_shaped(builtin):
     assert two_in_single <= 0.05 * len(builtin)  # bystanders are rare
     z = np.concatenate([r["keypoint"][0, :, :, 2][_present(r["keypoint"])[0]].ravel() for r in builtin.annotations])
     z = z[z != 0]
+    # not rounding (like every range check on the generated data in this file): what the data must look like
     assert 2.0 < np.percentile(z, 1) and np.percentile(z, 99) < 4.5  # metres from the camera, like NTU
 
 
@@ -231,6 +235,8 @@ def test_the_sensor_holds_lost_joints_and_swaps_sides_only_when_asked():
     joints = _walking_body()
     quiet = SyntheticConfig(noise_std=0.0, flicker=0.0, joint_dropout_prob=0.0, swap_prob=0.0)
     axes = np.eye(3)
+    # no noise: the sensor's f64 steps (identity axes, 3-term products) on |x| <= 4 m are ~1e-15 from the joints,
+    # far below allclose's 1e-5 / 1e-8 and the 1e-9 that tells a moved joint (every comparison in this test)
     assert np.allclose(synthetic._sensor(np.random.default_rng(0), joints, axes, np.zeros(60), 0.0, quiet), joints)
     held = synthetic._sensor(np.random.default_rng(3), joints, axes, np.zeros(60), 0.0, replace(quiet, joint_dropout_prob=1.0))
     moved = np.abs(held - joints).max(axis=-1) > 1e-9  # (T, V): where the sensor reported something else
@@ -261,6 +267,7 @@ def test_sensor_jitter_is_smooth_in_time_and_shared_along_the_body_tree():
     noise = synthetic._sensor(np.random.default_rng(0), joints, np.eye(3), np.zeros(400), 0.0, cfg) - joints
     body = [synthetic.SPINE_MID, synthetic.NECK, synthetic.SHOULDER_L, synthetic.ELBOW_L, synthetic.KNEE_R]  # unscaled joints
     n = noise[:, body]
+    # not rounding: statistics of the simulated sensor noise (three checks)
     assert 0.002 < n.std() < 0.02  # millimetres to a centimetre, as Kinect v2
     step = np.diff(n, axis=0)
     assert step.std() < 0.5 * n.std()  # temporally correlated: a frame-to-frame step is far smaller than the error
@@ -327,7 +334,7 @@ def test_round_trip_through_an_annotation_file(tmp_path):
     for a, b in zip(ann.annotations, back.annotations):
         assert a["frame_dir"] == b["frame_dir"] and a["label"] == b["label"] and a["total_frames"] == b["total_frames"]
         assert b["keypoint"].dtype == np.float16
-        np.testing.assert_array_equal(a["keypoint"], b["keypoint"])
+        np.testing.assert_array_equal(a["keypoint"], b["keypoint"])  # exact: the pickle stores the float16 bytes
 
 
 def test_builtin_annotations_caches_the_file(tmp_path, monkeypatch):
