@@ -25,6 +25,7 @@ def test_two_people_whose_list_order_swaps_stay_on_their_tracks():
     for f, o in enumerate(order):  # the same person always gets the same id
         assert [int(ids[f][o.index(i)]) for i in (0, 1)] == [int(ids[0][order[0].index(i)]) for i in (0, 1)]
     res = track_people(coords, scores, max_persons=2)
+    # the record stores f32: one rounding of <= 1e3 px, u x 1e3 = 6e-5 < 1e-4 (every atol=1e-4 in this file)
     np.testing.assert_allclose(res.keypoint[0], a, atol=1e-4)  # person 0 has the higher total score
     np.testing.assert_allclose(res.keypoint[1], b, atol=1e-4)
     assert res.dropped == [] and res.num_tracks == 2
@@ -57,7 +58,7 @@ def test_the_main_persons_are_kept_by_total_score_and_the_rest_is_reported():
     np.testing.assert_allclose(res.keypoint[0], people[1], atol=1e-4)  # highest total score first
     np.testing.assert_allclose(res.keypoint[1], people[2], atol=1e-4)
     assert len(res.dropped) == 1 and res.dropped[0]["frames"] == t
-    assert res.dropped[0]["score"] == pytest.approx(0.3 * 17 * t, rel=1e-4)
+    assert res.dropped[0]["score"] == pytest.approx(0.3 * 17 * t, rel=1e-4)  # <= 102 f32 terms: 1.2e-5 < 1e-4
 
 
 def test_identities_from_the_file_are_used_and_a_duplicate_is_noted():
@@ -65,7 +66,7 @@ def test_identities_from_the_file_are_used_and_a_duplicate_is_noted():
     coords = [np.stack([a[0], b[0]]), np.stack([b[1], a[1]]), np.stack([a[2], b[2]])]
     scores = [np.ones((2, 17))] * 3
     res = track_people(coords, scores, ids=[["p1", "p2"], ["p2", "p1"], ["p1", "p1"]])
-    np.testing.assert_allclose(res.keypoint[0, :2], a[:2])
+    np.testing.assert_allclose(res.keypoint[0, :2], a[:2])  # one f32 rounding: u = 6e-8 < rtol 1e-7 (both)
     np.testing.assert_allclose(res.keypoint[1, :2], b[:2])
     assert res.notes == ["frame 2: two detections with track id 0; kept the first"]
     assert [list(map(int, x)) for x in tracks_from_ids([[7, -1], [None, 7]])] == [[0, 1], [2, 0]]
@@ -74,9 +75,9 @@ def test_identities_from_the_file_are_used_and_a_duplicate_is_noted():
 def test_boxes_ignore_low_score_joints_and_iou():
     c = np.array([[[0, 0], [10, 10], [500, 500]]], float)
     s = np.array([[1, 1, 0.0]])
-    np.testing.assert_allclose(keypoint_boxes(c, s)[0], [0, 0, 10, 10])
+    np.testing.assert_allclose(keypoint_boxes(c, s)[0], [0, 0, 10, 10])  # min / max of the joints: exact
     assert np.isnan(keypoint_boxes(c, np.zeros((1, 3)))).all()
     iou = box_iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10], [20, 20, 30, 30], [np.nan] * 4]))
-    np.testing.assert_allclose(iou, [[1 / 3, 0, 0]])
+    np.testing.assert_allclose(iou, [[1 / 3, 0, 0]])  # 50 / 150: one f64 division, 1.1e-16 < 1e-7
     with pytest.raises(ValueError, match="no person in any frame"):
         select_tracks([np.zeros((0, 17, 2))], [np.zeros((0, 17))], [np.zeros(0, int)])
