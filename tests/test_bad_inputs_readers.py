@@ -458,3 +458,30 @@ def test_a_3d_joint_far_from_its_body_is_left_out_and_named(tmp_path):
         pickle.dump((["a", "b"], [0, 1]), f)
     report = convert_dense(tmp_path / "xsub_val_data_joint.npy", tmp_path / "val_label.pkl", tmp_path / "d.pkl", dataset="ntu60")
     assert report.converted == 1 and "frame 5, person 0" in dict(report.failed)["b"] and "typical body size" in dict(report.failed)["b"]
+
+
+def test_coco_results_entries_without_image_id_are_left_out_not_read_as_one_frame(tmp_path):
+    frames = [[(body(17, 300, t, 1), np.full(17, 0.9)), (body(17, 1200, t, 2), np.full(17, 0.8))] for t in range(6)]
+    path = coco_results(tmp_path / "results.json", frames)
+    entries = json.loads(path.read_text())
+    del entries[5]["image_id"]
+    path.write_text(json.dumps(entries))
+    rec, notes = read(path, img_shape=(H, W))
+    assert rec["total_frames"] == 6 and rec["keypoint_score"][:, 2].any(-1).sum() == 1
+    assert notes_about(notes, "results.json", "entry 5", "no image_id", "left out")
+
+
+def test_garbled_structure_is_a_named_frame_not_a_crash(tmp_path):
+    rng = np.random.default_rng(3)
+    lm = [dict(zip(("x", "y", "z", "visibility"), map(float, row))) for row in rng.uniform(0.2, 0.8, (33, 4))]
+    path = tmp_path / "mp.json"
+    path.write_text(json.dumps([{"landmark": lm}, {"landmark": 0.5}, {"landmark": lm}]))
+    rec, notes = read(path)
+    assert rec["total_frames"] == 3 and notes_about(notes, "frame 1", "not a MediaPipe frame", "left out")
+    frames = two_people(4, 25)
+    folder = openpose_folder(tmp_path / "ids", frames)
+    obj = json.loads((folder / "vid_000000000001_keypoints.json").read_text())
+    obj["people"][0]["person_id"] = {"a": 1}  # an identity that is no number or name: not used
+    (folder / "vid_000000000001_keypoints.json").write_text(json.dumps(obj))
+    rec, _ = read(folder)
+    assert rec["total_frames"] == 4 and rec["keypoint_score"].any(-1).all()

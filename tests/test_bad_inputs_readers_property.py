@@ -63,7 +63,10 @@ def same(a: dict, b: dict) -> bool:
 
 
 def outcome(read: Reader, path: Path, baseline: tuple[dict, list[str]], names: list[str]) -> str:
-    """'error' (an InputError naming the file), 'same', or 'noted' (different, and a new note says so)."""
+    """'error' (an InputError naming the file), 'same', or 'noted' (different, and a new note says so).
+
+    No mutation here removes a frame, so a record that is read keeps the baseline's frame count.
+    """
     try:
         rec, notes = read(path)
     except InputError as e:
@@ -73,6 +76,7 @@ def outcome(read: Reader, path: Path, baseline: tuple[dict, list[str]], names: l
     problems = record_problems(rec, check_label=False)
     assert not problems, problems
     assert np.isfinite(rec["keypoint"]).all()
+    assert rec["total_frames"] == base["total_frames"], "frames lost or invented"
     if same(rec, base):
         return "same"
     new = [n for n in notes if n not in base_notes]

@@ -385,7 +385,9 @@ def _person_id(obj: dict):
             v = obj[k]
             if isinstance(v, list):
                 v = v[0] if v else None
-            return None if v is None or v == -1 else (v if not isinstance(v, list) else None)
+            if isinstance(v, bool) or not isinstance(v, (int, float, str)):  # an identity is a number or a name
+                return None
+            return None if v == -1 else v
     return None
 
 
@@ -554,7 +556,7 @@ def read_coco(path: str | os.PathLike) -> PoseFrames:
         raise PoseFormatError(_nobody(path))
     if isinstance(obj, dict) and "annotations" in obj and "images" in obj:
         return _read_coco_dataset(path, obj)
-    if isinstance(obj, list) and all(isinstance(d, dict) for d in obj) and obj and all("image_id" in d for d in obj):
+    if isinstance(obj, list) and any(isinstance(d, dict) and "image_id" in d for d in obj):
         return _read_coco_results(path, obj)
     if isinstance(obj, list):  # one frame: a list of people
         b = _Builder(path.stem, "coco", "coco", source=path)
@@ -619,7 +621,14 @@ def _read_coco_results(path: Path, obj: list) -> PoseFrames:
     """A results list: one frame per ``image_id``; the ids are frame numbers when they can be (gaps kept)."""
     b = _Builder(path.stem, "coco", "coco", source=path)
     frames: dict = {}
+    homeless = [i for i, d in enumerate(obj) if not isinstance(d, dict) or "image_id" not in d]
+    if homeless:
+        which = f"entry {homeless[0]}" if len(homeless) == 1 else f"entries {_runs(homeless)}"
+        b.pf.notes.append(f"{path.name}, {which}: no image_id (or not an object), so in no frame (left out)")
+    skip = set(homeless)
     for i, d in enumerate(obj):
+        if i in skip:
+            continue
         key = d["image_id"]
         if not isinstance(key, (str, int, float)) or isinstance(key, bool):
             raise PoseFormatError(f"{path}: entry {i}: image_id {key!r} is neither a number nor a name")
@@ -751,11 +760,15 @@ def _mp_frame_people(frame) -> list | None:
             pl = frame["pose_landmarks"] or []
             if isinstance(pl, dict):  # the legacy solution's pose_landmarks as MessageToDict
                 pl = [pl.get("landmark", [])]
+            if not isinstance(pl, list):
+                return None
             return [p.get("landmark", p) if isinstance(p, dict) else p for p in pl]
         for key in ("landmark", "landmarks"):
             if key in frame:
                 lm = frame[key]
-                return [] if not lm else ([lm] if isinstance(lm[0], dict) else lm)
+                if not lm:
+                    return []
+                return ([lm] if isinstance(lm[0], dict) else lm) if isinstance(lm, list) else None
     return None
 
 
