@@ -47,8 +47,13 @@ def _torch_flag(name: str) -> object:
         return None
 
 
+def _flushes_denormals() -> bool:
+    """Whether subnormal floats are flushed to zero (``torch.set_flush_denormal``, which has no getter)."""
+    return torch.tensor([1e-40], dtype=torch.float32).mul(1.0).item() == 0.0
+
+
 def _global_state() -> dict:
-    """What a test could change for the tests after it: torch's and numpy's settings, environment, cwd."""
+    """What a test could change for the tests after it: torch's and numpy's settings, environment, cwd, signals."""
     return {
         "threads": torch.get_num_threads(),
         "dtype": torch.get_default_dtype(),
@@ -58,6 +63,7 @@ def _global_state() -> dict:
         "flags": {name: _torch_flag(name) for name in _TORCH_FLAGS},
         "grad": torch.is_grad_enabled(),
         "anomaly": torch.is_anomaly_enabled(),
+        "denormals": _flushes_denormals(),
         "numpy_err": np.geterr(),
         "environ": {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},  # pytest's own, per phase
         "cwd": os.getcwd(),
@@ -85,6 +91,8 @@ def _restore(saved: dict) -> list[str]:
     torch.set_grad_enabled(saved["grad"])
     if now["anomaly"] != saved["anomaly"]:
         torch.autograd.set_detect_anomaly(saved["anomaly"])
+    if now["denormals"] != saved["denormals"]:
+        torch.set_flush_denormal(saved["denormals"])
     np.seterr(**saved["numpy_err"])
     for key in set(now["environ"]) - set(saved["environ"]):
         del os.environ[key]
