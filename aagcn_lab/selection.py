@@ -72,9 +72,12 @@ class SelectionReport:
         return "\n".join(f"{w:<{width}}  {v}" for w, v in self.rows())
 
 
-def selection_report(run: str | os.PathLike | RunDir, subset_split: str | None = None, device: str = "cpu") -> SelectionReport:
+def selection_report(
+    run: str | os.PathLike | RunDir, subset_split: str | None = None, device: str = "cpu", level: float = 0.95
+) -> SelectionReport:
     """The :class:`SelectionReport` of a finished run (see the module docstring); ``subset_split`` names a
-    split of the run's annotation file that is a subset of its test split (e.g. ``xview_test_unique``)."""
+    split of the run's annotation file that is a subset of its test split (e.g. ``xview_test_unique``);
+    ``level``: of the intervals over performers."""
     run = run if isinstance(run, RunDir) else RunDir(Path(run))
     cfg, result = run.train_config(), run.result()
     if result is None or result.scores is None:
@@ -99,7 +102,7 @@ def selection_report(run: str | os.PathLike | RunDir, subset_split: str | None =
         best_subset = subset_accuracy(sub_scores).value
     return SelectionReport(
         run=run.path, epochs=cfg.epochs, test_split=cfg.resolved_test_split(), subset_split=subset_split,
-        last=subset_accuracy(scores), last_subset=subset_accuracy(scores, keep) if keep is not None else None,
+        last=subset_accuracy(scores, level=level), last_subset=subset_accuracy(scores, keep, level) if keep is not None else None,
         best_epoch=best_rec["epoch"] if best_rec else None, best=best_rec["top1"] if best_rec else None,
         best_subset=best_subset, selected_on_test=cfg.val_split == cfg.resolved_test_split(),
     )  # fmt: skip

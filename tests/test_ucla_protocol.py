@@ -244,6 +244,8 @@ def test_a_run_remembers_its_pipeline_and_person_slots(tiny_ucla, tiny_ucla_run)
     assert rep.best_epoch == 1 and rep.selected_on_test and rep.best == pytest.approx(hits.mean())  # one epoch: best = last
     assert rep.best_subset == pytest.approx(hits[keep].mean())
     assert "chosen on the test set" in rep.table() and rep.last.groups == len({f.split("_")[1] for f in run_scores.frame_dir})
+    narrow = selection_report(result.work_dir, "test_unique", level=0.5)
+    assert narrow.last.level == narrow.last_subset.level == 0.5 and narrow.last.high - narrow.last.low <= rep.last.high - rep.last.low
 
 
 def test_performer_of_reads_ntu_and_ucla_ids():
