@@ -75,7 +75,7 @@ MAX_UNNAMED_CLASSES = 1000  # without class names, a label this large is a typo,
 SPREAD_LIMIT = 20.0  # a joint this many typical body sizes from its own body's centre is a garbled value (3D: no image)
 MOSTLY_OUTSIDE = 0.5  # more than this share of a video's detections far outside the image: wrong units, not garbled values
 _2D_LAYOUTS = ("coco", "openpose")
-_3D_LAYOUTS = ("nturgb+d", "nturgb+d-2sagcn")
+_3D_LAYOUTS = ("nturgb+d", "nturgb+d-2sagcn", "ucla")
 
 
 def is_int(x: object) -> bool:
@@ -84,7 +84,7 @@ def is_int(x: object) -> bool:
 
 
 def layout_dim(layout: object) -> int | None:
-    """2 for the built-in 2D layouts (coco, openpose), 3 for the NTU ones, None when unknown."""
+    """2 for the built-in 2D layouts (coco, openpose), 3 for the Kinect ones (NTU, NW-UCLA), None when unknown."""
     name = getattr(layout, "name", layout)
     if name in _2D_LAYOUTS:
         return 2
