@@ -1,17 +1,28 @@
 """Which joints did the decision rest on? Gradient-based importance for the predicted class.
 
-Two methods, per sample, person, frame and joint:
+Four methods, per sample, person, frame and joint:
 
 * :func:`gradient_x_input` -- the gradient of the class logit with respect to the input, times the
   input, summed over the coordinate channels (``(N, M, T, V)``, signed). For a model linear in its
-  input the values add up to the logit minus the bias (completeness);
+  input the values add up to the logit minus the bias (completeness). The input is a position
+  measured from an origin (the body centre of the first frame after normalisation), so a joint far
+  from it -- a foot -- gets a large product for a modest gradient: the map follows coordinate size;
+* :func:`gradient_magnitude` -- the length of that gradient per joint (``(N, M, T, V)``,
+  non-negative): how sensitive the score is to moving each joint, whatever its position. The
+  gradient of a translation-invariant model does not change when the body is moved;
+* :func:`integrated_gradients` -- the gradient averaged along the straight path from a baseline
+  pose to the input, times the input's difference from that baseline (signed). The values add up
+  to the logit's change from the baseline to the input; a joint that sits at its baseline
+  position gets nothing, however far from the origin it is. The default baseline is the mean pose
+  of the batch (:func:`mean_pose`), placed in every present frame;
 * :func:`grad_cam` -- Grad-CAM over the last block's features ``(N, M, C, T', V)``: each channel
   weighted by the mean gradient of the class logit over (T', V), summed, then ReLU
-  (``(N, M, T', V)``, non-negative, on the last block's coarser time axis).
+  (``(N, M, T', V)``, non-negative, on the last block's coarser time axis; its joints have
+  already exchanged information through six graph convolutions).
 
 Attention (``y * (1 + a)``) is a gain the model applies on the way; these say how much each
 joint's input moves the score of the class it chose, which is closer to "what the decision rests
-on" -- and still a local, first-order answer, not a proof.
+on" -- and still a local answer, not a proof.
 """
 
 from __future__ import annotations
@@ -22,7 +33,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Attribution", "gradient_x_input", "grad_cam", "by_class", "class_importance"]
+__all__ = [
+    "Attribution",
+    "METHODS",
+    "gradient_x_input",
+    "gradient_magnitude",
+    "integrated_gradients",
+    "mean_pose",
+    "grad_cam",
+    "by_class",
+    "class_importance",
+]
 
 
 @dataclass
@@ -89,16 +110,79 @@ class _EvalMode:
         self.model.train(self.was)
 
 
-def gradient_x_input(model: torch.nn.Module, x, target: Sequence[int] | None = None) -> Attribution:
-    """Gradient x input of the ``target`` class logit (default: the predicted class), summed over channels."""
-    x, target = _prepare(model, x, target)
+def _input_gradient(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(gradient of the chosen logit w.r.t. x, chosen classes)``, in eval mode (samples are independent there)."""
     with _EvalMode(model), torch.enable_grad():
         xin = x.detach().clone().requires_grad_(True)
         logits = model(xin)
         chosen = _choose(logits, target)
-        (grad,) = torch.autograd.grad(logits.gather(1, chosen[:, None]).sum(), xin)  # samples are independent in eval mode
-    values = (grad * xin).sum(-1).detach()
-    return Attribution(values.double().numpy(), chosen.numpy(), "gradient x input")
+        (grad,) = torch.autograd.grad(logits.gather(1, chosen[:, None]).sum(), xin)
+    return grad.detach(), chosen
+
+
+def gradient_x_input(model: torch.nn.Module, x, target: Sequence[int] | None = None) -> Attribution:
+    """Gradient x input of the ``target`` class logit (default: the predicted class), summed over channels."""
+    x, target = _prepare(model, x, target)
+    grad, chosen = _input_gradient(model, x, target)
+    return Attribution((grad * x).sum(-1).double().numpy(), chosen.numpy(), "gradient x input")
+
+
+def gradient_magnitude(model: torch.nn.Module, x, target: Sequence[int] | None = None) -> Attribution:
+    """Length over the coordinates of the gradient of the ``target`` class logit (default: the predicted class)."""
+    x, target = _prepare(model, x, target)
+    grad, chosen = _input_gradient(model, x, target)
+    return Attribution(torch.linalg.vector_norm(grad.double(), dim=-1).numpy(), chosen.numpy(), "|gradient|")
+
+
+def _present(x: torch.Tensor) -> torch.Tensor:
+    """``(N, M, T)``: frames in which a person has any non-zero coordinate (absent persons are zeros)."""
+    return (x != 0).any(-1).any(-1)
+
+
+def mean_pose(x) -> np.ndarray:
+    """``(V, C)``: every joint's mean position over the samples, persons and frames of a batch
+    ``(N, M, T, V, C)``, counting only frames where the person is present (not all zeros)."""
+    x = torch.as_tensor(x)
+    if x.dim() != 5:
+        raise ValueError(f"mean_pose needs a batch (N, M, T, V, C), got shape {tuple(x.shape)}")
+    present = _present(x)
+    if not present.any():
+        raise ValueError("mean_pose: every frame of the batch is empty (all zeros)")
+    return x[present].double().mean(0).numpy()
+
+
+def _baseline(x: torch.Tensor, baseline) -> torch.Tensor:
+    """The baseline as a tensor like ``x``: a pose ``(V, C)`` in every present frame (zeros where the
+    person is absent), or an array of ``x``'s own shape."""
+    b = torch.as_tensor(mean_pose(x) if isinstance(baseline, str) and baseline == "mean pose" else baseline, dtype=x.dtype)
+    if b.shape == x.shape[-2:]:
+        return torch.where(_present(x)[..., None, None], b, torch.zeros((), dtype=x.dtype))
+    if b.shape != x.shape:
+        raise ValueError(f"baseline must be 'mean pose', a pose {tuple(x.shape[-2:])} or the input's shape {tuple(x.shape)}, "
+                         f"got shape {tuple(b.shape)}")
+    if not torch.isfinite(b).all():
+        raise ValueError("baseline has NaN or infinite values")
+    return b
+
+
+def integrated_gradients(model: torch.nn.Module, x, target: Sequence[int] | None = None, baseline="mean pose",
+                         steps: int = 16) -> Attribution:
+    """Integrated gradients of the ``target`` class logit (default: the class predicted for ``x``) from
+    ``baseline`` ("mean pose": :func:`mean_pose` of ``x`` in every present frame; or a ``(V, C)`` pose;
+    or an array shaped like ``x``), with ``steps`` midpoints along the path, summed over channels."""
+    x, target = _prepare(model, x, target)
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive whole number, got {steps!r}")
+    base = _baseline(x, baseline)
+    if target is None:
+        with _EvalMode(model), torch.no_grad():
+            target = model(x).argmax(1)
+    total = torch.zeros_like(x)
+    for k in range(steps):
+        grad, chosen = _input_gradient(model, base + (k + 0.5) / steps * (x - base), target)
+        total += grad
+    values = (total / steps * (x - base)).sum(-1)
+    return Attribution(values.double().numpy(), chosen.numpy(), f"integrated gradients ({steps} steps)")
 
 
 def grad_cam(model: torch.nn.Module, x, target: Sequence[int] | None = None) -> Attribution:
@@ -125,20 +209,25 @@ def by_class(values: np.ndarray, labels: Sequence[int]) -> tuple[np.ndarray, np.
     return classes, np.stack([values[labels == c].mean(0) for c in classes])
 
 
+METHODS = ("gradient x input", "|gradient|", "integrated gradients", "grad-cam")
+
 
 def class_importance(model: torch.nn.Module, dataset, per_class: int = 8, batch_size: int = 16, method: str = "gradient x input") -> dict:
     """Per class, the mean joint share of importance for the predicted class (within person 0, the
     person attention maps show): ``{"classes": [...], "joints": (K, V), "correct": (K,) fraction predicted
-    right}``, over the samples :func:`aagcn_lab.analysis.class_statistics` uses."""
+    right}``, over the samples :func:`aagcn_lab.analysis.class_statistics` uses. ``method``: one of
+    :data:`METHODS`; integrated gradients start from the mean pose of all those samples."""
     from .analysis import batch_per_class
 
-    methods = {"gradient x input": gradient_x_input, "grad-cam": grad_cam}
-    if method not in methods:
-        raise ValueError(f"method must be one of {', '.join(methods)}, got {method!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     x, labels, _ = batch_per_class(dataset, per_class)
+    pose = mean_pose(x) if method == "integrated gradients" else None
+    run = {"gradient x input": gradient_x_input, "|gradient|": gradient_magnitude, "grad-cam": grad_cam,
+           "integrated gradients": lambda m, xb: integrated_gradients(m, xb, baseline=pose)}[method]
     shares, hits = [], []
     for start in range(0, len(x), batch_size):
-        att = methods[method](model, x[start : start + batch_size])
+        att = run(model, x[start : start + batch_size])
         shares.append(att.joints(person=0))
         hits.append(att.target == np.asarray(labels[start : start + batch_size]))
     classes, joints = by_class(np.concatenate(shares), labels)
