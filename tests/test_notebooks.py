@@ -4,6 +4,7 @@ or checks."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 
@@ -34,26 +35,120 @@ def _prose(markdown: str) -> str:
     return "\n".join(line for line in markdown.splitlines() if not line.lstrip().startswith("#"))
 
 
-@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
-def test_every_number_in_the_text_comes_from_the_code_beside_it(nb):
-    """A percentage or decimal in a markdown cell must appear in the code cells that follow it (up to
-    the next markdown cell): a parameter the sentence describes, or a value a ``lab.claim`` checks.
-    Anything else is a number that can drift from the output; print it from the computation instead."""
-    cells = _cells(nb)
+# Words a reader also takes as results: a count written out (five and up; "two persons", "three subsets", "four
+# streams" name the model's parts), a ratio, a superlative. One passes when a print(...) or claim(...) in the code
+# cells beside it (before or after, up to the next markdown cell) has the word -- a count also as digits, a ratio
+# as "times" or "ratio" -- or when it is a selection rule ("the 12 largest entries") or sits in a question.
+_COUNTS = dict(five=5, six=6, seven=7, eight=8, nine=9, ten=10, eleven=11, twelve=12, thirteen=13, fourteen=14, fifteen=15,
+               sixteen=16, seventeen=17, eighteen=18, nineteen=19, twenty=20, thirty=30, forty=40, fifty=50, hundred=100,
+               thousand=1000, dozen=12)
+_SPELT = "|".join([*_COUNTS, "two", "three", "four"])
+_WORDY = re.compile(
+    rf"\b(?P<ratio>(?:\d+(?:\.\d+)?|(?:a\s+)?(?:{_SPELT}))[\s-]*times\s+(?:smaller|larger|bigger|more|less|fewer|higher|lower|as\s+\w+)"
+    rf"|twice|half\s+as)\b|\b(?P<count>(?:a\s+)?(?:{'|'.join(_COUNTS)}))\b"
+    r"|\b(?P<superlative>the\s+only|most|largest|smallest|always|never)\b",
+    re.I,
+)
+_SELECTION = re.compile(rf"\b(?:\d+|{_SPELT})(?:\s+\S+){{0,2}}\s+$", re.I)  # a count just before: "the 12 largest", "the three with the largest"
+# Settings and facts of the design or of the data, not results of a run (case-insensitive, skipped in the text):
+_SETTINGS = (
+    "a few dozen joints",  # 01: what a skeleton is
+    r"(?:on|for) five (?:layouts|shapes)",  # 01, 02: the cases an exercise's check tries
+    "ten blocks", "rotates twice", "always 2", "always residually",  # 02, 01: pyskl's model, normalisation and input
+    "never sees pixels", "never re-initialised", "never suppress", "never by position",  # what the code does by construction
+    "most of the meaning",  # 02b: a reading hint, not a measurement
+    "whose coordinates are largest",  # 02: why an untrained attention map shows stripes (the input's size)
+    "most parameters",  # 02's summary: section 1 checks it (lab.claim "most parameters sit in the temporal convolutions")
+    "ten everyday actions performed by ten people", "the ten test subjects", "never seen", "never reported",  # 09: NW-UCLA
+)  # fmt: skip
+
+
+def _said_beside(code: str) -> list[str]:
+    """The source of every ``print(...)`` and ``...claim(...)`` call in ``code`` (all of it if it does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return [code]
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    names = {n: getattr(n.func, "id", getattr(n.func, "attr", "")) for n in calls}
+    return [ast.get_source_segment(code, n) or "" for n in calls if names[n] in ("print", "claim")]
+
+
+def _unchecked_words(markdown: str, code: str) -> list[str]:
+    """Counts, ratios and superlatives in ``markdown`` that no print or claim in ``code`` says too."""
+    said = "\n".join(_said_beside(code))
+    prose = _prose(markdown)
+    for phrase in _SETTINGS:
+        prose = re.sub(phrase.replace(" ", r"\s+"), " ", prose, flags=re.I)
+    found = []
+    for sentence in re.split(r"(?<=[.!?;:])\s+", prose):
+        if sentence.rstrip().endswith("?"):
+            continue
+        for m in _WORDY.finditer(sentence):
+            word = m.group(0).lower().split()[-1]
+            if m.lastgroup == "ratio":
+                keys = ["times", "ratio", "twice", "half"]
+            elif m.lastgroup == "count":
+                keys = [word, str(_COUNTS[word])]
+            else:
+                keys = [word]
+                if _SELECTION.search(sentence[: m.start()]):
+                    continue
+            if not any(re.search(rf"(?<![\w.]){re.escape(k)}(?!\w)", said, re.I) for k in keys):
+                found.append(" ".join(m.group(0).split()))
+    return found
+
+
+def _unchecked(cells: list[dict]) -> list[str]:
+    """Every number (a percentage, a decimal) of the markdown cells that the code cells after it do not
+    contain, and every count, ratio and superlative that no print or claim beside it says too."""
     stray = []
     for i, cell in enumerate(cells):
         if cell["cell_type"] != "markdown":
             continue
-        following = []
-        for nxt in cells[i + 1 :]:
-            if nxt["cell_type"] == "markdown":
-                break
-            following.append(_text(nxt))
-        code = "\n".join(following)
+        before, after = [], []
+        for side, run in ((before, reversed(cells[:i])), (after, cells[i + 1 :])):
+            for nxt in run:
+                if nxt["cell_type"] == "markdown":
+                    break
+                side.append(_text(nxt))
+        code = "\n".join(after)
         for m in _NUMBER.finditer(_prose(_text(cell))):
             if (m.group(1) or m.group(2)) not in code:
                 stray.append(f"cell {i}: {m.group(0)!r}")
+        stray += [f"cell {i}: {w!r}" for w in _unchecked_words(_text(cell), "\n".join(before[::-1] + after))]
+    return stray
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_number_in_the_text_comes_from_the_code_beside_it(nb):
+    """A percentage or decimal in a markdown cell must appear in the code cells that follow it (up to
+    the next markdown cell): a parameter the sentence describes, or a value a ``lab.claim`` checks. A
+    count in words, a ratio or a superlative must be said by a print or a ``lab.claim`` beside it.
+    Anything else is a number that can drift from the output; print it from the computation instead."""
+    stray = _unchecked(_cells(nb))
     assert not stray, f"{nb.name}: numbers in the text that no code beside them computes or checks: {stray}"
+
+
+def test_the_text_check_catches_a_planted_number_ratio_and_superlative_of_each_kind():
+    def markdown(text):
+        return {"cell_type": "markdown", "source": text}
+
+    def code(text):
+        return {"cell_type": "code", "source": text}
+
+    planted = ["with ten training performers the stream fits", "the entries are about a hundred times smaller",
+               "the middle is 12 times larger here", "fusion helps twice as much", "its gain is the only difference",
+               "the most important joint is the hand", "most actions share it", "the largest gap is here",
+               "attention always peaks early", "the streams never agree", "it reached 91.5 %", "a ratio of 0.25"]  # fmt: skip
+    cells = [c for t in planted for c in (markdown(t), code("x = compute()\nprint(x)"))]
+    assert [s.split(": ", 1)[0] for s in _unchecked(cells)] == [f"cell {2 * i}" for i in range(len(planted))]
+    covered = [(planted[0], 'lab.claim(r, NB, n == 10, "ten training performers")'), (planted[1], 'print(f"ratio {r:.0f}")'),
+               (planted[4], 'lab.claim(r, NB, ok, "the only difference")'), (planted[6], 'print("most actions:", n)'),
+               ("it reached 91.5 %", "lab.claim(r, NB, top1 > 0.915, 'it reached 91.5 %')")]  # fmt: skip
+    assert _unchecked([c for t, src in covered for c in (markdown(t), code(src))]) == []
+    allowed = ["pyskl's model has ten blocks", "the 12 largest entries", "which joint matters most?", "a unit can never suppress"]
+    assert _unchecked([markdown(t) for t in allowed]) == []  # settings, a selection rule, a question
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)

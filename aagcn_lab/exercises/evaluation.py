@@ -166,8 +166,9 @@ register(
     "weakest_stream", "predict", NB05,
     "before training: which single stream (j, b, jm or bm) will be the weakest on the built-in data, and why?",
     _weakest, _check_weakest,
-    explanation="on the built-in data the actions are defined by movement; the bone stream also carries each performer's "
-                "bone lengths, which ten training performers let it fit (notebook 05, section on NTU).",
+    explanation="a likely reason, not tested: on the built-in data the actions are defined by movement, and the bone stream "
+                "also carries each performer's bone lengths, which with six training performers it can fit instead of the "
+                "action (notebook 05, section on NTU; exercise 4 there tests it).",
     stub="my_guess",
 )  # fmt: skip
 
