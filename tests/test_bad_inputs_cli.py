@@ -383,3 +383,31 @@ def test_predict_a_real_ntu_sample_with_a_model_of_the_builtin_data(tmp_path, ca
     builtin = _ntu_model(tmp_path / "builtin.pt", class_names("builtin"))
     head, _ = _header(["predict", "-c", str(builtin), "-i", str(skel), "--clips", "1"], capsys)
     assert head == "S001C001P001R001A011 (file label: A011 (NTU: reading))"
+
+
+COUNT_OPTIONS = [
+    ("convert", "ntu", "SRC", "OUT", "--workers"), ("convert", "ntu", "SRC", "OUT", "--max-bodies"),
+    ("convert", "poses", "IN", "-o", "OUT", "--label", "1", "--max-persons"), ("convert", "ucla", "SRC", "OUT", "--workers"),
+    ("predict", "-c", "CKPT", "--top-k"), ("predict", "-c", "CKPT", "--clips"), ("predict", "-c", "CKPT", "--window"),
+    ("predict", "-c", "CKPT", "--stride"), ("bench", "model", "--batch"), ("bench", "stream", "--window"),
+    ("bench", "model", "--iters"), ("streams", "--nproc"), ("ablation", "--nproc"), ("lab", "--cell-timeout"),
+    ("export", "CKPT", "-o", "OUT", "--clips"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", COUNT_OPTIONS, ids=lambda a: f"{a[0]}{a[-1]}")
+@pytest.mark.parametrize("value", ["0", "-3", "two"])
+def test_every_count_option_refuses_a_non_positive_value_naming_it(argv, value, capsys) -> None:
+    """The class of `convert kinetics --max-persons 0`, for every command: exit 2 before anything runs, the option named."""
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {argv[-1]}" in err and "expected an integer >= 1" in err and "Traceback" not in err
+
+
+def test_bench_lists_name_their_option(capsys) -> None:
+    assert cli.main(["bench", "data", "--workers", "0,x"]) == 2
+    assert "--workers 0,x: 'x' is not an integer" in capsys.readouterr().err
+    assert cli.main(["bench", "stream", "--streams", "0,4"]) == 2
+    assert "--streams 0,4: '0' is not an integer >= 1" in capsys.readouterr().err

@@ -21,13 +21,15 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``aagcn-lab ablation``."""
+    from . import positive_int  # counts below 1 are refused naming the option (exit 2)
+
     p.add_argument("--variants", default="full,no_attention", help="comma-separated variant names, or all (see --list)")
     p.add_argument("--seeds", default="0,1", help="comma-separated seeds, e.g. 0,1,2")
     p.add_argument("--preset", default="builtin", help="preset family, e.g. builtin or aagcn_pyskl_ntu60_xsub_3dkp")
     p.add_argument("--root", default="runs/ablation", help="folder of the grid's run folders (default runs/ablation)")
     p.add_argument("--gpus", default=None, help="GPU ids, e.g. 0,1,2,3")
     p.add_argument("--parallel", action="store_true", help="runs side by side (one per core on CPU, disjoint GPU sets)")
-    p.add_argument("--nproc", type=int, default=1, help="processes per run (CPU)")
+    p.add_argument("--nproc", type=positive_int, default=1, help="processes per run (CPU)")
     p.add_argument("--validate", action="store_true", help="keep the preset's validation and test its best epoch (default: the last)")
     p.add_argument("--compare", default="full", help="print whether each variant can be told apart from this one")
     p.add_argument("--list", action="store_true", help="list the variants and exit")

@@ -23,25 +23,27 @@ SECTIONS = ("model", "options", "pipeline", "data", "train", "stream", "all")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``aagcn-lab bench``."""
+    from . import positive_int  # counts below 1 are refused naming the option (exit 2)
+
     p.add_argument("section", choices=SECTIONS)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--batch", type=positive_int, default=16)
     p.add_argument("--two-person", type=float, default=3 / 16, help="fraction of samples with a second person")
     p.add_argument("--amp", default="none", choices=("none", "bf16"))
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true")
-    p.add_argument("--iters", type=int, default=3)
+    p.add_argument("--iters", type=positive_int, default=3)
     p.add_argument("--no-oracle", action="store_true")
     p.add_argument("--no-share-absent", action="store_true", help="compute every zero-padded person (see the model)")
     p.add_argument("--workers", default="0,1,2,4")
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--options-batch", type=int, default=256, help="batch of the options section (and its training loop)")
-    p.add_argument("--frames", type=int, default=100, help="clip length of the options section")
+    p.add_argument("--steps", type=positive_int, default=30)
+    p.add_argument("--options-batch", type=positive_int, default=256, help="batch of the options section (and its training loop)")
+    p.add_argument("--frames", type=positive_int, default=100, help="clip length of the options section")
     p.add_argument("--no-compile", action="store_true", help="options section: the fast configuration without torch.compile")
     p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
-    p.add_argument("--window", type=int, default=100, help="stream section: frames per prediction")
-    p.add_argument("--stride", type=int, default=10, help="stream section: a prediction every this many frames")
-    p.add_argument("--clips", type=int, default=10, help="stream section: test clips per prediction")
+    p.add_argument("--window", type=positive_int, default=100, help="stream section: frames per prediction")
+    p.add_argument("--stride", type=positive_int, default=10, help="stream section: a prediction every this many frames")
+    p.add_argument("--clips", type=positive_int, default=10, help="stream section: test clips per prediction")
     p.add_argument("--streams", default="1,4", help="stream section: numbers of streams served at once")
 
 
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the chosen sections and print their figures."""
     from .. import bench
     from ..runtime import keep_freed_memory
+    from . import int_list
 
     kept = False if args.default_malloc else keep_freed_memory()
     print(f"machine: {bench.machine()}")
@@ -69,11 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if args.section in ("pipeline", "all"):
         _print("test-mode pipeline, one core", bench.bench_pipeline())
     if args.section in ("data", "all"):
-        _print("Dataset + DataLoader (train mode, feat j)", bench.bench_data([int(w) for w in args.workers.split(",")]))
+        _print("Dataset + DataLoader (train mode, feat j)", bench.bench_data(int_list(args.workers, "--workers")))
     if args.section in ("train", "all"):
         _print("training loop, built-in dataset", bench.bench_train(args.steps, "auto" if args.device == "cpu" else args.device))
     if args.section in ("stream", "all"):
-        _print("streaming predictor, COCO-17 2D frames, two people, CPU", bench.bench_stream([int(n) for n in args.streams.split(",")], args.window, args.stride, args.clips))
+        _print("streaming predictor, COCO-17 2D frames, two people, CPU", bench.bench_stream(int_list(args.streams, "--streams", low=1), args.window, args.stride, args.clips))
     return 0
 
 

@@ -19,12 +19,13 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``aagcn-lab export``."""
     from ..export import FORMATS
+    from . import positive_int  # counts below 1 are refused naming the option (exit 2)
 
     p.add_argument("checkpoint")
     p.add_argument("--format", default="onnx", choices=FORMATS)
     p.add_argument("--out", "-o", default=None, help="output file (default: the checkpoint's name with .onnx / .pt2)")
     p.add_argument("--stream", default=None, choices=("j", "b", "jm", "bm"), help="the stream, when the checkpoint does not say")
-    p.add_argument("--clips", type=int, default=10, help="test clips the sidecar asks for (default: 10)")
+    p.add_argument("--clips", type=positive_int, default=10, help="test clips the sidecar asks for (default: 10)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,13 +33,15 @@ def parse_value(text: str, name: str = "", notebooks: Sequence[Path] = ()) -> An
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``aagcn-lab lab``."""
+    from . import positive_int  # counts below 1 are refused naming the option (exit 2)
+
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="papermill parameter, given to every notebook that declares it (VALUE read as the type of its default there)")
     p.add_argument("--out", default="runs/lab", help="run folder (default runs/lab)")
     p.add_argument("--notebooks", "--only", dest="notebooks", default=None, help="which notebooks, e.g. 01,03 (default: all)")
     p.add_argument("--notebooks-dir", default=None, help="folder with the numbered notebooks (default: the repository's)")
     p.add_argument("--stop-on-error", action="store_true", help="stop at the first notebook that fails")
-    p.add_argument("--cell-timeout", type=int, default=None, help="fail a cell that runs longer than this (seconds); its notebook then runs once more")
+    p.add_argument("--cell-timeout", type=positive_int, default=None, help="fail a cell that runs longer than this (seconds); its notebook then runs once more")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,20 +21,21 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``aagcn-lab predict``."""
     from ..data.poses import POSE_FORMATS
+    from . import positive_int  # counts below 1 are refused naming the option (exit 2)
 
     p.add_argument("--checkpoint", "-c", nargs="+", required=True, help="[STREAM=]checkpoint, one per stream")
     p.add_argument("--input", "-i", default=None, help="a file or a folder of per-frame pose files (.skeleton, .json, .npy, .npz, .csv, .pkl)")
     p.add_argument("--sample", default=None, help="one sample id of an annotation file")
-    p.add_argument("--top-k", type=int, default=5)
-    p.add_argument("--clips", type=int, default=10)
+    p.add_argument("--top-k", type=positive_int, default=5)
+    p.add_argument("--clips", type=positive_int, default=10)
     p.add_argument("--with-score", action="store_true", help="a .npy array's channel 2 is a detection score")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--format", default=None, choices=sorted(POSE_FORMATS), help="pose-estimator format of --input (default: detected)")
     p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT of 2D pixel input when the file does not say")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--stream", action="store_true", help="read one JSON frame per line from stdin, write one JSON line per prediction")
-    p.add_argument("--window", type=int, default=100, help="--stream: frames per prediction (default: 100)")
-    p.add_argument("--stride", type=int, default=10, help="--stream: a prediction every this many frames, at most --window (default: 10)")
+    p.add_argument("--window", type=positive_int, default=100, help="--stream: frames per prediction (default: 100)")
+    p.add_argument("--stride", type=positive_int, default=10, help="--stream: a prediction every this many frames, at most --window (default: 10)")
 
 
 def _stream(checkpoints, args: argparse.Namespace) -> int:

@@ -17,12 +17,14 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``aagcn-lab streams``."""
+    from . import positive_int  # counts below 1 are refused naming the option (exit 2)
+
     p.add_argument("--preset", default="builtin", help="preset family, e.g. builtin or aagcn_pyskl_ntu60_xsub_3dkp")
     p.add_argument("--streams", default="j,b,jm,bm")
     p.add_argument("--root", default=None, help="folder for the run folders (default runs/<family>)")
     p.add_argument("--gpus", default=None, help="GPU ids, e.g. 0,1,2,3")
     p.add_argument("--parallel", action="store_true", help="train the streams side by side on disjoint GPUs")
-    p.add_argument("--nproc", type=int, default=None, help="processes per stream (CPU)")
+    p.add_argument("--nproc", type=positive_int, default=None, help="processes per stream (CPU)")
     p.set_defaults(takes_overrides=True)
 
 
