@@ -53,6 +53,7 @@ VIZ = "tests/test_viz.py"
 EPOCHS = "tests/test_train_epochs.py"
 STATS = "tests/test_statistics.py"
 THRESH = ("tests/test_thresholds.py",)
+UCLA = ("tests/test_ucla_protocol.py",)
 
 MUTANTS = [
     # --- graph -------------------------------------------------------------------------------------
@@ -232,6 +233,24 @@ MUTANTS = [
            "if wide.sum() >= SPREAD_NOISE_FRACTION:", THRESH, "a track with one wide frame is spread noise"),
     Mutant("ntu-spread-depth-for-height", "aagcn_lab/data/ntu.py", "x, y = joints[..., 0], joints[..., 1]", "x, y = joints[..., 0], joints[..., 2]",
            THRESH, "spread noise compares the body's width with its depth instead of its height"),
+    # --- NW-UCLA's protocol and the seams that carry it -------------------------------------------------
+    Mutant("ucla-minmax-over-all-axes", "aagcn_lab/data/pipeline.py", "    low, high = flat.min(0), flat.max(0)",
+           "    low, high = flat.min(), flat.max()", UCLA, "one min and max for x, y and z: the protocol scales each axis on its own"),
+    Mutant("ucla-rotation-order", "aagcn_lab/data/pipeline.py", "    return ry @ rx\n", "    return rx @ ry\n", UCLA,
+           "X @ Rx @ Ry instead of CTR-GCN's X @ Ry @ Rx"),
+    Mutant("ucla-test-frames-rounded", "aagcn_lab/data/pipeline.py", "return np.linspace(0, num_frames - 1, self.clip_len).astype(np.int64)",
+           "return np.round(np.linspace(0, num_frames - 1, self.clip_len)).astype(np.int64)", UCLA,
+           "test frames rounded to the nearest index; the protocol truncates"),
+    Mutant("ucla-motion-sign", "aagcn_lab/data/pipeline.py", "            motion[:, :-1] = x[:, 1:] - x[:, :-1]\n            x = motion",
+           "            motion[:, :-1] = x[:, :-1] - x[:, 1:]\n            x = motion", UCLA, "motion as this frame minus the next"),
+    Mutant("predict-forgets-protocol", "aagcn_lab/predict.py", 'protocol=settings.get("protocol", "pyskl"),', 'protocol="pyskl",', UCLA,
+           "predict prepares a ctrgcn model's input with pyskl's pipeline"),
+    Mutant("person-slots-not-passed", "aagcn_lab/train/trainer.py", 'num_person=cfg.model.get("num_person", AAGCNConfig.num_person)',
+           "num_person=AAGCNConfig.num_person", UCLA, "the data pads to two persons whatever the model's num_person"),
+    Mutant("selection-last-on-all", "aagcn_lab/selection.py",
+           "last_subset=subset_accuracy(scores, keep, level) if keep is not None else None",
+           "last_subset=subset_accuracy(scores, None, level) if keep is not None else None", UCLA,
+           "the subset's accuracy computed on every test clip"),
 ]  # fmt: skip
 
 
