@@ -238,6 +238,24 @@ class Augment:
 # ------------------------------------------------------------------------------------------------
 
 
+def _check_settings(feat: str, split: str, clip_len: int) -> None:
+    """A known feature and split mode, a positive clip length (either protocol)."""
+    if feat not in FEATS:
+        raise ValueError(f"unknown feature {feat!r}; choose one of {', '.join(FEATS)}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split mode {split!r}; choose one of {', '.join(SPLITS)}")
+    if clip_len < 1:
+        raise ValueError(f"clip_len must be positive, got {clip_len}")
+
+
+def bone_parents(layout: Layout) -> np.ndarray:
+    """``(V,)`` the joint each joint's bone starts from: ``bone[v] = joint[v] - joint[parent[v]]`` (a self pair: 0)."""
+    parent = np.arange(layout.num_joints)
+    for v1, v2 in layout.bone_pairs:
+        parent[v1] = v2
+    return parent
+
+
 class Pipeline:
     """Callable ``record -> {'keypoint': (num_clips, M, clip_len, V, C) float32, 'label', 'frame_dir'}``."""
 
@@ -251,12 +269,7 @@ class Pipeline:
         num_person: int = 2,
         augment: Augment | None = None,
     ) -> None:
-        if feat not in FEATS:
-            raise ValueError(f"unknown feature {feat!r}; choose one of {', '.join(FEATS)}")
-        if split not in SPLITS:
-            raise ValueError(f"unknown split mode {split!r}; choose one of {', '.join(SPLITS)}")
-        if clip_len < 1:
-            raise ValueError(f"clip_len must be positive, got {clip_len}")
+        _check_settings(feat, split, clip_len)
         self.feat, self.split = feat, split
         self.layout = get_layout(layout)
         self.clip_len = clip_len
@@ -264,10 +277,7 @@ class Pipeline:
         self.num_person = num_person
         self.augment = augment if (augment is not None and augment.active and split == "train") else None
         self.test_mode = split != "train"
-        v = self.layout.num_joints
-        self._parent = np.arange(v)
-        for v1, v2 in self.layout.bone_pairs:
-            self._parent[v1] = v2
+        self._parent = bone_parents(self.layout)
 
     def __repr__(self) -> str:
         return (
@@ -382,21 +392,14 @@ class CTRGCNPipeline:
         num_person: int = 1,
         rotate_deg: int = 60,
     ) -> None:
-        if feat not in FEATS:
-            raise ValueError(f"unknown feature {feat!r}; choose one of {', '.join(FEATS)}")
-        if split not in SPLITS:
-            raise ValueError(f"unknown split mode {split!r}; choose one of {', '.join(SPLITS)}")
-        if clip_len < 1:
-            raise ValueError(f"clip_len must be positive, got {clip_len}")
+        _check_settings(feat, split, clip_len)
         self.feat, self.split, self.clip_len, self.num_person = feat, split, clip_len, num_person
         self.layout = get_layout(layout)
         self.num_clips = 1
         self.rotate_deg = int(rotate_deg)
         self.test_mode = split != "train"
         self.centre = self.layout.index("Spine") if self.layout.name == "ucla" else self.layout.center
-        self._parent = np.arange(self.layout.num_joints)
-        for v1, v2 in self.layout.bone_pairs:
-            self._parent[v1] = v2
+        self._parent = bone_parents(self.layout)
 
     def __repr__(self) -> str:
         return (
@@ -434,7 +437,7 @@ class CTRGCNPipeline:
             x = x - x[:, :, self._parent]
         if self.feat in ("jm", "bm"):
             motion = np.zeros_like(x)
-            motion[:, :-1] = x[:, 1:] - x[:, :-1]
+            motion[:, :-1] = np.diff(x, axis=1)  # the step to the next *sampled* frame
             x = motion
         return x
 
