@@ -86,17 +86,35 @@ def _sidecar(model, stream: str, clip_len: int, names: list[str], fmt: str, sour
         "num_clips": num_clips,
         "num_person": cfg.num_person,
         "protocol": protocol,  # the data pipeline (aagcn_lab.data.pipeline.build_pipeline(..., protocol=...))
-        "preprocessing": {
-            "pipeline": f"aagcn_lab.data.pipeline.Pipeline(feat={stream!r}, split='test', layout={lay.name!r}, clip_len={clip_len}, num_clips={num_clips}, num_person={cfg.num_person})",
-            "input_kind": kind,
+        "preprocessing": _preprocessing(lay, stream, clip_len, num_clips, cfg.num_person, protocol, kind, norm),
+    }
+
+
+def _preprocessing(lay: Layout, stream: str, clip_len: int, num_clips: int, num_person: int, protocol: str, kind: str, norm: dict) -> dict:
+    """The sidecar's description of the test pipeline of ``protocol`` (pyskl's, or NW-UCLA's ctrgcn)."""
+    post = "softmax over classes per clip, then the mean over the clips (pyskl average_clips='prob')"
+    if protocol == "ctrgcn":
+        return {
+            "pipeline": f"aagcn_lab.data.pipeline.CTRGCNPipeline(feat={stream!r}, split='test', layout={lay.name!r}, clip_len={clip_len}, num_person={num_person})",
+            "input_kind": "3d",
             "steps": [
-                norm.get(kind, f"{norm['2d']} -- or, for 3D training data, {norm['3d']}"),
-                f"GenSkeFeat feats=[{stream!r}] (b: joint - parent by the layout's bone pairs; jm/bm: next frame minus this one)",
-                f"UniformSample clip_len={clip_len} num_clips={num_clips} (test: seed 255)",
-                f"FormatGCNInput num_person={cfg.num_person} (zero-padded)",
+                "3D: subtract the spine joint of frame 0; min-max each axis over the clip to [-1, 1]",
+                f"frames: linspace(0, T - 1, {clip_len}) truncated to integers; one clip",
+                f"feature {stream!r} after sampling (b: joint - parent by the layout's bone pairs; jm/bm: next sampled frame minus this one)",
+                f"persons zero-padded or cut to {num_person}",
             ],
-            "postprocessing": "softmax over classes per clip, then the mean over the clips (pyskl average_clips='prob')",
-        },
+            "postprocessing": post,
+        }
+    return {
+        "pipeline": f"aagcn_lab.data.pipeline.Pipeline(feat={stream!r}, split='test', layout={lay.name!r}, clip_len={clip_len}, num_clips={num_clips}, num_person={num_person})",
+        "input_kind": kind,
+        "steps": [
+            norm.get(kind, f"{norm['2d']} -- or, for 3D training data, {norm['3d']}"),
+            f"GenSkeFeat feats=[{stream!r}] (b: joint - parent by the layout's bone pairs; jm/bm: next frame minus this one)",
+            f"UniformSample clip_len={clip_len} num_clips={num_clips} (test: seed 255)",
+            f"FormatGCNInput num_person={num_person} (zero-padded)",
+        ],
+        "postprocessing": post,
     }
 
 

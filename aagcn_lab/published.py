@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["NTU60_XSUB", "NW_UCLA", "PublishedResult", "NW_UCLA_UNIQUE_FRHEAD"]
+__all__ = ["NTU60_XSUB", "NW_UCLA", "PublishedResult", "NW_UCLA_UNIQUE_FRHEAD", "NW_UCLA_FUSION_WEIGHTS"]
 
 # variant -> (top-1 %, source)
 NTU60_XSUB: dict[str, tuple[float, str]] = {
@@ -62,4 +62,3 @@ NW_UCLA_FUSION_WEIGHTS: dict[str, dict[str, float]] = {
     "ctrgcn": {"j": 0.6, "b": 0.6, "jm": 0.4, "bm": 0.4},  # CTR-GCN and FR-Head ensemble.py
     "blockgcn": {"j": 0.7, "b": 0.5, "jm": 0.6, "bm": 0.2},  # BlockGCN ensemble.py
 }
-__all__ += ["NW_UCLA_FUSION_WEIGHTS"]

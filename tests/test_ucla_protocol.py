@@ -314,3 +314,20 @@ def test_real_nw_ucla_converts_trains_and_reports(tmp_path):
     assert rep.last_subset is not None and rep.best_subset is not None
     losses = [r["loss"] for r in map(json.loads, (tmp_path / "j" / "metrics.jsonl").read_text().splitlines()) if r["split"] == "train"]
     assert len(losses) == 4 and losses[-1] < losses[0], losses
+
+
+def test_an_exported_ctrgcn_model_keeps_its_protocol(tiny_ucla, tiny_ucla_run, tmp_path):
+    """The ONNX sidecar of a ctrgcn run says so and describes that pipeline; predict through onnxruntime applies it."""
+    pytest.importorskip("onnxruntime")
+    from aagcn_lab.data.annotations import load_annotations
+    from aagcn_lab.export import export_model, read_sidecar
+    from aagcn_lab.predict import load_stream_models, predict_records
+
+    out, _ = export_model(tiny_ucla_run.checkpoint, tmp_path / "jm.onnx", num_clips=1)
+    meta = read_sidecar(out)
+    assert meta["protocol"] == "ctrgcn" and meta["preprocessing"]["pipeline"].startswith("aagcn_lab.data.pipeline.CTRGCNPipeline(")
+    rec = load_annotations(tiny_ucla).select("test")[:2]
+    onnx = predict_records(load_stream_models({"jm": out}), rec, num_clips=1)
+    torch_ = predict_records(load_stream_models(tiny_ucla_run.checkpoint), rec, num_clips=1)
+    for a, b in zip(onnx, torch_):
+        np.testing.assert_allclose(a.probs, b.probs, rtol=0, atol=6e-3)  # float32 logits of a 4-stage model: as test_export
