@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..published import NTU60_XSUB
+
 __all__ = [
     "save_figure",
     "record",
@@ -202,8 +204,9 @@ def claim(run_root: str | os.PathLike, notebook: str, ok: Any, text: str, check:
     print(("checked: " if ok else "not checked in this shortened run: ") + text + (f"  ({numbers})" if numbers else ""))
 
 
-# pyskl's model zoo, NTU-60 X-Sub, 3D skeletons, top-1 % (configs/aagcn/README.md; reference-training section 5)
-PYSKL_NTU60_XSUB = {"j": 89.0, "b": 89.1, "jm": 86.9, "bm": 86.6, "j+b 1:1": 90.8, "fusion 2:2:1:1": 91.5}
+# pyskl's model zoo, NTU-60 X-Sub, 3D skeletons, top-1 %, under the names notebook 05 prints (one home: aagcn_lab.published)
+_PYSKL_ROWS = {"j": "full", "b": "stream_b", "jm": "stream_jm", "bm": "stream_bm", "j+b 1:1": "fusion_2s", "fusion 2:2:1:1": "fusion_4s"}
+PYSKL_NTU60_XSUB = {row: NTU60_XSUB[variant][0] for row, variant in _PYSKL_ROWS.items()}
 
 # pyskl's AAGCN configs (configs/aagcn/aagcn_pyskl_ntu60_xsub_3dkp/*.py), as the presets hold them
 _PYSKL_PRESET = "aagcn_pyskl_ntu60_xsub_3dkp_j"
