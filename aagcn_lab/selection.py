@@ -94,7 +94,7 @@ def selection_report(
         missing = keep - set(scores.frame_dir)
         if missing:
             raise ValueError(f"{subset_split!r} is not a subset of the test split: {len(missing)} of its samples were not tested")
-    val = [json.loads(line) for line in run.metrics.read_text().splitlines() if '"split": "val"' in line]
+    val = [r for r in map(json.loads, run.metrics.read_text().splitlines()) if r.get("split") == "val"]
     best_rec = max(val, key=lambda r: r["top1"]) if val else None
     best_subset = None
     if best_rec is not None and keep is not None and run.best.exists():
