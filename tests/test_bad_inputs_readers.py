@@ -256,7 +256,7 @@ def test_openpose_coordinates_normalised_to_0_1_are_read_as_fractions_with_a_not
     rec, notes = read(openpose_folder(tmp_path / "n01", scaled))
     assert rec["img_shape"] == (1, 1) and not notes_about(notes, "image size unknown")
     assert notes_about(notes, "[0, 1]")
-    np.testing.assert_allclose(rec["keypoint"], pixels["keypoint"] / [W, H], atol=1e-6)
+    np.testing.assert_allclose(rec["keypoint"], pixels["keypoint"] / [W, H], atol=1e-6)  # float32 storage of values <= ~1: 1.2e-7
 
 
 def test_openpose_coordinates_normalised_to_minus_1_1_are_moved_to_0_1_with_a_note(tmp_path):
@@ -268,7 +268,7 @@ def test_openpose_coordinates_normalised_to_minus_1_1_are_moved_to_0_1_with_a_no
     scaled = [[(np.where(s[:, None] > 0, xy / [W, H] * 2 - 1, 0.0), s) for xy, s in people] for people in frames]
     rec, notes = read(openpose_folder(tmp_path / "n11", scaled))
     assert rec["img_shape"] == (1, 1) and notes_about(notes, "[-1, 1]")
-    np.testing.assert_allclose(rec["keypoint"], pixels["keypoint"] / [W, H], atol=1e-6)
+    np.testing.assert_allclose(rec["keypoint"], pixels["keypoint"] / [W, H], atol=1e-6)  # float32 storage of values <= ~1: 1.2e-7
 
 
 def mixed_folder(tmp_path: Path) -> Path:

@@ -152,7 +152,7 @@ def test_bootstrap_intervals_use_their_level():
 
 def test_student_t_intervals_use_their_level():
     narrow = summarise("v", seed_correctness([0.5, 0.6, 0.7]), level=0.90)  # mean 0.6, sd 0.1
-    half = 2.920 * 0.1 / math.sqrt(3)  # t(0.95, df 2) from a printed table
+    half = 2.920 * 0.1 / math.sqrt(3)  # t(0.95, df 2) from a printed table, to 3 decimals: abs 1e-4 below covers them
     assert (narrow.low, narrow.high) == pytest.approx((0.6 - half, 0.6 + half), abs=1e-4) and narrow.level == 0.90
     # the bootstrap over performers of a summary, and both intervals of a comparison
     a, b, groups = _data(1)

@@ -269,6 +269,7 @@ def test_canonical_form_removes_translation_and_scale() -> None:
     kp = np.random.default_rng(1).normal(size=(1, 9, 20, 3))
     c = canonical_keypoints(kp)
     assert c.min() == 0.0 and c.max() == 1.0
+    # float64: a shift and a division per value of magnitude <= ~12, a few eps (2.2e-16) x 12 ~ 1e-14
     assert np.allclose(canonical_keypoints(kp * 3.0 + 7.0), c, atol=1e-12)
     kp[0, 2, 4] = 0.0  # an absent joint stays apart
     assert (canonical_keypoints(kp)[0, 2, 4] == -1).all()
