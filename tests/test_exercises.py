@@ -324,6 +324,32 @@ def test_the_notebook_helper_records_reveals_and_stops_a_solutions_run(tmp_path,
         exercises.register("gate", "implement", "x", "q", block.gate_solution, lambda f: "")
 
 
+
+def test_the_record_counts_attempts_hints_reveals_and_solutions_for_a_grader(tmp_path, monkeypatch, capsys):
+    """What a grader needs: every check, miss, hint, reveal and solution use is counted in the run's record,
+    a notebook that asks for solutions says so, and under grading solutions are off whatever it asks."""
+    ex = exercises.Notebook("02b_build_one_block", tmp_path)
+    ex.check("attend", lambda y, a, axis: y)
+    ex.hint("attend")
+    ex.check("attend", lambda y, a, axis: y)
+    ex.reveal("attend")
+    ex.check("attend", block.attend_solution)
+    ex.solution("gate")
+    rec = exercises.summary(tmp_path)["02b_build_one_block"]
+    assert {k: rec["attend"][k] for k in exercises.COUNTERS} == {"attempts": 3, "misses": 2, "hints": 1, "reveals": 1,
+                                                                   "solutions": 0}
+    assert rec["attend"]["passed"] is True and rec["attend"]["solutions_mode"] is False
+    assert rec["gate"]["solutions"] == 1 and rec["gate"]["attempts"] == 0 and rec["gate"]["passed"] is False
+    monkeypatch.setenv(exercises.GRADING_ENV, "1")
+    graded = exercises.Notebook("01_skeleton_data_and_graphs", tmp_path / "g", solutions=True)
+    assert graded.solutions is False
+    graded.check("partition", lambda inward, v: None)  # a miss does not raise: solutions are off
+    assert exercises.summary(tmp_path / "g")["01_skeleton_data_and_graphs"]["partition"]["solutions_mode"] is True
+    (tmp_path / "g" / "exercises" / "01_skeleton_data_and_graphs.json").write_text("{broken")
+    graded.hint("partition")  # a damaged record is started again, not a traceback
+    assert exercises.summary(tmp_path / "g")["01_skeleton_data_and_graphs"]["partition"]["hints"] == 1
+    capsys.readouterr()
+
 def test_real_data_predict_and_explore_checks():
     """09: the copies guess is judged against the measured direction; the confused pair by the matrix, with
     the swapped order named and a non-action refused."""

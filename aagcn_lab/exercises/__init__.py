@@ -56,6 +56,8 @@ in stages, :func:`~.block.check_unit`), :mod:`.evaluation` (04-07).
 """
 
 from .core import (
+    COUNTERS,
+    GRADING_ENV,
     KINDS,
     MODULES,
     Exercise,
@@ -74,6 +76,8 @@ from .core import (
 )
 
 __all__ = [
+    "COUNTERS",
+    "GRADING_ENV",
     "KINDS",
     "MODULES",
     "Exercise",

@@ -37,6 +37,8 @@ __all__ = [
     "expect_number",
     "Notebook",
     "summary",
+    "GRADING_ENV",
+    "COUNTERS",
 ]
 
 KINDS = ("predict", "implement", "explore")
@@ -274,19 +276,44 @@ def run_check(name: str, answer: Any, **context: Any) -> Feedback:
     return Feedback(name, passed, message)
 
 
-def _record(run_root: str | os.PathLike, notebook: str, fb: Feedback, kind: str) -> Path:
-    path = Path(run_root) / "exercises" / f"{notebook}.json"
+GRADING_ENV = "AAGCN_LAB_GRADING"  # set by `aagcn-lab grade`: solutions are forced off, whatever the notebook says
+
+# what one exercise's record holds (``<run_root>/exercises/<NB>.json``), besides kind, passed and message
+COUNTERS = ("attempts", "misses", "hints", "reveals", "solutions")
+
+
+def _record_path(run_root: str | os.PathLike, notebook: str) -> Path:
+    return Path(run_root) / "exercises" / f"{notebook}.json"
+
+
+def _read_records(path: Path) -> dict[str, dict]:
+    try:
+        old = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        return {}  # a damaged record file is started again, never a traceback in a learner's notebook
+    return old if isinstance(old, dict) else {}
+
+
+def _update_record(run_root: str | os.PathLike, notebook: str, name: str, kind: str, **changes: Any) -> dict:
+    """Merge ``changes`` into one exercise's record: counters named in ``changes`` are added, other keys set."""
+    path = _record_path(run_root, notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(path.read_text()) if path.exists() else {}
-    old[fb.exercise] = {"kind": kind, "passed": fb.passed, "message": fb.message}
-    path.write_text(json.dumps(old, indent=2))
-    return path
+    records = _read_records(path)
+    rec = {"kind": kind, "passed": False, "message": "", **{c: 0 for c in COUNTERS}, "solutions_mode": False}
+    rec.update(records.get(name, {}))
+    for key, value in changes.items():
+        rec[key] = rec.get(key, 0) + value if key in COUNTERS else value
+    records[name] = rec
+    path.write_text(json.dumps(records, indent=2))
+    return rec
 
 
 def summary(run_root: str | os.PathLike) -> dict[str, dict[str, dict]]:
-    """Every recorded check of a run: ``{notebook: {exercise: {kind, passed, message}}}``."""
+    """Every recorded check of a run: ``{notebook: {exercise: {kind, passed, message, attempts, misses, hints,
+    reveals, solutions, solutions_mode}}}`` (``solutions``: calls of ``ex.solution``; ``solutions_mode``: the
+    notebook ran with ``solutions=True``)."""
     folder = Path(run_root) / "exercises"
-    return {f.stem: json.loads(f.read_text()) for f in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+    return {f.stem: _read_records(f) for f in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
 
 @dataclass
@@ -298,32 +325,53 @@ class Notebook:
     * ``ex.solution(name, **context)`` the reference solution (a function, or the answer);
     * ``ex.reveal(name)`` prints the reference solution's source (or the answer and why);
     * ``ex.hint(name)``; ``ex`` alone lists the notebook's exercises.
+
+    Every check, hint, reveal and use of a solution is counted in ``<run_root>/exercises/<NB>.json``
+    (:func:`summary`), so a grader sees how an answer was reached. Under ``aagcn-lab grade``
+    (:data:`GRADING_ENV` set) ``solutions`` is off whatever the notebook passes; the record keeps what
+    was asked (``solutions_mode``) and each ``ex.solution`` call.
     """
 
     notebook: str
     run_root: str | os.PathLike | None = None
     solutions: bool = False
     results: dict[str, Feedback] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.solutions_requested = bool(self.solutions)
+        if os.environ.get(GRADING_ENV):
+            self.solutions = False
+
+    def _count(self, name: str, **changes: Any) -> dict[str, int]:
+        """Count an event for ``name`` (in memory, and in the run's record when there is a run folder)."""
+        ex = get(name)
+        mem = self.counts.setdefault(name, {c: 0 for c in COUNTERS})
+        for key in COUNTERS:
+            mem[key] += int(changes.get(key, 0))
+        if self.run_root is not None:
+            _update_record(self.run_root, self.notebook, name, ex.kind, solutions_mode=self.solutions_requested, **changes)
+        return mem
 
     def check(self, name: str, answer: Any, **context: Any) -> None:
         """Check an answer, print the feedback and record it (the result stays in ``self.results``)."""
-        ex = get(name)
         fb = run_check(name, answer, **context)
         self.results[name] = fb
-        if self.run_root is not None:
-            _record(self.run_root, self.notebook, fb, ex.kind)
+        self._count(name, attempts=1, misses=int(not fb.passed), passed=fb.passed, message=fb.message)
         print(fb)
         if self.solutions and not fb.passed:
             raise ExerciseError(f"the reference solution of {name!r} fails its own check: {fb.message}")
 
     def solution(self, name: str, **context: Any) -> Any:
-        """The reference solution: the function (implement) or the answer (predict, explore)."""
+        """The reference solution: the function (implement) or the answer (predict, explore); counted."""
         ex = get(name)
+        self._count(name, solutions=1)
         return ex.solution if ex.kind == "implement" else ex.solution(**context)
 
     def reveal(self, name: str, **context: Any) -> None:
-        """Print the reference solution: its source (implement), or the answer and the reason."""
+        """Print the reference solution: its source (implement), or the answer and the reason; counted."""
         ex = get(name)
+        self._count(name, reveals=1)
         if ex.kind == "implement":
             print(textwrap.dedent(inspect.getsource(ex.solution)))
         else:
@@ -335,8 +383,9 @@ class Notebook:
                 print(f"Why: {ex.explanation}")
 
     def hint(self, name: str) -> None:
-        """Print a hint."""
+        """Print a hint (counted)."""
         ex = get(name)
+        self._count(name, hints=1)
         print(ex.hint or "No hint for this one: reread the contract in the docstring of the stub.")
 
     def __repr__(self) -> str:
