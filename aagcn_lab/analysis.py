@@ -7,8 +7,9 @@
 * attention: one sample's spatial, temporal and channel attention (:func:`sample_attention`), layer
   time steps mapped onto input frames, per-class means (:func:`class_statistics`);
 * samples: a batch with a few clips per class from different performers (:func:`batch_per_class`);
-* intervals: accuracies with a bootstrap over performers, per stream, between two streams, and per
-  row of a fusion report (:func:`fusion_row_scores`; the rows' ``kind`` says stream, pair or fusion);
+* intervals: accuracies with a bootstrap over performers, per stream (printed beside each performer's own
+  top-1 by :func:`interval_table`), between two streams, and per row of a fusion report
+  (:func:`fusion_row_scores`; the rows' ``kind`` says stream, pair or fusion);
 * :func:`eval_mode`: run a model in eval mode and restore its mode afterwards.
 
 Functions take models, inspections, datasets and arrays and return arrays or small dataclasses;
@@ -17,6 +18,7 @@ Functions take models, inspections, datasets and arrays and return arrays or sma
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -56,6 +58,8 @@ __all__ = [
     "bootstrap_accuracy",
     "bootstrap_difference",
     "stream_intervals",
+    "performer_accuracies",
+    "interval_table",
     "compare_streams",
     "fusion_row_scores",
     "column_centred",
@@ -562,6 +566,39 @@ def stream_intervals(scores: Mapping[str, Any], n_boot: int = 2000, level: float
         groups = [performer_of(f) for f in sc.frame_dir]
         out[name] = bootstrap_accuracy(np.asarray(sc.probs).argmax(1) == np.asarray(sc.labels), groups, n_boot, level=level)
     return out
+
+
+def performer_accuracies(scores: Any) -> dict[int, float]:
+    """Top-1 of a :class:`~aagcn_lab.scores.Scores` per performer: ``{performer id: accuracy}``, ids in increasing order."""
+    groups = np.array([performer_of(f) for f in scores.frame_dir])
+    correct = np.asarray(scores.probs).argmax(1) == np.asarray(scores.labels)
+    return {int(p): float(correct[groups == p].mean()) for p in np.unique(groups)}
+
+
+_FEW_PERFORMERS = 10  # below this many groups a percentile bootstrap over them is coarse and too narrow
+
+
+def interval_table(scores: Mapping[str, Any], intervals: Mapping[str, Interval] | None = None, level: float = 0.95) -> str:
+    """One line per row of ``scores``: top-1 with its bootstrap interval over performers (``intervals``, else
+    :func:`stream_intervals`), correct of total, and each performer's own top-1 beside it; a first line says how many
+    performers the interval rests on and, when they are few, that it is rough."""
+    intervals = intervals if intervals is not None else stream_intervals(scores, level=level)
+    first = next(iter(scores.values()))
+    counts = np.unique([performer_of(f) for f in first.frame_dir], return_counts=True)[1]
+    n = len(counts)
+    each = f"{counts[0]} samples each" if counts.min() == counts.max() else f"{counts.min()}-{counts.max()} samples each"
+    head = f"intervals: {100 * intervals[next(iter(scores))].level:.0f} % bootstrap over the {n} test performers ({each})"
+    if n < _FEW_PERFORMERS:
+        head += (f"; {n} performers allow only {math.comb(2 * n - 1, n)} distinct resamples and such an interval tends to "
+                 "be too narrow: read it as rough, beside the per-performer top-1")
+    width = max(len(name) for name in scores)
+    lines = [head]
+    for name, sc in scores.items():
+        iv, total = intervals[name], len(sc.frame_dir)
+        hits = int((np.asarray(sc.probs).argmax(1) == np.asarray(sc.labels)).sum())
+        per = ", ".join(f"P{p} {100 * a:.1f}" for p, a in performer_accuracies(sc).items())
+        lines.append(f"{name:{width}s}  top-1 {iv}  {hits} of {total} | per performer: {per}")
+    return "\n".join(lines)
 
 
 def compare_streams(a: Any, b: Any, n_boot: int = 2000) -> Interval:

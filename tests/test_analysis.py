@@ -324,3 +324,27 @@ def test_graph_sizes_compare_alpha_c_with_b_per_layer():
     sizes = graph_sizes(SimpleNamespace(layers=layers))
     # norms and means of small exact values (sqrt(4), sqrt(9), halves): exact in f32, approx's 1e-6 is slack
     assert sizes == [(0, pytest.approx(0.5 * 1.5), pytest.approx(2.0)), (2, pytest.approx(1.5), pytest.approx(2.0))]
+
+
+def test_interval_table_prints_each_performers_accuracy_beside_a_rough_interval():
+    from aagcn_lab.analysis import interval_table, performer_accuracies, stream_intervals
+    from aagcn_lab.scores import Scores
+
+    # 4 performers x 10 samples; performer 3 gets 10 right, 6 gets 9, 7 gets 5, 10 gets 0
+    ids = [f"S002C001P{p:03d}R001A{a:03d}" for p in (3, 6, 7, 10) for a in range(1, 11)]
+    labels = np.zeros(40, dtype=int)
+    hits = np.concatenate([np.arange(10) < n for n in (10, 9, 5, 0)])
+    probs = np.where(hits[:, None], [[0.9, 0.1]], [[0.1, 0.9]])
+    scores = {"j": Scores(ids, probs, labels), "b": Scores(ids[::-1], probs[::-1], labels)}  # the same predictions, another order
+    assert performer_accuracies(scores["j"]) == {3: 1.0, 6: 0.9, 7: 0.5, 10: 0.0}
+    assert performer_accuracies(scores["b"]) == performer_accuracies(scores["j"])
+    table = interval_table(scores, stream_intervals(scores))
+    lines = table.splitlines()
+    assert "4 test performers" in lines[0] and "10 samples each" in lines[0] and "rough" in lines[0] and "35" in lines[0]
+    assert len(lines) == 3 and lines[1].startswith("j ") and lines[2].startswith("b ")
+    for line in lines[1:]:
+        assert "top-1 60.0 % [" in line and "24 of 40" in line
+        assert line.endswith("per performer: P3 100.0, P6 90.0, P7 50.0, P10 0.0")
+    assert interval_table(scores).splitlines()[1:] == lines[1:]  # the intervals computed when not given
+    many = {"j": Scores([f"S001C001P{p:03d}R001A001" for p in range(1, 13)], np.full((12, 2), 0.5), np.zeros(12, dtype=int))}
+    assert "rough" not in interval_table(many).splitlines()[0]  # 12 performers: no warning
