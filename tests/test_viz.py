@@ -402,6 +402,50 @@ def test_plot_curves_epochs_steps_and_runs(tmp_path):
     assert len(two.axes[0].get_lines()) == 4  # 2 runs x (train, val)
 
 
+def test_plot_curves_legend_shows_a_split_logged_once_per_run_as_a_marker_not_a_line(tmp_path):
+    """The final test record is one point per run: the legend draws it as a dot, not as a dotted line that no
+    panel shows; the epoch axis has whole-epoch ticks."""
+    path = tmp_path / "joint.jsonl"
+    write_log(path, partial_last_line=False)
+    with path.open("a") as f:
+        f.write(json.dumps({"split": "test", "epoch": 3, "step": 12, "top1": 0.7}) + "\n")
+    fig = viz.plot_curves(path, metrics=["loss", "top1"])
+    legend = fig.legends[0]
+    handles = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    test = next(h for label, h in handles.items() if label.startswith("test"))
+    assert test.get_linestyle() == "None" and test.get_marker() == "o" and "one point" in test.get_label()
+    assert handles["val"].get_linestyle() == "--" and handles["train"].get_linestyle() == "-"
+    fig.draw_without_rendering()
+    ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_graph_change_legend_sits_outside_the_bars():
+    from aagcn_lab.analysis import split_graph_change
+
+    a = spatial_partition(NTU)
+    changes = [split_graph_change(a, 0.9 * a + 0.01 * (i == 0), 0.9) for i in range(6)]
+    fig = viz.plot_graph_change(changes)
+    ax = fig.axes[0]
+    assert ax.get_legend() is None and len(fig.legends) == 1  # a figure legend, beside the axes
+    fig.draw_without_rendering()  # the constrained layout makes room for it
+    box, frame = fig.legends[0].get_window_extent(), ax.get_window_extent()
+    assert box.x0 >= frame.x1 or box.y1 <= frame.y0 or box.y0 >= frame.y1  # no overlap with the plotting area
+
+
+@pytest.mark.parametrize("name", ["nturgb+d"])  # COCO's and OpenPose's face points sit too close to name them all apart
+def test_joint_labels_of_the_rest_pose_do_not_overlap(name):
+    """The labelled layout figure of notebook 01: no two joint names drawn on top of each other."""
+    fig = viz.draw_skeleton(viz.rest_pose(name)[None, None], name, labels=True)
+    fig.draw_without_rendering()
+    texts = [t for t in fig.axes[0].texts if t.get_text() in get_layout(name).joint_names]
+    assert len(texts) == get_layout(name).num_joints
+    boxes = [t.get_window_extent().padded(2) for t in texts]  # 2 pixels apart at least: names that touch read as one
+    clashes = [(texts[i].get_text(), texts[j].get_text()) for i in range(len(boxes)) for j in range(i)
+               if boxes[i].overlaps(boxes[j])]  # fmt: skip
+    assert not clashes, clashes
+
+
 def test_confusion_normalisation_and_top_confusions():
     y_true = [0, 0, 0, 1, 1, 2, 2, 2, 2]
     y_pred = [0, 1, 1, 1, 1, 2, 0, 2, 2]

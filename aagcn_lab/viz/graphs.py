@@ -296,5 +296,5 @@ def plot_graph_change(changes: Sequence[Any]) -> Figure:
         ax.bar(x + (2 * s) * width - 0.4, [r["decay"][s] for r in rel], width, color="0.7", label="weight decay" if s == 0 else None)
         ax.bar(x + (2 * s + 1) * width - 0.4, [r["gradient"][s] for r in rel], width, color=f"C{s}", label=f"gradients ({name})")
     ax.set(xticks=x, xlabel="layer (0-based)", ylabel="||part|| / ||A_k||", title="what moved each learned graph B_k: weight decay or gradients")
-    ax.legend(fontsize=7, ncol=2)
+    fig.legend(loc="outside right center", fontsize=7, frameon=False)  # beside the axes: inside it hid the last layers' bars
     return fig

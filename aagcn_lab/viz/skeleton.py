@@ -46,6 +46,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 
 from ..analysis import to_numpy
 from ..graph import Layout, get_layout
@@ -431,6 +432,7 @@ def draw_skeleton(
     fig, ax = _new_axes(ax, (5, 6))
     norm = Normalize(s.vmin, s.vmax)
     all_edges: list[Edge] = []
+    names: list[Any] = []
     for p in s.persons:
         color = PERSON_COLORS[p % len(PERSON_COLORS)]
         segs, edges, widths = _segments(s, p)
@@ -468,15 +470,10 @@ def draw_skeleton(
                 label=f"person {p}",
             )
         if labels:
-            for v in np.flatnonzero(ok):
-                ax.annotate(
-                    s.layout.joint_names[v],
-                    s.coords[p, v],
-                    xytext=(4, 2),
-                    textcoords="offset points",
-                    fontsize=6,
-                    color="0.2",
-                )
+            names += [
+                ax.annotate(s.layout.joint_names[v], s.coords[p, v], xytext=(4, 2), textcoords="offset points", fontsize=6, color="0.2")
+                for v in np.flatnonzero(ok)
+            ]
     if s.values is not None:
         fig.colorbar(ScalarMappable(norm, cmap), ax=ax, label=value_label, shrink=0.7)
     if s.weighted:
@@ -499,7 +496,40 @@ def draw_skeleton(
     ax.grid(alpha=0.2)
     if title:
         ax.set_title(title)
+    _place_labels(fig, names)
     return fig
+
+
+# offsets (points) and alignments tried in turn for a joint's name: beside it, then below and above it, then farther
+_LABEL_SPOTS = tuple((sx * dx, dy, {1: "left", -1: "right", 0: "center"}[sx], "bottom" if dy > 0 else "top")
+                     for dx, dy in ((4, 2), (4, -2), (0, 5), (0, -5), (4, 9), (4, -9), (0, 12), (0, -12))
+                     for sx in ((1, -1) if dx else (0,)))  # fmt: skip
+
+
+def _place_labels(fig: Figure, names: Sequence[Any]) -> None:
+    """Put each joint name at the first spot beside its joint where it touches no joint's dot and no name placed
+    before it (2 pixels apart); where every spot touches something, at the spot that touches the fewest."""
+    if not names:
+        return
+    fig.draw_without_rendering()  # the layout first: the boxes below are where the names will be drawn
+    to_px = names[0].axes.transData.transform
+    dots = [Bbox.from_extents(*(to_px(n.xy) - 3), *(to_px(n.xy) + 3)) for n in names]  # a joint's dot, about 6 px
+
+    def put(name: Any, spot: tuple) -> Bbox:
+        name.xyann = spot[:2]
+        name.set_horizontalalignment(spot[2])
+        name.set_verticalalignment(spot[3])
+        return name.get_window_extent().padded(2)
+
+    placed: list[Bbox] = []
+    for i, name in enumerate(names):
+        others = placed + dots[:i] + dots[i + 1 :]
+        clashes = []
+        for spot in _LABEL_SPOTS:
+            clashes.append(sum(put(name, spot).overlaps(o) for o in others))
+            if not clashes[-1]:
+                break
+        placed.append(put(name, _LABEL_SPOTS[int(np.argmin(clashes))]))
 
 
 def draw_skeleton_3d(

@@ -28,6 +28,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..metrics import confusion_matrix, per_class_accuracy  # re-exported for plotting code
 from .skeleton import new_figure, to_numpy
@@ -154,11 +155,13 @@ def plot_curves(
     nrows = -(-len(metrics) // ncols)
     fig = new_figure((5.2 * ncols + 1.8, 3.4 * nrows + 0.4))
     axes = fig.subplots(nrows, ncols, squeeze=False)
+    most_points = dict.fromkeys(splits, 0)  # per split, the most points one run drew: 1 means a dot, not a line
     for ax, metric in zip(axes.flat, metrics):
         for i, (name, records) in enumerate(runs.items()):
             color = _RUN_COLORS[i % len(_RUN_COLORS)]
             for split in splits:
                 xs, ys = _series(records, metric, split, x)
+                most_points[split] = max(most_points[split], len(xs))
                 if len(xs):
                     marker = "o" if (len(xs) <= 30 and split != "train") else None
                     ax.plot(
@@ -173,13 +176,20 @@ def plot_curves(
                     )
         ax.set_title(metric)
         ax.set_xlabel(x)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
         ax.grid(alpha=0.3)
         if metric == "lr":
             ax.set_yscale("log")
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
     handles = [Line2D([], [], color=_RUN_COLORS[i % len(_RUN_COLORS)], lw=2, label=name) for i, name in enumerate(runs)]
-    handles += [Line2D([], [], color="0.3", ls=_SPLIT_STYLE.get(s, "-."), label=s) for s in splits]
+    handles += [
+        Line2D([], [], color="0.3", ls=_SPLIT_STYLE.get(s, "-."), label=s)
+        if most_points[s] > 1
+        else Line2D([], [], color="0.3", ls="none", marker="o", ms=3, label=f"{s} (one point per run)")
+        for s in splits
+        if most_points[s]
+    ]
     fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)
