@@ -16,6 +16,8 @@
     aagcn-lab info CHECKPOINT            # what a checkpoint holds
     aagcn-lab presets                    # list the training presets
     aagcn-lab bench model|pipeline|train # speed figures
+    aagcn-lab notebooks my-lab           # copy the notebooks into my-lab (then: jupyter lab)
+    aagcn-lab grade submissions/* --out grades.csv   # the students' notebooks, headless, every check
 
 Every command is a module ``aagcn_lab/cli/<command>.py`` with ``add_arguments(parser)`` and
 ``run(args) -> int`` (the exit status), listed in :data:`COMMANDS`. A command module imports the
@@ -48,6 +50,8 @@ COMMANDS: dict[str, str] = {
     "export": "export a checkpoint to ONNX / torch.export (.pt2) with a JSON sidecar",
     "bench": "print speed figures",
     "lab": "run every notebook headless (the main job)",
+    "notebooks": "copy the course's notebooks into a folder of your own",
+    "grade": "run students' notebooks headless and grade every exercise (CSV)",
     "ablation": "the ablation grid: model switches, streams and fusions over several seeds",
 }
 

@@ -14,6 +14,10 @@ The notebooks share one run folder (``run_root``): notebook 03 trains the joint 
 ``checkpoint``), 04 reuses it, 05 trains the other three streams, 06 fuses them -- each notebook
 trains what it needs when it runs alone. Inside a notebook: ``from aagcn_lab import lab`` and
 ``lab.claim(...)``, ``lab.save_figure(...)``, ``lab.ensure_stream(...)``.
+
+The notebooks ship with the package (``aagcn_lab.notebooks``): :func:`copy_notebooks` (``aagcn-lab
+notebooks DEST``) copies them for a learner; :mod:`.grade` (``aagcn-lab grade``) runs students' copies
+headless and grades every exercise.
 """
 
 from .notebook import (
@@ -36,7 +40,16 @@ from .notebook import (
     training_options,
     warm_batch_norm,
 )
-from .runner import LabResult, declared_parameters, list_notebooks, notebooks_dir, run_lab, write_index
+from .runner import (
+    LabResult,
+    copy_notebooks,
+    declared_parameters,
+    installed_notebooks_dir,
+    list_notebooks,
+    notebooks_dir,
+    run_lab,
+    write_index,
+)
 
 __all__ = [
     "PYSKL_NTU60_XSUB",
@@ -47,11 +60,13 @@ __all__ = [
     "require_ucla",
     "LabResult",
     "claim",
+    "copy_notebooks",
     "data_options",
     "dataset_for",
     "declared_parameters",
     "ensure_stream",
     "ensure_streams",
+    "installed_notebooks_dir",
     "list_notebooks",
     "notebooks_dir",
     "record",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,8 @@ from typing import Any
 
 __all__ = [
     "notebooks_dir",
+    "installed_notebooks_dir",
+    "copy_notebooks",
     "list_notebooks",
     "declared_parameters",
     "parameter_types",
@@ -38,12 +41,31 @@ __all__ = [
 _PATTERN = "[0-9][0-9]*_*.ipynb"  # 01_..., 02b_... (a number, optionally a letter, then the name)
 
 
+_CLONE_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"  # a clone's folder, next to the package
+
+
+def installed_notebooks_dir() -> Path | None:
+    """Where the notebooks installed with the package are (the package ``aagcn_lab.notebooks``), ``None`` if absent."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("aagcn_lab.notebooks")
+    except (ImportError, ValueError):
+        return None
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(folders[0]) if folders else None
+
+
 def notebooks_dir() -> Path:
-    """The repository's ``notebooks/`` folder (next to the package, or under the current folder)."""
-    for cand in (Path(__file__).resolve().parents[2] / "notebooks", Path.cwd() / "notebooks"):
-        if cand.is_dir() and list(cand.glob(_PATTERN)):
+    """The numbered notebooks: a clone's ``notebooks/`` folder (next to the package, or under the current
+    folder), else the copies installed with the package (``aagcn_lab.notebooks``)."""
+    for cand in (_CLONE_NOTEBOOKS, Path.cwd() / "notebooks", installed_notebooks_dir()):
+        if cand is not None and cand.is_dir() and list(cand.glob(_PATTERN)):
             return cand
-    raise FileNotFoundError("cannot find the notebooks/ folder; run from the repository root or pass --notebooks-dir")
+    raise FileNotFoundError(
+        "cannot find the notebooks: no notebooks/ folder of a clone here, and the installed package has none "
+        "(reinstall aagcn-lab); run from the repository root or pass --notebooks-dir"
+    )
 
 
 def list_notebooks(folder: str | os.PathLike | None = None, only: Sequence[str] | None = None) -> list[Path]:
@@ -56,6 +78,57 @@ def list_notebooks(folder: str | os.PathLike | None = None, only: Sequence[str] 
         if not nbs:
             raise FileNotFoundError(f"no notebook matches {', '.join(only)}")
     return nbs
+
+
+# the copies keep their run folder beside them (a clone's notebooks share <repository>/runs/lab with `aagcn-lab lab`)
+_CLONE_RUN_ROOT = re.compile(r"""^run_root = (["'])\.\./runs/lab\1""", re.M)
+
+
+def _copy_text(nb: Path) -> str:
+    """A notebook as ``aagcn-lab notebooks`` writes it: the same, but for the default ``run_root`` of its
+    ``parameters`` cell, ``runs/lab`` (inside the copy's folder) instead of the clone's ``../runs/lab``."""
+    text = nb.read_text(encoding="utf-8")
+    data = json.loads(text)
+    for cell in data["cells"]:
+        if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if _CLONE_RUN_ROOT.search(source):
+                cell["source"] = _CLONE_RUN_ROOT.sub('run_root = "runs/lab"', source).splitlines(keepends=True)
+                return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    return text
+
+
+def copy_notebooks(
+    dest: str | os.PathLike, force: bool = False, only: Sequence[str] | None = None, folder: str | os.PathLike | None = None
+) -> dict[str, list[Path]]:
+    """Copy the numbered notebooks (:func:`notebooks_dir`, or ``folder``; ``only``: numbers or names) into ``dest``.
+
+    A notebook already in ``dest`` that differs from the course's copy (a learner's edits) is kept: unless
+    ``force``, :class:`InputError` names every such file before anything is written. Returns the paths by
+    what happened to them: ``copied``, ``unchanged`` (already the same), ``overwritten`` (``force``)."""
+    from ..data.validate import InputError
+
+    out = Path(dest)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file, not a folder: give a folder to copy the notebooks into")
+    plan = {nb.name: _copy_text(nb) for nb in list_notebooks(folder, only)}
+    edited = [out / name for name, text in plan.items() if (out / name).exists() and (out / name).read_text(encoding="utf-8", errors="replace") != text]
+    if edited and not force:
+        raise InputError(
+            f"{len(edited)} notebook(s) in {out} differ from the course's copies (your edits?): "
+            + ", ".join(p.name for p in edited) + "; nothing was copied. Pass --force to overwrite them, or copy into another folder"
+        )
+    done: dict[str, list[Path]] = {"copied": [], "unchanged": [], "overwritten": []}
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in plan.items():
+        target = out / name
+        kind = "overwritten" if target in edited else "unchanged" if target.exists() else "copied"
+        if kind != "unchanged":
+            tmp = target.with_name(f".{name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)  # never a half-written notebook
+        done[kind].append(target)
+    return done
 
 
 @dataclass
