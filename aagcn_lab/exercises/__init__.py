@@ -29,10 +29,14 @@ default False; the lab runs every notebook with ``solutions=True`` and asserts e
     ex.reveal("partition")                      # the reference solution's source (or the answer and why)
     ex.hint("partition")
 
-A check never raises on a learner's answer: a stub's ``NotImplementedError``, an exception, a
-wrong shape or value all become a :class:`Feedback` whose message says what is wrong (expected vs
-got shape, transposed, normalised over the wrong axis, the missing ``1 +`` of the residual
-attention, samples in the wrong order ...). With ``solutions=True`` a failed check raises
+A check never raises on a learner's answer: a stub's ``NotImplementedError``, an exception, an
+answer of the wrong kind (text for a number, a list for one number), a wrong shape or value all
+become a :class:`Feedback` whose message says what is wrong (expected vs got shape, transposed,
+normalised over the wrong axis, the missing ``1 +`` of the residual attention, samples in the wrong
+order ...), naming joints and subsets, not indices. A predict or explore exercise answers its first
+miss with a nudge (where to look, what the quantity means; ``nudge=`` of :func:`register`) and the
+answer with its reason on the second miss or on ``ex.reveal``; an implement exercise names the
+mistake on every miss and, from the second, points to ``ex.hint`` and ``ex.reveal``. With ``solutions=True`` a failed check raises
 :class:`ExerciseError` (then the package, not a learner, is wrong). Every check is recorded in
 ``<run_root>/exercises/<NB>.json``; :func:`summary` reads them back.
 
@@ -49,7 +53,9 @@ Writing exercises (another notebook's module, e.g. ``exercises/ablation.py``)::
              hint="...", explanation="...", stub="my_thing")
 
 then add the module's name to :data:`core.MODULES`. Checkers of predict/explore exercises take
-``(answer, **context)``; their ``solution(**context)`` returns the answer.
+``(answer, **context)``, read the answer with ``read_number`` / ``read_pair`` / ``read_bool`` /
+``read_choice`` and raise ``Wrong(answer_message, nudge=...)``; their ``solution(**context)`` returns
+the answer; they are registered with a ``hint`` and a ``nudge``.
 
 Modules: :mod:`.core` (framework), :mod:`.graphs` (01, 02b, 03), :mod:`.block` (02, 02b: the unit
 in stages, :func:`~.block.check_unit`), :mod:`.evaluation` (04-07).
@@ -64,14 +70,24 @@ from .core import (
     ExerciseError,
     Feedback,
     Notebook,
+    Unreadable,
     Wrong,
     call,
+    counted_axis,
     exercises_of,
     expect_array,
     expect_number,
     get,
+    joint_axis,
+    joint_name,
+    read_bool,
+    read_choice,
+    read_number,
+    read_numbers,
+    read_pair,
     register,
     run_check,
+    subset_axis,
     summary,
 )
 
@@ -84,13 +100,23 @@ __all__ = [
     "ExerciseError",
     "Feedback",
     "Notebook",
+    "Unreadable",
     "Wrong",
     "call",
+    "counted_axis",
     "exercises_of",
     "expect_array",
     "expect_number",
     "get",
+    "joint_axis",
+    "joint_name",
+    "read_bool",
+    "read_choice",
+    "read_number",
+    "read_numbers",
+    "read_pair",
     "register",
     "run_check",
+    "subset_axis",
     "summary",
 ]

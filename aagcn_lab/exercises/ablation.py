@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Wrong, call, expect_array, register
+from .core import Unreadable, Wrong, call, counted_axis, expect_array, read_choice, register
 
 __all__ = ["seed_interval_solution"]
 
@@ -22,16 +22,33 @@ def _loses_most(verdicts: Mapping[str, Any] | None = None, **_) -> str:
     return min(verdicts.values(), key=lambda v: v.difference).a
 
 
+def _moved(verdict: Any) -> str:
+    """``gained 12.9 points`` / ``lost 3.1 points`` / ``did not change top-1``: a difference against full in words."""
+    points = 100 * verdict.difference
+    if abs(points) < 0.05:
+        return "did not change top-1"
+    return f"{'gained' if points > 0 else 'lost'} {abs(points):.1f} points"
+
+
 def _check_loses_most(answer, verdicts: Mapping[str, Any]) -> str:
-    worst = verdicts[_loses_most(verdicts)]
-    if str(answer) not in verdicts:
-        raise Wrong(f"{answer!r} is not one of this run's variants compared with full: {', '.join(verdicts)}")
-    said = verdicts[str(answer)]
+    if isinstance(answer, str) and answer.strip().lower() not in {v.lower() for v in verdicts}:
+        raise Unreadable(f"{answer!r} is not one of this run's variants compared with full: {', '.join(verdicts)}")
+    name = read_choice(answer, list(verdicts), "your variant")
+    worst, said = verdicts[_loses_most(verdicts)], verdicts[name]
     noise = "larger than the seeds and the test set make of it" if worst.apart else "but not distinguishable from noise with these seeds"
+    if len(verdicts) == 1:
+        return (f"{name} is the only variant this run compares with full, so the prediction could not miss: against full "
+                f"it {_moved(worst)}, {noise}. Run at least three variants (e.g. variants=\"full,no_attention,fixed_graph\") "
+                "for a prediction that can be wrong")  # fmt: skip
+    if worst.difference >= 0:
+        outcome = f"no variant lost against full; {worst.a} gained the least ({_moved(worst)})"
+    else:
+        outcome = f"{worst.a} came out lowest against full ({100 * worst.difference:+.1f})"
     if said.a != worst.a:
-        raise Wrong(f"{said.a} changed top-1 by {100 * said.difference:+.1f} points; {worst.a} came out lowest against full "
-                    f"({100 * worst.difference:+.1f}), {noise}")  # fmt: skip
-    return f"yes: {worst.a} came out lowest against full ({100 * worst.difference:+.1f} points), {noise}"
+        raise Wrong(f"{said.a} {_moved(said)} against full; {outcome}, {noise}",
+                    nudge="read the verdicts above: the difference of each variant against full, and its sign. Which is "
+                          "the lowest, and is it a loss at all?")  # fmt: skip
+    return f"yes: {outcome}, {noise}"
 
 
 register(
@@ -39,6 +56,9 @@ register(
     "before the runs: which variant of this run will lose most top-1 against the full model?",
     _loses_most, _check_loses_most,
     explanation="the answer is the variant with the lowest mean difference; whether that loss is real is the verdict's job.",
+    hint="each variant switches one part off; the part the model leans on most is the one whose removal should cost most.",
+    nudge="each variant switches one part of the model off. Which part does the model lean on most, and would switching "
+          "it off cost more than changing the seed does?",
     stub="my_prediction",
 )  # fmt: skip
 
@@ -68,7 +88,8 @@ def _check_seed_interval(fn) -> str:
             ("the interval is for the mean: divide the sd by sqrt(n)", (mean - t * sd, mean + t * sd)),
             ("the degrees of freedom are n - 1, not n", (mean - t_quantile(0.975, n) * sd / math.sqrt(n), mean + t_quantile(0.975, n) * sd / math.sqrt(n))),
         ]  # fmt: skip
-        expect_array(got, (s.low, s.high), f"my_seed_interval({top1})", mistakes, atol=1e-6)
+        expect_array(got, (s.low, s.high), f"my_seed_interval({top1})", mistakes, atol=1e-6,
+                     axes=(counted_axis("bound", ("low", "high")),))
     return "equal to ablation.summarise's interval over seeds"
 
 

@@ -22,7 +22,18 @@ from torch import Tensor, nn
 
 from ..graph import spatial_partition
 from ..model.modes import eval_mode
-from .core import Wrong, call, expect_array, expect_number, register
+from .core import (
+    Wrong,
+    call,
+    counted_axis,
+    expect_array,
+    expect_number,
+    joint_axis,
+    read_bool,
+    read_number,
+    register,
+    subset_axis,
+)
 from .graphs import toy_layout
 
 __all__ = [
@@ -294,17 +305,63 @@ def _rand(*shape: int, seed: int = 0) -> Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=_T)
 
 
+def _features(layout: Any = "nturgb+d") -> tuple:
+    """Names of the axes of a feature map (N, C, T, V): sample, channel, frame, joint."""
+    return counted_axis("sample"), counted_axis("channel"), counted_axis("frame"), joint_axis(layout)
+
+
+def _graphs(layout: Any = "nturgb+d", subsets: bool = True) -> tuple:
+    """Names of the axes of per-sample graphs: (N, K, V, V), or (N, V, V) without ``subsets``."""
+    head = (counted_axis("sample"), subset_axis) if subsets else (counted_axis("sample"),)
+    return (*head, joint_axis(layout, "sender"), joint_axis(layout, "receiver"))
+
+
+_STAGE_AXES = {
+    "C": _graphs(), "G": _graphs(), "z": _features(), "y": _features(), "after_spatial": _features(),
+    "after_temporal": _features(), "after_channel": _features(), "out": _features(),
+    "spatial": (counted_axis("sample"), joint_axis("nturgb+d")), "temporal": (counted_axis("sample"), counted_axis("frame")),
+    "channel": (counted_axis("sample"), counted_axis("channel")),
+}  # fmt: skip
+
+
 def _check_aggregate(fn) -> str:
     toy = toy_inputs()
     A = torch.from_numpy(spatial_partition(toy["layout"]).astype(np.float64))
     for k, name in enumerate(("identity", "inward", "outward")):
         got = call(fn, toy["x"], A[k], what=f"my_aggregate on the toy skeleton ({name})")
         expect_array(got, aggregate_solution(toy["x"], A[k]), f"my_aggregate(x, A_{name}) on the toy skeleton",
-                     [("the graph is used transposed: out[w] = sum_v x[v] * A[v, w] (column w lists what w receives)", toy["x"] @ A[k].T)])
+                     [("the graph is used transposed: out[w] = sum_v x[v] * A[v, w] (column w lists what w receives)", toy["x"] @ A[k].T)],
+                     axes=_features(toy["layout"]))  # fmt: skip
     x, a = _rand(2, 3, 5, 25), _rand(25, 25, seed=1)
     expect_array(call(fn, x, a, what="my_aggregate"), aggregate_solution(x, a), "my_aggregate on a batch (2, 3, 5, 25)",
-                 [("the graph is used transposed: out[w] = sum_v x[v] * A[v, w]", x @ a.T)])
+                 [("the graph is used transposed: out[w] = sum_v x[v] * A[v, w]", x @ a.T)], axes=_features())
     return "out[..., w] = sum_v x[..., v] A[v, w], i.e. x @ A"
+
+
+def _data_graph_mistakes(theta: Tensor, phi: Tensor) -> list[tuple[str, Tensor]]:
+    """The typical wrong data-dependent graphs of (theta, phi), each with its diagnosis."""
+    n, ce, t, v = theta.shape
+    a, b = theta.permute(0, 3, 1, 2).reshape(n, v, ce * t), phi.reshape(n, ce * t, v)
+    raw = a @ b
+    frames_first = theta.mean(2).transpose(1, 2) @ phi.mean(2)  # (N, V, C_e) @ (N, C_e, V)
+    averaged = ("theta and phi were averaged over the frames first: C_k compares each joint's whole embedding, all C_e T "
+                "numbers (frames included), so flatten (C_e, T) and scale the product by 1 / (C_e T)")
+    return [
+        ("no tanh: C_k = tanh(theta^T phi / (C_e T))", raw / (ce * t)),
+        ("the product is not scaled: divide theta^T phi by C_e * T before the tanh", torch.tanh(raw)),
+        ("scaled by C_e only: the scale is 1 / (C_e * T)", torch.tanh(raw / ce)),
+        ("scaled by T only: the scale is 1 / (C_e * T)", torch.tanh(raw / t)),
+        ("that is the CVPR'19 softmax; the TIP unit uses tanh", torch.softmax(raw / (ce * t), dim=-2)),
+        ("a softmax over each row (dim=-1): the TIP unit uses tanh, and even the CVPR'19 softmax normalises each column, "
+         "over the senders of one receiving joint (dim=-2)", torch.softmax(raw / (ce * t), dim=-1)),
+        ("a sigmoid instead of tanh: C_k = tanh(...) lies in (-1, 1), so a data-dependent link can also subtract",
+         torch.sigmoid(raw / (ce * t))),
+        ("theta was reshaped to (N, V, C_e*T) without first moving the joints in front (permute to (N, V, C_e, T)): "
+         "a plain reshape mixes joints and frames", torch.tanh(theta.reshape(n, v, ce * t) @ b / (ce * t))),
+        (averaged, torch.tanh(frames_first / ce)),
+        (averaged, torch.tanh(frames_first / (ce * t))),
+        (averaged, torch.tanh(frames_first)),
+    ]  # fmt: skip
 
 
 def _check_data_graph(fn) -> str:
@@ -313,19 +370,9 @@ def _check_data_graph(fn) -> str:
     for theta, phi, label in cases:
         got = call(fn, theta, phi, what=f"my_data_graph on {label}")
         n, ce, t, v = theta.shape
-        a, b = theta.permute(0, 3, 1, 2).reshape(n, v, ce * t), phi.reshape(n, ce * t, v)
-        raw = a @ b
-        mistakes = [
-            ("no tanh: C_k = tanh(theta^T phi / (C_e T))", raw / (ce * t)),
-            ("the product is not scaled: divide theta^T phi by C_e * T before the tanh", torch.tanh(raw)),
-            ("scaled by C_e only: the scale is 1 / (C_e * T)", torch.tanh(raw / ce)),
-            ("scaled by T only: the scale is 1 / (C_e * T)", torch.tanh(raw / t)),
-            ("that is the CVPR'19 softmax; the TIP unit uses tanh", torch.softmax(raw / (ce * t), dim=-2)),
-            ("theta was reshaped to (N, V, C_e*T) without first moving the joints in front (permute to (N, V, C_e, T)): "
-             "a plain reshape mixes joints and frames", torch.tanh(theta.reshape(n, v, ce * t) @ b / (ce * t))),
-        ]  # fmt: skip
-        expect_array(got, data_graph_solution(theta, phi), f"my_data_graph on {label}", mistakes,
-                     shape_hints={(n, ce * t, ce * t): "this is theta phi^T: compare joints, so the product is (V, C_e T) @ (C_e T, V)"})
+        expect_array(got, data_graph_solution(theta, phi), f"my_data_graph on {label}", _data_graph_mistakes(theta, phi),
+                     shape_hints={(n, ce * t, ce * t): "this is theta phi^T: compare joints, so the product is (V, C_e T) @ (C_e T, V)"},
+                     axes=_graphs(toy["layout"] if v == 4 else "nturgb+d", subsets=False))  # fmt: skip
     return "C = tanh(theta^T phi / (C_e T)), one V x V graph per sample"
 
 
@@ -336,7 +383,7 @@ def _check_gate(fn) -> str:
         expect_array(got, gate_solution(b, c, alpha), f"my_gate(B, C, alpha={alpha})",
                      [("alpha multiplies the data-dependent graph C, not the learned B", alpha * b + c),
                       ("alpha is missing: G = B + alpha * C", b + c)],
-                     shape_hints={(3, 25, 25): "one graph per sample: keep the sample axis of C"})
+                     shape_hints={(3, 25, 25): "one graph per sample: keep the sample axis of C"}, axes=_graphs())
     return "G_k = B_k + alpha C_k (alpha = 0 at initialisation: a plain learned graph)"
 
 
@@ -353,7 +400,8 @@ def _check_graph_conv(fn) -> str:
             ("the biases are missing", graph_conv_solution(x, gn, w, torch.zeros_like(bias))),
         ]  # fmt: skip
         expect_array(got, graph_conv_solution(x, g, w, bias), f"my_graph_conv with {label}", mistakes,
-                     shape_hints={(2, 4, 5, 25): "the channels were not mixed: apply W_k (C_out, C_in) after aggregating"})
+                     shape_hints={(2, 4, 5, 25): "the channels were not mixed: apply W_k (C_out, C_in) after aggregating"},
+                     axes=_features())
     return "y = sum_k W_k (x G_k) + b_k"
 
 
@@ -374,7 +422,7 @@ def _check_residual(fn) -> str:
         ]
         if p["down"] is not None:
             mistakes.append(("the residual of a widening unit is BN(conv1x1(x)): use p['down']", torch.relu(zb + conv1x1(x, p["down"]["w"], p["down"]["b"]))))
-        expect_array(got, residual_solution(z, x, p), f"my_residual with {kind}", mistakes)
+        expect_array(got, residual_solution(z, x, p), f"my_residual with {kind}", mistakes, axes=_features())
     return "ReLU(BN(z) + residual), with the 1x1-conv residual when the channels change"
 
 
@@ -399,7 +447,7 @@ def _attention_check(fn, which: str, solution, pooled_axis: int, kept: str) -> s
     else:
         w1, b1, w2, b2 = args
         mistakes.append(("the ReLU between the two linear layers is missing", torch.sigmoid(F.linear(F.linear(s, w1, b1), w2, b2))))
-    expect_array(got, want, f"my_{which}_attention", mistakes, shape_hints=hints)
+    expect_array(got, want, f"my_{which}_attention", mistakes, shape_hints=hints, axes=_STAGE_AXES[which])
     return f"one weight per {kept[:-1] if kept.endswith('s') else kept}, in (0, 1)"
 
 
@@ -423,7 +471,7 @@ def _check_attend(fn) -> str:
         want = attend_solution(y, a, axis)
         expect_array(got, want, f'my_attend along "{axis}"',
                      [("off by the `1 +` of the residual attention: y * (1 + a), not y * a", want - y),
-                      ("the attention is added, not multiplied: y * (1 + a)", y + _along(a, axis))])
+                      ("the attention is added, not multiplied: y * (1 + a)", y + _along(a, axis))], axes=_features())
     return "y * (1 + a): attention can only amplify, x1 to x2"
 
 
@@ -473,8 +521,13 @@ def check_unit(unit: Any, seeds: tuple[int, ...] = (0, 1), layers: tuple[int, ..
                 if name == "G" and "C" in ref and p["alpha"] is not None:
                     mistakes += [("alpha is missing: G = B + alpha * C", p["B"] + ref["C"]),
                                  ("alpha multiplies the learned B, not C", p["alpha"] * p["B"] + ref["C"])]
+                if name == "C" and p["graph"] != "cvpr":  # each subset's C_k from the reference theta and phi
+                    embeddings = [(conv1x1(x, *th), conv1x1(x, *ph)) for th, ph in zip(p["theta"], p["phi"])]
+                    per_subset = [_data_graph_mistakes(th, ph) for th, ph in embeddings]
+                    mistakes += [(m[0][0], torch.stack([s[i][1] for s in per_subset], 1)) for i, m in enumerate(zip(*per_subset))]
                 try:
-                    expect_array(stages[name], ref[name], f"stage {name!r} ({desc})", mistakes, atol=1e-6, rtol=0)
+                    expect_array(stages[name], ref[name], f"stage {name!r} ({desc})", mistakes, atol=1e-6, rtol=0,
+                                 axes=_STAGE_AXES.get(name))
                 except Wrong as e:
                     before = f"; the stages before it agree ({', '.join(agreed)})" if agreed else ""
                     raise Wrong(f"on {where} the first stage that differs is {e}{before}") from None
@@ -526,7 +579,12 @@ def _toy_outward(**_) -> float:
 
 
 def _check_toy_outward(answer) -> str:
-    expect_number(answer, _toy_outward(), "what the neck receives through the outward subset", tol=1e-9)
+    value = read_number(answer, "what the neck receives through the outward subset")
+    if np.isclose(value, 110):
+        raise Wrong("110 is the sum of what the neck's children send; the outward column is normalised, so the neck averages "
+                    "its two children", nudge="that is what the neck's children send in total: does a receiver add up or "
+                    "average what it gets?")  # fmt: skip
+    expect_number(value, _toy_outward(), "what the neck receives through the outward subset", tol=1e-9)
     return "yes: the neck averages its two children, (10 + 100) / 2"
 
 
@@ -535,6 +593,9 @@ register(
     "toy skeleton, x = [neck 1, head 10, elbow 100, hand 1000]: what does the neck receive through the outward subset?",
     _toy_outward, _check_toy_outward,
     explanation="outward: a joint receives from its children, averaged (column-normalised); the neck's children are head and elbow.",
+    hint="the neck's column of the outward matrix A[2] lists what it receives; x @ A[2] at the neck is x times that column, summed.",
+    nudge="outward: a joint receives from its children, the joints one step further from the centre. Which joints are "
+          "the neck's children, and what does the normalised column make of what they send?",
     stub="my_neck",
 )  # fmt: skip
 
@@ -617,17 +678,20 @@ def _channel_params_ntu60() -> int:
 
 
 def _check_channel_params(answer) -> str:
+    value = read_number(answer, "parameters removed by switching off channel attention")
     want = _channel_params()
     from ..model import build_model
 
     widths = [b.gcn.out_channels for b in build_model(layout="nturgb+d", num_classes=60, base_channels=4).backbone.gcn]
     widths = [w * 16 for w in widths]  # the same stages at pyskl's 64 base channels, without building the wide model again
     no_bias = sum(2 * c * (c // 2) for c in widths)
-    if answer is not None and isinstance(answer, (int, float, np.integer)) and int(answer) == no_bias:
-        raise Wrong(f"you counted the weights only ({no_bias:,}); the two linear layers have biases too: {want:,}")
-    if answer is not None and isinstance(answer, (int, float, np.integer)) and int(answer) in {2 * c * (c // 2) + c + c // 2 for c in widths}:
-        raise Wrong(f"that is one unit; each of the {len(widths)} blocks has its own channel attention: {want:,} in all")
-    expect_number(answer, want, "parameters removed by switching off channel attention")
+    if value == no_bias:
+        raise Wrong(f"you counted the weights only ({no_bias:,}); the two linear layers have biases too: {want:,}",
+                    nudge="close: you counted the weights of the linear layers; what else does a linear layer have?")
+    if value in {2 * c * (c // 2) + c + c // 2 for c in widths}:
+        raise Wrong(f"that is one unit; each of the {len(widths)} blocks has its own channel attention: {want:,} in all",
+                    nudge="that is one unit's channel attention; how many units does the model have, and how wide is each?")
+    expect_number(value, want, "parameters removed by switching off channel attention")
     return f"yes: {want:,}, two linear layers C -> C/2 -> C in each of the {len(widths)} units"
 
 
@@ -636,6 +700,9 @@ register(
     "how many parameters does switching off channel attention remove from the NTU-60 model?",
     _channel_params, _check_channel_params,
     explanation="each unit's channel attention is Linear(C, C/2) and Linear(C/2, C) with biases, C = 64, 128 or 256.",
+    hint="print(model) lists every unit's fc1c and fc2c; add up their weights and biases, unit by unit.",
+    nudge="channel attention in one unit is two linear layers, C -> C/2 -> C, with biases. Which widths C do the units "
+          "of the NTU-60 model have, and how many units are there?",
     stub="my_count",
 )  # fmt: skip
 
@@ -659,8 +726,7 @@ def _alpha_changes_logits(model: nn.Module | None = None, x: Tensor | None = Non
 
 
 def _check_alpha_one(answer, model: nn.Module, x: Tensor) -> str:
-    if not isinstance(answer, (bool, np.bool_)):
-        raise Wrong(f"answer True or False, got {answer!r}")
+    answer = read_bool(answer)
     truth = _alpha_changes_logits(model, x)
     if bool(answer) != truth:
         raise Wrong("they do change: C_k of a fresh model is far from 0 (values up to +-1, as large as B_k's entries), "
@@ -673,5 +739,8 @@ register(
     "set alpha = 1 in every layer of the fresh model: do its logits change (True or False)?",
     _alpha_changes_logits, _check_alpha_one,
     explanation="alpha gates C_k; at initialisation C_k is large and structured, so opening the gate changes every layer's graph.",
+    hint="G_k = B_k + alpha * C_k: look at the size of a fresh model's C_k (ins = model.inspect(x)), not only at alpha.",
+    nudge="a fresh model has alpha = 0, which hides C_k entirely. What would alpha = 1 add to each graph: is a fresh C_k "
+          "near zero?",
     stub="my_answer",
 )  # fmt: skip

@@ -2,8 +2,13 @@
 
 An :class:`Exercise` knows its question, its reference solution and a ``checker``. A checker
 raises :class:`Wrong` with a sentence a learner understands; :func:`run_check` turns that, a
-learner's exception, or a stub's ``NotImplementedError`` into a :class:`Feedback` (never a
-traceback). :class:`Notebook` is what a notebook holds as ``ex``: it prints the feedback and
+learner's exception, an answer of the wrong kind (:class:`Unreadable`) or a stub's
+``NotImplementedError`` into a :class:`Feedback` (never a traceback). A predict or explore
+exercise answers a first miss with a nudge (where to look, what the quantity means) and gives the
+answer and its reason from the second miss on; an implement exercise names the mistake every time.
+The ``read_*`` helpers read a learner's answer (a number, several, a pair, True/False, a choice),
+and :func:`joint_name` / :func:`joint_axis` / :func:`subset_axis` let a message name joints and
+subsets instead of indices. :class:`Notebook` is what a notebook holds as ``ex``: it prints the feedback and
 records every result under ``<run_root>/exercises/<notebook>.json``.
 """
 
@@ -11,6 +16,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
+import numbers
 import os
 import textwrap
 import traceback
@@ -27,7 +34,17 @@ __all__ = [
     "Exercise",
     "Feedback",
     "Wrong",
+    "Unreadable",
     "ExerciseError",
+    "read_number",
+    "read_numbers",
+    "read_pair",
+    "read_bool",
+    "read_choice",
+    "joint_name",
+    "joint_axis",
+    "subset_axis",
+    "counted_axis",
     "register",
     "get",
     "exercises_of",
@@ -45,7 +62,20 @@ KINDS = ("predict", "implement", "explore")
 
 
 class Wrong(Exception):
-    """Raised by a checker: the answer is wrong, and the message says how, in a learner's words."""
+    """Raised by a checker: the answer is wrong, and the message says how, in a learner's words.
+
+    ``nudge`` (predict and explore): what a first miss shows instead of the message, a pointer that
+    does not give the answer away; without one the exercise's own ``nudge`` is shown.
+    """
+
+    def __init__(self, message: str, nudge: str = "") -> None:
+        super().__init__(message)
+        self.nudge = nudge
+
+
+class Unreadable(Wrong):
+    """The answer is not of the kind the question asks for (text where a number goes, a list for one
+    number, a bare name where a pair goes ...): said on any try, and not counted as a try of the question."""
 
 
 class ExerciseError(AssertionError):
@@ -60,6 +90,7 @@ class Feedback:
     exercise: str
     passed: bool
     message: str
+    readable: bool = True  # False: no answer yet, a stub, or an answer of the wrong kind (not a try of the question)
 
     def __str__(self) -> str:
         mark = "correct" if self.passed else "not yet"
@@ -74,6 +105,8 @@ class Exercise:
     prints); for *predict* and *explore* a function of the check's context returning the answer.
     ``checker(answer, **context)`` returns a success message or raises :class:`Wrong`.
     ``explanation`` is printed with the answer of a predict/explore exercise (and on reveal).
+    ``nudge`` (predict and explore): what a first miss shows: where to look, what the quantity means,
+    never the answer.
     """
 
     name: str
@@ -85,6 +118,7 @@ class Exercise:
     hint: str = ""
     explanation: str = ""
     stub: str = ""  # name of the learner's variable/function in the notebook, e.g. "my_partition"
+    nudge: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -104,12 +138,13 @@ def register(
     hint: str = "",
     explanation: str = "",
     stub: str = "",
+    nudge: str = "",
 ) -> Exercise:
     """Add an exercise to the registry (names are unique across notebooks) and return it."""
     if name in _REGISTRY:
         raise ValueError(f"exercise {name!r} is registered twice")
     nbs = (notebooks,) if isinstance(notebooks, str) else tuple(notebooks)
-    ex = Exercise(name, kind, nbs, question, solution, checker, hint, explanation, stub or f"my_{name}")
+    ex = Exercise(name, kind, nbs, question, solution, checker, hint, explanation, stub or f"my_{name}", nudge)
     _REGISTRY[name] = ex
     return ex
 
@@ -166,7 +201,7 @@ def call(fn: Any, *args: Any, what: str = "your function", **kwargs: Any) -> Any
     if fn is None:
         raise _NotDone(f"{what} is not given yet (it is None)")
     if not callable(fn):
-        raise Wrong(f"{what} should be a function, got {type(fn).__name__}")
+        raise Unreadable(f"{what} should be a function, got {type(fn).__name__}")
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
@@ -195,13 +230,17 @@ def expect_array(
     atol: float = 1e-6,
     rtol: float = 1e-6,
     shape_hints: Mapping[tuple[int, ...], str] | None = None,
+    axes: Sequence[Callable[[int], str] | None] | None = None,
+    diagnose: Callable[[np.ndarray], str | None] | None = None,
 ) -> None:
     """Raise :class:`Wrong` unless ``got`` equals ``expected`` (shape, then values).
 
     ``mistakes``: ``(message, wrong_answer)`` pairs; when ``got`` equals a known wrong answer its
-    message is the one given; ``shape_hints`` maps a wrong shape to what probably caused it.
-    Otherwise the common slips are named: a shape mismatch (expected vs got), swapped last axes, a
-    transposed matrix, a flipped sign, a constant factor, NaN.
+    message is the one given; ``shape_hints`` maps a wrong shape to what probably caused it;
+    ``diagnose(got)`` (same shape, values differ) may return a sentence for a mistake that is a
+    pattern rather than one array. Otherwise the common slips are named: a shape mismatch (expected
+    vs got), swapped last axes, a transposed matrix, a flipped sign, a constant factor, NaN; and
+    the entries that differ, each axis named by ``axes`` (e.g. :func:`joint_axis`) where given.
     """
     g = _as_array(got, what)
     e = _as_array(expected, "the expected value")
@@ -224,6 +263,9 @@ def expect_array(
         raise Wrong(f"{what}: {int(np.isnan(g).sum())} value(s) are NaN (a division by zero?)")
     if np.allclose(g, e, atol=atol, rtol=rtol):
         return
+    note = diagnose(g) if diagnose is not None else None
+    if note:
+        raise Wrong(f"{what}: {note}")
     if g.ndim >= 2 and g.shape[-1] == g.shape[-2] and np.allclose(g, np.swapaxes(e, -1, -2), atol=atol, rtol=rtol):
         raise Wrong(f"{what}: the matrix is transposed (rows and columns swapped; rows send, columns receive)")
     if np.allclose(g, -e, atol=atol, rtol=rtol):
@@ -233,23 +275,165 @@ def expect_array(
         ratio = g[nz] / e[nz]
         if np.allclose(ratio, ratio[0], rtol=1e-6) and np.allclose(g[~nz], 0, atol=atol) and not np.isclose(ratio[0], 1):
             raise Wrong(f"{what}: off by a constant factor: every value is {ratio[0]:.6g} times the expected one")
-    diff = np.abs(g - e)
+    diff = np.where(np.isnan(g), np.inf, np.abs(g - e))
     bad = ~np.isclose(g, e, atol=atol, rtol=rtol)
     idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    others = [tuple(int(i) for i in j) for j in zip(*np.nonzero(bad)) if tuple(int(i) for i in j) != idx]
+    also = f" (also at {'; '.join(_at(j, axes) for j in others)})" if 0 < len(others) <= 3 else ""
     raise Wrong(
-        f"{what}: {int(bad.sum())} of {bad.size} values differ; the largest difference is {float(diff[idx]):.3g} at index "
-        f"{tuple(int(i) for i in idx)} (got {float(g[idx]):.6g}, expected {float(e[idx]):.6g})"
+        f"{what}: {int(bad.sum())} of {bad.size} values differ; the largest difference is {float(diff[idx]):.3g} at "
+        f"{_at(idx, axes)} (got {float(g[idx]):.6g}, expected {float(e[idx]):.6g}){also}"
     )
 
 
-def expect_number(got: Any, expected: float, what: str, tol: float = 0.0, unit: str = "") -> None:
-    """Raise :class:`Wrong` unless ``got`` is a number within ``tol`` of ``expected``."""
-    if got is None:
-        raise _NotDone(f"{what}: no answer yet (the variable is None)")
+def _at(index: Sequence[int], axes: Sequence[Callable[[int], str] | None] | None) -> str:
+    """An entry in words: each axis named where ``axes`` names it (``the outward subset, sender Neck (joint 2)``)."""
+    index = tuple(int(i) for i in index)
+    if not axes or len(axes) != len(index):
+        return f"index {index}"
+    return ", ".join(ax(i) if ax is not None else f"position {i} of axis {k}" for k, (ax, i) in enumerate(zip(axes, index)))
+
+
+def joint_name(layout: Any, index: int) -> str:
+    """Joint ``index`` of a layout in words: ``SpineShoulder (joint 20)``."""
+    from ..graph import get_layout
+
+    return f"{get_layout(layout).joint_names[int(index)]} (joint {int(index)})"
+
+
+def joint_axis(layout: Any, role: str = "") -> Callable[[int], str]:
+    """An axis of joints for :func:`expect_array`'s ``axes``: ``receiver Neck (joint 2)`` (``role`` first, if given)."""
+    return lambda i: f"{role} {joint_name(layout, i)}" if role else joint_name(layout, i)
+
+
+def subset_axis(index: int) -> str:
+    """An axis of partition subsets for :func:`expect_array`'s ``axes``: ``the outward subset``."""
+    from ..graph import SUBSET_NAMES
+
+    return f"the {SUBSET_NAMES[index]} subset" if 0 <= index < len(SUBSET_NAMES) else f"subset {index}"
+
+
+def counted_axis(noun: str, labels: Sequence[str] | None = None) -> Callable[[int], str]:
+    """An axis whose entries are counted (``frame 3``) or labelled (``coordinate x``, ``sample S001...``)."""
+    return lambda i: f"{noun} {labels[i]}" if labels is not None and 0 <= i < len(labels) else f"{noun} {i}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading a learner's answer to a predict or explore question
+# ------------------------------------------------------------------------------------------------
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _plain(x: Any) -> Any:
+    """A torch tensor as numpy, a 0-d array as its scalar; anything else unchanged."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
+    return x
+
+
+def _text(answer: str | bytes, what: str) -> Unreadable:
+    text = answer.decode(errors="replace") if isinstance(answer, bytes) else answer
     try:
-        value = float(got)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what}: expected a number, got {got!r}") from None
+        float(text)
+    except ValueError:
+        return Unreadable(f"{what}: {_short(answer)} is text, not a number; write it in digits, without quotes (e.g. 2 or 0.5)")
+    return Unreadable(f"{what}: {_short(answer)} is text; write the number without the quotes: {text.strip()}")
+
+
+def read_number(answer: Any, what: str = "your answer") -> float:
+    """One real number from an answer (a Python, numpy or torch scalar); :class:`Unreadable` names anything else
+    (text such as ``"2"``, True/False, a list, NaN)."""
+    if answer is None:
+        raise _NotDone(f"{what}: no answer yet (the variable is None)")
+    if isinstance(answer, (str, bytes)):
+        raise _text(answer, what)
+    answer = _plain(answer)
+    if isinstance(answer, (bool, np.bool_)):
+        raise Unreadable(f"{what}: a number, not {answer}")
+    if isinstance(answer, (list, tuple, dict, set, np.ndarray)):
+        raise Unreadable(f"{what}: one number, not a {type(answer).__name__} of {len(answer)} value(s)")
+    if not isinstance(answer, numbers.Real):
+        raise Unreadable(f"{what}: a number, got {type(answer).__name__} {_short(answer)}")
+    value = float(answer)
+    if not math.isfinite(value):
+        raise Unreadable(f"{what}: {value} is not a number to compare with")
+    return value
+
+
+def read_numbers(answer: Any, what: str = "your answer") -> np.ndarray:
+    """Numbers from an answer: one number (a 0-d array) or a list / array of them; text, True/False and
+    mixed lists are :class:`Unreadable`."""
+    if answer is None:
+        raise _NotDone(f"{what}: no answer yet (the variable is None)")
+    if isinstance(answer, (str, bytes)):
+        raise _text(answer, what)
+    answer = _plain(answer)
+    if isinstance(answer, numbers.Real) and not isinstance(answer, (bool, np.bool_)):
+        return np.asarray(float(answer))
+    if isinstance(answer, (dict, set)):
+        raise Unreadable(f"{what}: numbers in a list, not a {type(answer).__name__}")
+    try:
+        arr = np.asarray(answer)
+    except (TypeError, ValueError):  # ragged lists
+        raise Unreadable(f"{what}: a number or a flat list of numbers, got {_short(answer)}") from None
+    if arr.dtype.kind in "USa":
+        raise Unreadable(f"{what}: the values are text ({str(arr.flat[0])!r} ...); write numbers, without quotes")
+    if arr.dtype.kind not in "iuf":
+        raise Unreadable(f"{what}: numbers, got {_short(answer)}")
+    return arr.astype(np.float64)
+
+
+def read_pair(answer: Any, what: str = "your answer") -> tuple[float, float]:
+    """Two numbers ``(a, b)`` from a tuple, list or array; text (``"12"`` is not (1, 2)) is :class:`Unreadable`."""
+    if answer is None:
+        raise _NotDone(f"{what}: no answer yet (the variable is None)")
+    if isinstance(answer, (str, bytes)):
+        raise Unreadable(f"{what}: two numbers in brackets, e.g. (0.5, 3), not the text {_short(answer)}")
+    answer = _plain(answer)
+    if isinstance(answer, (dict, set)) or not hasattr(answer, "__iter__"):
+        raise Unreadable(f"{what}: two numbers in brackets, e.g. (0.5, 3), got {_short(answer)}")
+    items = list(answer)
+    if len(items) != 2:
+        raise Unreadable(f"{what}: two numbers in brackets, e.g. (0.5, 3), got {len(items)} value(s)")
+    return read_number(items[0], f"{what} (first number)"), read_number(items[1], f"{what} (second number)")
+
+
+def read_bool(answer: Any, what: str = "your answer") -> bool:
+    """True or False (Python's or numpy's); the text ``"True"``, 1 or 0 are :class:`Unreadable`."""
+    if answer is None:
+        raise _NotDone(f"{what}: no answer yet (the variable is None)")
+    answer = _plain(answer)
+    if isinstance(answer, (bool, np.bool_)):
+        return bool(answer)
+    if isinstance(answer, str) and answer.strip().lower() in ("true", "false"):
+        word = answer.strip().capitalize()
+        raise Unreadable(f"{what}: write {word} without quotes (Python's {word}, not the text {answer!r})")
+    raise Unreadable(f"{what}: answer True or False, got {_short(answer)}")
+
+
+def read_choice(answer: Any, choices: Sequence[str], what: str = "your answer") -> str:
+    """One of ``choices`` (text, compared without case and outer spaces), spelled as in ``choices``."""
+    if answer is None:
+        raise _NotDone(f"{what}: no answer yet (the variable is None)")
+    listed = ", ".join(repr(c) for c in choices)
+    if not isinstance(answer, str):
+        raise Unreadable(f"{what}: name one of {listed} (as text, in quotes), got {_short(answer)}")
+    by_key = {str(c).strip().lower(): c for c in choices}
+    key = answer.strip().lower()
+    if key not in by_key:
+        raise Unreadable(f"{what}: {answer!r} is not one of {listed}")
+    return by_key[key]
+
+
+def expect_number(got: Any, expected: float, what: str, tol: float = 0.0, unit: str = "") -> None:
+    """Raise :class:`Wrong` unless ``got`` is a number within ``tol`` of ``expected`` (:class:`Unreadable` unless a number)."""
+    value = read_number(got, what)
     if abs(value - expected) > tol:
         raise Wrong(f"{what}: you said {value:g}{unit}, the computation gives {expected:g}{unit}")
 
@@ -259,21 +443,49 @@ def expect_number(got: Any, expected: float, what: str, tol: float = 0.0, unit: 
 # ------------------------------------------------------------------------------------------------
 
 
-def run_check(name: str, answer: Any, **context: Any) -> Feedback:
-    """Check ``answer`` for exercise ``name``: a :class:`Feedback`, whatever the answer does."""
+def run_check(name: str, answer: Any, misses: int = 0, **context: Any) -> Feedback:
+    """Check ``answer`` for exercise ``name``: a :class:`Feedback`, whatever the answer is or does.
+
+    ``misses``: how many earlier tries of this exercise missed (or 1 once its answer was revealed). A
+    predict or explore exercise answers a first miss with a nudge and gives the answer and the reason
+    from the second on; an implement exercise names the mistake on every miss and, from the second,
+    points to ``ex.hint`` and ``ex.reveal``. No answer, a stub and an answer of the wrong kind are
+    said as they are, on any try (``Feedback.readable`` False).
+    """
     ex = get(name)
     if answer is None and ex.kind != "implement":
-        return Feedback(name, False, f"no answer yet: set `{ex.stub}` to your expectation first ({ex.question})")
+        return Feedback(name, False, f"no answer yet: set `{ex.stub}` to your expectation first ({ex.question})", False)
+    missing = _missing_context(ex, answer, context)
+    if missing:
+        return Feedback(name, False, missing, False)
     try:
-        message = ex.checker(answer, **context)
-        passed = True
+        return Feedback(name, True, ex.checker(answer, **context))
     except _NotDone as e:
-        message, passed = f"{e}. The task: {ex.question}", False
+        return Feedback(name, False, f"{e}. The task: {ex.question}", False)
+    except Unreadable as e:
+        return Feedback(name, False, str(e) if ex.kind == "implement" else f"{e}. The question: {ex.question}", False)
     except Wrong as e:
-        message, passed = str(e), False
-        if ex.explanation and ex.kind != "implement":
-            message += f"\n  Why: {ex.explanation}"
-    return Feedback(name, passed, message)
+        if ex.kind == "implement":
+            stuck = f'\n  Stuck? `ex.hint("{name}")` gives a hint, `ex.reveal("{name}")` a solution.' if misses >= 1 else ""
+            return Feedback(name, False, f"{e}{stuck}")
+        if misses < 1:
+            return Feedback(name, False, f"{e.nudge or ex.nudge}\n  Think again and re-run; a second miss, or "
+                                         f'`ex.reveal("{name}")`, shows the answer.')  # fmt: skip
+        return Feedback(name, False, f"{e}\n  Why: {ex.explanation}" if ex.explanation else str(e))
+    except Exception as e:  # noqa: BLE001 -- a check that cannot use this answer says so in a sentence
+        if ex.kind == "implement":
+            return Feedback(name, False, f"the check could not use what your function returned ({type(e).__name__}: {e})")
+        return Feedback(name, False, f"could not read your answer {_short(answer)} ({type(e).__name__}: {e}). "
+                                     f"The question: {ex.question}", False)  # fmt: skip
+
+
+def _missing_context(ex: Exercise, answer: Any, context: Mapping[str, Any]) -> str:
+    """'' when the checker can take ``(answer, **context)``; else which notebook values the check needs."""
+    try:
+        inspect.signature(ex.checker).bind(answer, **context)
+    except TypeError as e:
+        return f"this check needs the notebook's values ({e}); call it as the exercise cell does"
+    return ""
 
 
 GRADING_ENV = "AAGCN_LAB_GRADING"  # set by `aagcn-lab grade`: solutions are forced off, whatever the notebook says
@@ -337,6 +549,7 @@ class Notebook:
     solutions: bool = False
     results: dict[str, Feedback] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    tries: dict[str, int] = field(default_factory=dict)  # misses of a readable answer: a nudge first, then the answer
 
     def __post_init__(self) -> None:
         self.solutions_requested = bool(self.solutions)
@@ -354,8 +567,16 @@ class Notebook:
         return mem
 
     def check(self, name: str, answer: Any, **context: Any) -> None:
-        """Check an answer, print the feedback and record it (the result stays in ``self.results``)."""
-        fb = run_check(name, answer, **context)
+        """Check an answer, print the feedback and record it (the result stays in ``self.results``).
+
+        A predict/explore exercise's first miss gets a nudge; the second, or any after ``reveal``, the answer.
+        Every check that does not pass counts as a miss in the record; only misses of a readable answer
+        (not None, a stub, or text for a number) use up the nudge.
+        """
+        revealed = self.counts.get(name, {}).get("reveals", 0) > 0
+        fb = run_check(name, answer, max(self.tries.get(name, 0), int(revealed)), **context)
+        if not fb.passed and fb.readable:
+            self.tries[name] = self.tries.get(name, 0) + 1
         self.results[name] = fb
         self._count(name, attempts=1, misses=int(not fb.passed), passed=fb.passed, message=fb.message)
         print(fb)
@@ -386,7 +607,7 @@ class Notebook:
         """Print a hint (counted)."""
         ex = get(name)
         self._count(name, hints=1)
-        print(ex.hint or "No hint for this one: reread the contract in the docstring of the stub.")
+        print(ex.hint or ex.nudge or "No hint for this one: reread the contract in the docstring of the stub.")
 
     def __repr__(self) -> str:
         rows = [f"{e.name} ({e.kind}): {e.question}" for e in exercises_of(self.notebook)]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Wrong, call, expect_array, register
+from .core import Unreadable, Wrong, call, counted_axis, expect_array, joint_axis, read_choice, register
 
 __all__ = ["minmax_solution"]
 
@@ -37,7 +37,8 @@ def _check_minmax(fn) -> str:
         low, high = clip.min((0, 1)), clip.max((0, 1))
         with np.errstate(invalid="ignore", divide="ignore"):  # a one-frame clip has no extent per joint
             mistakes = _minmax_mistakes(clip, low, high)
-        expect_array(got, minmax_to_unit(clip), f"my_minmax on a ({t}, 20, 3) clip", mistakes)
+        expect_array(got, minmax_to_unit(clip), f"my_minmax on a ({t}, 20, 3) clip", mistakes,
+                     axes=(counted_axis("frame"), joint_axis("ucla"), counted_axis("coordinate", "xyz")))
     return "equal to the pipeline's minmax_to_unit: every axis now spans exactly [-1, 1]"
 
 
@@ -77,15 +78,14 @@ def _copies_answer(acc_copies: float, acc_others: float, **_: Any) -> str:
 
 def _check_copies(answer, acc_copies: float, acc_others: float, n_copies: int = 95, n_others: int = 369) -> str:
     if answer is None:
-        raise Wrong("write your expectation into my_guess ('copies', 'others' or 'same') before the models train")
-    guess = str(answer).strip().lower()
-    if guess not in _ANSWERS:
-        raise Wrong(f"answer one of {', '.join(repr(a) for a in _ANSWERS)}; got {answer!r}")
+        raise Unreadable("write your expectation into my_guess ('copies', 'others' or 'same') before the models train")
+    guess = read_choice(answer, _ANSWERS, "your guess: answer one of")
     measured = _copies_answer(acc_copies, acc_others)
     numbers = f"{100 * acc_copies:.1f} % on the {n_copies} copies, {100 * acc_others:.1f} % on the {n_others} others"
     if guess != measured:
         raise Wrong(f"this run gives {numbers}. A copy of a training clip is a sample the model has already fitted, "
-                    "so its accuracy is usually higher; when it is not, the copies may be of easy actions for every clip")  # fmt: skip
+                    "so its accuracy is usually higher; when it is not, the copies may be of easy actions for every clip",
+                    nudge="look at the two accuracies printed above the check: which group of test clips came out higher?")  # fmt: skip
     return f"as measured: {numbers}"
 
 
@@ -97,6 +97,8 @@ register(
     hint="the model has seen the copies, with their labels, many times during training.",
     explanation="a test clip identical to a training clip measures memory, not generalisation; published "
     "NW-UCLA numbers include them.",
+    nudge="what has the model seen of a copied test clip during training, and of the others? Which of the two is a "
+          "test of memory?",
     stub="my_guess",
 )  # fmt: skip
 
@@ -117,14 +119,15 @@ def _check_confused(answer, cm: Any, class_names: Any) -> str:
     from ..viz.training import top_confusions
 
     names = [str(n) for n in class_names]
-    try:
-        true, pred = (str(a).strip().lower() for a in answer)
-    except (TypeError, ValueError):
-        raise Wrong(f"give two action names (true action, predicted action), got {answer!r}") from None
+    if isinstance(answer, (str, bytes)) or not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        raise Unreadable(f"give two action names (true action, predicted action), got {answer!r}")
+    if not all(isinstance(a, str) for a in answer):
+        raise Unreadable(f"give the two actions by name, as text (true action, predicted action), got {answer!r}")
+    true, pred = (a.strip().lower() for a in answer)
     lowered = [n.lower() for n in names]
     for given in (true, pred):
         if given not in lowered:
-            raise Wrong(f"{given!r} is not an action of NW-UCLA; the actions: {', '.join(names)}")
+            raise Unreadable(f"{given!r} is not an action of NW-UCLA; the actions: {', '.join(names)}")
     top = top_confusions(cm, names, k=3)
     if not top:
         raise Wrong("this run made no mistake on the test clips; there is no confusion to name")
@@ -135,7 +138,9 @@ def _check_confused(answer, cm: Any, class_names: Any) -> str:
     if (true, pred) not in tied:
         cm = np.asarray(cm)
         got = int(cm[lowered.index(true), lowered.index(pred)])
-        raise Wrong(f"{true} -> {pred} happened {got} time(s); the largest off-diagonal cell holds {count}")
+        raise Wrong(f"{true} -> {pred} happened {got} time(s); the largest off-diagonal cell holds {count}",
+                    nudge=f"{true} -> {pred} is not the largest cell off the diagonal; compare the numbers in the cells, "
+                          "not the colours alone")  # fmt: skip
     return f"{best_true} taken for {best_pred}: {count} clip(s), the largest off-diagonal cell"
 
 
@@ -144,5 +149,7 @@ register(
     "from the confusion matrix: which true action is most often taken for which other one? (true, predicted)",
     _confused_answer, _check_confused,
     hint="the largest cell off the diagonal; rows are the true action.",
+    nudge="the diagonal holds the clips classified right; every other cell counts one kind of mistake. Rows are the "
+          "true action, columns what the model predicted.",
     stub="my_pair",
 )  # fmt: skip
