@@ -695,6 +695,23 @@ def test_fuse_by_id_is_checked_on_a_first_stream_that_is_not_sorted():
     assert seen["ids"] != sorted(seen["ids"])
 
 
+def test_notebook_05_lists_every_reason_the_weakest_stream_check_knows():
+    cells = json.loads(next(nb for nb in list_notebooks() if nb.stem.startswith("05")).read_text(encoding="utf-8"))["cells"]
+    src = ["".join(c["source"]) for c in cells]
+    at = next(i for i, s in enumerate(src) if s.startswith("# exercise: weakest_stream"))
+    posed = src[at - 1]  # the markdown cell that poses the question
+    assert all(f'`"{key}"`' in posed for key in evaluation.REASONS), posed
+
+
+def test_hints_of_predict_and_explore_exercises_are_printed(capsys):
+    ex = exercises.Notebook("04_attention_maps")
+    ex.hint("shared_top3")
+    out = capsys.readouterr().out
+    assert "column_centred" in out and "No hint" not in out
+    assert exercises.run_check("shared_top3", ex.solution("shared_top3", spatial=_SPATIAL), spatial=_SPATIAL).passed
+    assert exercises.run_check("decay_removed", ex.solution("decay_removed", change=_change()), change=_change()).passed
+
+
 def test_the_weakest_stream_check_wants_the_reason_too():
     assert exercises.run_check("weakest_stream", ("b", "shape"), ci=_CI).passed
     assert exercises.Notebook("t").solution("weakest_stream", ci=_CI) == ("b", "shape")

@@ -532,7 +532,8 @@ def check_unit(unit: Any, seeds: tuple[int, ...] = (0, 1), layers: tuple[int, ..
                     before = f"; the stages before it agree ({', '.join(agreed)})" if agreed else ""
                     raise Wrong(f"on {where} the first stage that differs is {e}{before}") from None
                 agreed.append(name)
-            expect_array(out, package, f"the output on {where}, against the package's AdaptiveGraphConv", atol=1e-6, rtol=0)
+            expect_array(out, package, f"the output on {where}, against the package's AdaptiveGraphConv", atol=1e-6, rtol=0,
+                         axes=_features())
     return (f"your unit equals the package's AdaptiveGraphConv within 1e-6 (float64) on layers {', '.join(map(str, layers))} "
             f"of the NTU-25 model, {len(seeds)} random weight sets each")  # fmt: skip
 

@@ -52,7 +52,8 @@ def _check_column_centred(fn) -> str:
             ("divided by the standard deviation too: centring only subtracts the mean",
              (v - v.mean(axis=0, keepdims=True)) / v.std(axis=0, keepdims=True)),
         ]  # fmt: skip
-        axes = (counted_axis("action"), joint_axis("nturgb+d", "the column of")) if shape == (23, 25) else None
+        axes = (counted_axis("action"), joint_axis("nturgb+d", "the column of")) if shape == (23, 25) else \
+            (counted_axis("row"), counted_axis("column"))
         expect_array(got, want, f"my_column_centred on a {shape} table", mistakes, axes=axes)
     return "equal to analysis.column_centred: every column now has mean 0"
 
