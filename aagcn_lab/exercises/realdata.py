@@ -37,8 +37,8 @@ def _check_minmax(fn) -> str:
         low, high = clip.min((0, 1)), clip.max((0, 1))
         with np.errstate(invalid="ignore", divide="ignore"):  # a one-frame clip has no extent per joint
             mistakes = _minmax_mistakes(clip, low, high)
-        expect_array(got, minmax_to_unit(clip), f"my_minmax on a ({t}, 20, 3) clip", mistakes,
-                     axes=(counted_axis("frame"), joint_axis("ucla"), counted_axis("coordinate", "xyz")))
+        axes = (counted_axis("frame"), joint_axis("ucla"), counted_axis("coordinate", "xyz"))
+        expect_array(got, minmax_to_unit(clip), f"my_minmax on a ({t}, 20, 3) clip", mistakes, axes=axes)
     return "equal to the pipeline's minmax_to_unit: every axis now spans exactly [-1, 1]"
 
 
