@@ -183,7 +183,6 @@ def _error_of(executed: Path, log: str) -> tuple[str, str]:
 def _stop(proc: subprocess.Popen) -> None:
     """Kill a papermill process and everything it started (its kernel runs in a session of its own, and the
     kernel's own children: a training run a cell started)."""
-    family: list[Any] = []
     try:
         import psutil  # ipykernel's dependency: there wherever a kernel runs
 
@@ -200,6 +199,18 @@ def _stop(proc: subprocess.Popen) -> None:
     except (OSError, AttributeError):  # gone already, or no process groups here
         proc.kill()
     proc.wait()
+    deadline = time.monotonic() + 30  # gone (or a zombie for init to reap) before the next notebook starts
+    while family and time.monotonic() < deadline:
+        family = [p for p in family if _running(p)]
+        time.sleep(0.1)
+
+
+def _running(process: Any) -> bool:
+    """Whether a psutil process still runs (a zombie has stopped)."""
+    try:
+        return process.status() != "zombie"
+    except Exception:  # psutil.NoSuchProcess: gone
+        return False
 
 
 def run_notebook(
@@ -238,7 +249,7 @@ def run_notebook(
                 code = -1
         text = log_path.read_text(errors="replace")
         if code is None:
-            status, error = "timed out", f"stopped after {timeout:g} s (the per-notebook timeout)"
+            status, error = "timed out", f"stopped after {timeout:g} s, the per-notebook timeout"
         elif code == 0:
             status, error = "ok", ""
         else:
