@@ -221,6 +221,8 @@ def test_the_prediction_exercise_names_the_variant_that_lost_most_and_whether_it
     verdicts = {n: compare(_summary(n, hits, seed=k), full) for k, (n, hits) in enumerate({"no_attention": [10, 11, 10], "fixed_graph": [29, 31, 30]}.items())}
     assert exercises.run_check("ablation_loses_most", "no_attention", verdicts=verdicts).passed
     fb = exercises.run_check("ablation_loses_most", "fixed_graph", verdicts=verdicts)
+    assert not fb.passed and "no_attention" not in fb.message  # a first miss nudges, it does not answer
+    fb = exercises.run_check("ablation_loses_most", "fixed_graph", misses=1, verdicts=verdicts)
     assert not fb.passed and "no_attention came out lowest against full (-50.0)" in fb.message and "larger than the seeds" in fb.message
     fb = exercises.run_check("ablation_loses_most", "nope", verdicts=verdicts)
     assert not fb.passed and "not one of this run's variants" in fb.message
