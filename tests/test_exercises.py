@@ -345,6 +345,9 @@ def test_the_record_counts_attempts_hints_reveals_and_solutions_for_a_grader(tmp
     assert {k: rec["attend"][k] for k in exercises.COUNTERS} == {"attempts": 3, "misses": 2, "hints": 1, "reveals": 1,
                                                                    "solutions": 0}
     assert rec["attend"]["passed"] is True and rec["attend"]["solutions_mode"] is False
+    assert "answer" not in rec["attend"]  # implement: the function is not kept
+    ex.check("toy_outward", np.float64(3.0))
+    assert exercises.summary(tmp_path)["02b_build_one_block"]["toy_outward"]["answer"] == "3.0"
     assert rec["gate"]["solutions"] == 1 and rec["gate"]["attempts"] == 0 and rec["gate"]["passed"] is False
     monkeypatch.setenv(exercises.GRADING_ENV, "1")
     graded = exercises.Notebook("01_skeleton_data_and_graphs", tmp_path / "g", solutions=True)

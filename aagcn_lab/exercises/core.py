@@ -520,10 +520,19 @@ def _update_record(run_root: str | os.PathLike, notebook: str, name: str, kind: 
     return rec
 
 
+def _short_repr(answer: Any, limit: int = 200) -> str:
+    """A predict/explore answer as the record keeps it (what a learner wrote; run-dependent answers are compared
+    across runs from it)."""
+    if hasattr(answer, "tolist"):
+        answer = answer.tolist()
+    text = repr(answer)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def summary(run_root: str | os.PathLike) -> dict[str, dict[str, dict]]:
     """Every recorded check of a run: ``{notebook: {exercise: {kind, passed, message, attempts, misses, hints,
-    reveals, solutions, solutions_mode}}}`` (``solutions``: calls of ``ex.solution``; ``solutions_mode``: the
-    notebook ran with ``solutions=True``)."""
+    reveals, solutions, solutions_mode}}}`` and, for predict and explore, ``answer`` (the last answer's repr);
+    ``solutions``: calls of ``ex.solution``; ``solutions_mode``: the notebook ran with ``solutions=True``."""
     folder = Path(run_root) / "exercises"
     return {f.stem: _read_records(f) for f in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
@@ -578,7 +587,8 @@ class Notebook:
         if not fb.passed and fb.readable:
             self.tries[name] = self.tries.get(name, 0) + 1
         self.results[name] = fb
-        self._count(name, attempts=1, misses=int(not fb.passed), passed=fb.passed, message=fb.message)
+        given = {} if get(name).kind == "implement" else {"answer": _short_repr(answer)}
+        self._count(name, attempts=1, misses=int(not fb.passed), passed=fb.passed, message=fb.message, **given)
         print(fb)
         if self.solutions and not fb.passed:
             raise ExerciseError(f"the reference solution of {name!r} fails its own check: {fb.message}")
