@@ -64,6 +64,7 @@ __all__ = [
     "fusion_row_scores",
     "column_centred",
     "top_columns",
+    "top_joint_summary",
     "centred_cosine",
     "most_similar_pairs",
     "strongest",
@@ -451,16 +452,46 @@ def shared_strongest(a: np.ndarray, b: np.ndarray, k: int) -> list[tuple[int, in
     return [(int(rows[i]), int(cols[i])) for i in np.argsort(-mags, kind="stable")]
 
 
-def column_centred(values: np.ndarray) -> np.ndarray:
-    """``values (rows, cols)`` minus each column's mean over the rows: what a row has more or less
-    of than the other rows (for per-action maps: than the average action)."""
+def column_centred(values: np.ndarray, centre: str = "mean") -> np.ndarray:
+    """``values (rows, cols)`` minus each column's mean (or ``centre="median"``) over the rows: what a row has more
+    or less of than the other rows (for per-action maps: than the average, or the typical, action). The median is
+    not pulled by a few rows that are low or high in every column."""
     values = np.asarray(values, np.float64)
-    return values - values.mean(0, keepdims=True)
+    if centre not in ("mean", "median"):
+        raise ValueError(f"centre must be 'mean' or 'median', got {centre!r}")
+    middle = values.mean(0, keepdims=True) if centre == "mean" else np.median(values, 0, keepdims=True)
+    return values - middle
 
 
 def top_columns(values: np.ndarray, k: int = 3) -> list[list[int]]:
     """Per row, the indices of the ``k`` largest entries, largest first."""
     return [list(map(int, np.argsort(-row, kind="stable")[:k])) for row in np.asarray(values)]
+
+
+# body parts by joint name (case-insensitive parts of NTU's, COCO's and OpenPose's names)
+_BODY_PARTS = {"trunk": ("spine", "neck", "head"), "hand": ("hand", "thumb", "wrist"), "leg": ("hip", "knee", "ankle", "foot")}
+
+
+def top_joint_summary(views: Mapping[str, np.ndarray], joint_names: Sequence[str], k: int = 3) -> str:
+    """One line per view of an ``(actions, joints)`` table (e.g. uncentred, mean- and median-centred): how many
+    actions share the most common top-``k`` set, the joints most often in a top ``k`` (with their index: the
+    position a convolution along the joint axis sees), and how many top-``k`` sets hold a trunk, hand or leg joint."""
+    parts = {p: {j for j, n in enumerate(joint_names) if any(w in n.lower() for w in words)} for p, words in _BODY_PARTS.items()}
+    lines = []
+    for view, table in views.items():
+        tops = top_columns(table, k)
+        sets = [frozenset(t) for t in tops]
+        common = max(set(sets), key=sets.count)
+        counts = [sum(j in t for t in tops) for j in range(len(joint_names))]
+        often = sorted(range(len(joint_names)), key=lambda j: -counts[j])[:4]
+        with_part = [sum(bool(set(t) & parts[p]) for t in tops) for p in _BODY_PARTS]
+        lines.append(
+            f"{view}: {sets.count(common)} of {len(sets)} actions share the same top {k} "
+            f"({', '.join(sorted(joint_names[j] for j in common))}); most often in a top {k}: "
+            + ", ".join(f"{joint_names[j]} (joint {j}) {counts[j]} time{'s' * (counts[j] != 1)}" for j in often)
+            + f"; top {k} with a trunk joint: {with_part[0]} of {len(sets)}, a hand joint: {with_part[1]}, a leg joint: {with_part[2]}"
+        )
+    return "\n".join(lines)
 
 
 def centred_cosine(rows: np.ndarray) -> np.ndarray:

@@ -348,3 +348,27 @@ def test_interval_table_prints_each_performers_accuracy_beside_a_rough_interval(
     assert interval_table(scores).splitlines()[1:] == lines[1:]  # the intervals computed when not given
     many = {"j": Scores([f"S001C001P{p:03d}R001A001" for p in range(1, 13)], np.full((12, 2), 0.5), np.zeros(12, dtype=int))}
     assert "rough" not in interval_table(many).splitlines()[0]  # 12 performers: no warning
+
+
+def test_median_centring_is_not_pulled_by_a_few_low_rows():
+    # five actions; joint 0 (a trunk joint) sits near 1 in every ordinary action; two outlier actions are low there
+    values = np.array([[0.95, 0.8, 0.6], [0.95, 0.6, 0.8], [0.95, 0.7, 0.7], [0.0, 0.6, 0.6], [0.1, 0.6, 0.6]])
+    by_mean = column_centred(values)
+    by_median = column_centred(values, centre="median")
+    assert top_columns(by_mean[:3], 1) == [[0], [0], [0]]  # the low rows pull joint 0's mean down most: it tops them all
+    assert top_columns(by_median[:3], 1) == [[1], [2], [1]]  # against the median, what each action has more of
+    assert np.allclose(np.median(by_median, 0), 0)  # f64 differences of 5 terms: exact up to 1e-16 < atol 1e-8
+    with pytest.raises(ValueError, match="centre"):
+        column_centred(values, centre="mode")
+
+
+def test_top_joint_summary_counts_shared_sets_recurring_joints_and_body_parts():
+    from aagcn_lab.analysis import top_joint_summary
+
+    names = ["SpineBase", "HandRight", "WristRight", "KneeLeft", "FootLeft"]
+    table = np.array([[0.9, 0.8, 0.7, 0.1, 0.0], [0.9, 0.8, 0.7, 0.0, 0.1], [0.1, 0.2, 0.3, 0.9, 0.8]])
+    lines = top_joint_summary({"uncentred": table, "other": table[:, ::-1]}, names).splitlines()
+    assert lines[0].startswith("uncentred: 2 of 3 actions share the same top 3 (HandRight, SpineBase, WristRight)")
+    assert "most often in a top 3: WristRight (joint 2) 3 times, SpineBase (joint 0) 2 times, HandRight (joint 1) 2 times" in lines[0]
+    assert lines[0].endswith("top 3 with a trunk joint: 2 of 3, a hand joint: 3, a leg joint: 1")
+    assert lines[1].startswith("other: ") and len(lines) == 2
