@@ -739,7 +739,7 @@ register(
     "alpha_one", "predict", NB02,
     "set alpha = 1 in every layer of the fresh model: do its logits change (True or False)?",
     _alpha_changes_logits, _check_alpha_one,
-    explanation="alpha gates C_k; at initialisation C_k is large and structured, so opening the gate changes every layer's graph.",
+    explanation="alpha gates C_k; at initialisation C_k is large and saturated (nearly every entry near +1 or -1, a sign pattern), so opening the gate changes every layer's graph.",
     hint="G_k = B_k + alpha * C_k: look at the size of a fresh model's C_k (ins = model.inspect(x)), not only at alpha.",
     nudge="a fresh model has alpha = 0, which hides C_k entirely. What would alpha = 1 add to each graph: is a fresh C_k "
           "near zero?",
