@@ -66,7 +66,7 @@ def read_pyskl_results(path: str | os.PathLike, ann_file: str | os.PathLike, spl
     """pyskl's ``tools/test.py --out result.pkl`` (one probability vector per sample, in the order
     pyskl's PoseDataset lists the split: annotation-file order), with ids and labels from the
     annotation file."""
-    from .data.annotations import load_annotations
+    from .data.records import load_annotations
 
     obj = safe_pickle_load(path)
     if isinstance(obj, np.ndarray) and obj.ndim == 2:

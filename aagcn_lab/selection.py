@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import Interval, bootstrap_accuracy, performer_of
-from .data.annotations import resolve_annotations
+from .data.inputs import resolve_annotations
 from .scores import Scores, load_scores
 from .train.evaluation import test_checkpoint
 from .train.rundir import RunDir

@@ -13,7 +13,7 @@ Every ``stride`` frames (once ``min_frames`` have arrived, by default a full ``w
 ``window`` frames are read as one video exactly as offline prediction reads a file of those frames
 -- the same readers, tracking, joint maps, pipelines (pyskl's test clips) and fusion
 (:func:`aagcn_lab.predict.predict_records`) -- so an offline run over the same frames gives the
-same numbers. A frame is anything :func:`aagcn_lab.data.poses.read_frame` reads (an OpenPose
+same numbers. A frame is anything :func:`aagcn_lab.data.inputs.read_frame` reads (an OpenPose
 frame, a list of COCO persons, a MediaPipe frame, a keypoint array).
 
 ``aagcn-lab predict -c CKPT --stream [--window 100 --stride 10]`` (:mod:`aagcn_lab.cli.predict`) reads one JSON frame per line
@@ -35,7 +35,8 @@ from typing import IO
 
 import numpy as np
 
-from .data.poses import PoseFormatError, join_frames, read_frame, to_record
+from .data.inputs import read_frame
+from .data.poses.frames import PoseFormatError, join_frames, to_record
 from .data.validate import InputError, check_int, layout_dim
 from .predict import Prediction, load_stream_models, predict_records, prepare_streams
 

@@ -7,7 +7,7 @@
     aagcn-lab convert dense    DATA.npy LABEL.pkl OUT.pkl [--layout nturgb+d] [--split xsub_val]
     aagcn-lab convert ucla     ALL_SQE_DIR OUT.pkl [--val-list val_label.pkl]   (NW-UCLA, CTR-GCN's JSON)
     aagcn-lab convert check    ANN.pkl [--layout NAME]
-    aagcn-lab convert poses    INPUT... -o OUT.pkl --label N [--format NAME] [--img-size WxH]   (see data.poses)
+    aagcn-lab convert poses    INPUT... -o OUT.pkl --label N [--format NAME] [--img-size WxH]   (see data.inputs)
 
 Every converter (:mod:`aagcn_lab.data.ntu`, ``.kinetics``, ``.dense``, ``.ucla``, ``.poses``) skips what it cannot use,
 says why, and keeps going; the exit code is non-zero only when nothing could be converted (or,
@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("ann", metavar="ANN_FILE", help="annotation file (.pkl)")
     p.add_argument("--layout", default=None, help="check the joints against this layout")
 
-    from ..data.poses import POSE_FORMATS
+    from ..data.inputs import POSE_FORMATS
 
     p = sub.add_parser("poses", help="pose-estimator outputs (OpenPose, COCO, MediaPipe, lifters) -> annotation file")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or per-frame folders, one video each")
@@ -75,13 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--format", dest="pose_format", default=None, choices=sorted(POSE_FORMATS), help="input format (default: detected)")
     p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT when the files do not say (pyskl's 2D normalisation)")
     p.add_argument("--max-persons", type=positive_int, default=2, help="person tracks kept per video (default: 2)")
+    p.add_argument("--with-score", action="store_true", help="a plain .npy array's channel 2 is a detection score (as for predict)")
     p.add_argument("--label", type=int, required=True, help="class index of every input (an annotation file needs labels)")
     p.add_argument("--split", default="test", help="split name holding every record (default: test)")
 
 
 def _check(path: str, layout: str | None) -> int:
-    from ..data.annotations import AnnotationError, load_annotations
     from ..data.leakage import copies_report
+    from ..data.records import AnnotationError, load_annotations
     from ..data.report import summarize_annotations
     from ..io import CorruptFileError, UnsafeFileError
 
@@ -113,9 +114,10 @@ def _check(path: str, layout: str | None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run the sub-command parsed by :func:`add_arguments`; returns the exit code."""
     from ..data.dense import convert_dense
+    from ..data.inputs import convert_poses
     from ..data.kinetics import convert_kinetics_folder
     from ..data.ntu import convert_ntu_folder
-    from ..data.poses import convert_poses, parse_img_size
+    from ..data.poses.frames import parse_img_size
     from ..data.ucla import convert_ucla_folder
     from ..data.validate import check_output_path
 
@@ -127,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(args.out, "OUT")  # before reading a whole folder
         if fmt == "poses":
             report = convert_poses(
-                args.inputs, args.out, args.pose_format, parse_img_size(args.img_size), args.max_persons, args.label, args.split
+                args.inputs, args.out, args.pose_format, parse_img_size(args.img_size), args.max_persons, args.label, args.split,
+                args.with_score,
             )
         elif fmt == "ntu":
             report = convert_ntu_folder(

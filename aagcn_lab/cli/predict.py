@@ -20,7 +20,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``aagcn-lab predict``."""
-    from ..data.poses import POSE_FORMATS
+    from ..data.inputs import FORMATS
     from . import positive_int  # counts below 1 are refused naming the option (exit 2)
 
     p.add_argument("--checkpoint", "-c", nargs="+", required=True, help="[STREAM=]checkpoint, one per stream")
@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clips", type=positive_int, default=10)
     p.add_argument("--with-score", action="store_true", help="a .npy array's channel 2 is a detection score")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--format", default=None, choices=sorted(POSE_FORMATS), help="pose-estimator format of --input (default: detected)")
+    p.add_argument("--format", default=None, choices=sorted(FORMATS), help="format of --input (default: detected; see aagcn_lab.data.inputs)")
     p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT of 2D pixel input when the file does not say")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--stream", action="store_true", help="read one JSON frame per line from stdin, write one JSON line per prediction")
@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _stream(checkpoints, args: argparse.Namespace) -> int:
     """``--stream``: JSON frames on stdin -> one JSON line per prediction on stdout."""
-    from ..data.poses import parse_img_size
+    from ..data.poses.frames import parse_img_size
     from ..streaming import StreamingPredictor, check_window, run_stream
 
     check_window(args.window, args.stride, ("--window", "--stride"))  # before the models load
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict; print each sample's top-k (or JSON) (0), or one line on bad input (2)."""
     if (args.input is None) == (not args.stream):
         args.parser.error("give --input PATH, or --stream to read frames from standard input")
-    from ..data.poses import parse_img_size, print_notes
+    from ..data.poses.frames import parse_img_size, print_notes
     from ..data.validate import check_unique
     from ..predict import predict
 

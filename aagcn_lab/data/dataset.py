@@ -28,8 +28,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..graph import Layout, get_layout
-from .annotations import Annotations, load_annotations
 from .pipeline import Augment, build_pipeline
+from .records import Annotations, load_annotations
 
 __all__ = ["PackedSkeletons", "SampleError", "SkeletonDataset", "sample_rng"]
 

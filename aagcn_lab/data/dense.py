@@ -29,12 +29,12 @@ import numpy as np
 
 from ..graph import get_layout
 from ..io import CorruptFileError, atomic_write, safe_npy_load, safe_pickle_load
-from .annotations import infer_layout_name
 from .classes import class_names
+from .records import infer_layout_name
 from .report import ConversionReport
 from .validate import InputError, person_frame_problems, record_problems, to_storage, typical_body_size
 
-__all__ = ["DenseFileError", "DenseSkeletons", "read_label_pickle", "convert_dense", "default_split_name"]
+__all__ = ["DenseFileError", "DenseSkeletons", "read_label_pickle", "label_pickle_beside", "convert_dense", "default_split_name"]
 
 _LAYOUTS_3D = ("nturgb+d", "nturgb+d-2sagcn")
 
@@ -87,6 +87,16 @@ def default_split_name(data_path: str | os.PathLike) -> str:
         return "all"
     bench = path.parent.name.lower()
     return f"{bench}_{prefix}" if bench in ("xsub", "xview", "xset") else prefix
+
+
+def label_pickle_beside(data_path: str | os.PathLike) -> Path:
+    """The label pickle 2s-AGCN writes beside a data array: ``val_data_joint.npy`` -> ``val_label.pkl``."""
+    path = Path(data_path)
+    prefix = path.stem.split("_data")[0] if "_data" in path.stem else path.stem
+    label = path.with_name(f"{prefix}_label.pkl")
+    if not label.is_file():
+        raise DenseFileError(f"{path}: a dense (N, C, T, V, M) array, but no label pickle {label.name} beside it (2s-AGCN writes one)")
+    return label
 
 
 class DenseSkeletons(Sequence):

@@ -44,8 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotations import save_annotations
 from .classes import class_names
+from .records import save_annotations
 from .report import ConversionReport, ordered_map
 from .validate import (
     MOSTLY_OUTSIDE,

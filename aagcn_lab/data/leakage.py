@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 if TYPE_CHECKING:
-    from .annotations import Annotations
+    from .records import Annotations
 
 __all__ = [
     "COPY_KINDS",

@@ -61,8 +61,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .annotations import save_annotations
 from .classes import class_names, missing_samples
+from .records import save_annotations
 from .report import ConversionReport, ordered_map
 from .validate import COORD_LIMIT, InputError, record_problems, to_storage
 

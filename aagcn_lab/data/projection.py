@@ -74,7 +74,7 @@ def project_record(rec: dict, seed: int = 0, camera: dict | None = None) -> dict
 
 def projected_annotations(path: str | os.PathLike | None = None, seed: int = 0, overwrite: bool = False) -> Path:
     """The built-in dataset projected to 2D COCO-17 (cached beside the built-in file); its path."""
-    from .annotations import load_annotations, save_annotations
+    from .records import load_annotations, save_annotations
     from .synthetic import builtin_annotations
 
     src = builtin_annotations()
@@ -92,7 +92,7 @@ def write_example_frames(folder: str | os.PathLike, split: str = "xsub_val", ind
     Returns the folder and the clip's true class name."""
     import json
 
-    from .annotations import load_annotations
+    from .records import load_annotations
 
     ann = load_annotations(projected_annotations(seed=seed))
     ids = ann.split[split]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .annotations import Annotations
+    from .records import Annotations
 
 __all__ = ["ConversionReport", "summarize_annotations", "ordered_map"]
 

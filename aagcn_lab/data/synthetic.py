@@ -88,8 +88,8 @@ from pathlib import Path
 import numpy as np
 
 from ..graph import LAYOUTS
-from .annotations import Annotations, save_annotations
 from .classes import class_names
+from .records import Annotations, save_annotations
 
 __all__ = [
     "CLASS_NAMES",

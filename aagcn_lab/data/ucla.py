@@ -37,8 +37,8 @@ import numpy as np
 
 from ..graph import get_layout
 from ..io import safe_pickle_load
-from .annotations import Annotations, save_annotations
 from .kinetics import KineticsFileError, _load_json
+from .records import Annotations, save_annotations
 from .report import ConversionReport, ordered_map
 from .validate import InputError, is_int, record_problems, to_storage
 
@@ -51,6 +51,7 @@ __all__ = [
     "parse_ucla_name",
     "read_ucla_clip",
     "read_val_list",
+    "is_clip_object",
     "is_ucla_input",
     "read_ucla_input",
     "convert_ucla_folder",
@@ -235,13 +236,18 @@ def read_ucla_clip(path: str | os.PathLike, notes: list[str] | None = None, chec
 # prediction inputs
 
 
+def is_clip_object(obj: object) -> bool:
+    """Whether a JSON object is an all_sqe clip: an object with ``skeletons`` and ``label``."""
+    return isinstance(obj, dict) and "skeletons" in obj and "label" in obj
+
+
 def _is_clip_json(path: Path) -> bool | None:
     """True for an all_sqe clip, False for other JSON, None when the file cannot be read as JSON."""
     try:
         obj = json.loads(path.read_bytes())
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    return isinstance(obj, dict) and "skeletons" in obj and "label" in obj
+    return is_clip_object(obj)
 
 
 def is_ucla_input(path: str | os.PathLike) -> bool:

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from ..data import SkeletonDataset
-from ..data.annotations import resolve_annotations
+from ..data.inputs import resolve_annotations
 from ..data.validate import check_int, check_output_path, resolve_device
 from ..metrics import evaluate_scores
 from ..model import AAGCN

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from ..data import Augment, SkeletonDataset
-from ..data.annotations import resolve_annotations
+from ..data.inputs import resolve_annotations
 from ..metrics import evaluate_scores
 from ..model import AAGCN, AAGCNConfig
 from ..model.checkpoint import read_checkpoint, save_checkpoint
