@@ -8,13 +8,13 @@ README.md's layer table says which module may import which (``tests/test_layerin
 
 The names below are re-exported lazily: ``import aagcn_lab.graph`` runs only the graph module,
 and ``aagcn_lab.predict`` loads the prediction stack (torch, pipelines, checkpoints) on first use.
+``aagcn_lab.predict`` is the function; its module is :mod:`aagcn_lab.prediction` (named so that no
+submodule shadows the function).
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._lazy import lazy_exports
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .io import InputError
     from .model import AAGCN, AAGCNConfig, build_model
     from .model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-    from .predict import Prediction, predict
+    from .prediction import Prediction, predict
     from .streaming import StreamingPredictor
 
 __version__ = "0.1.0"
@@ -44,8 +44,8 @@ _EXPORTS = {
     "load_checkpoint": ".model.checkpoint",
     "read_checkpoint": ".model.checkpoint",
     "save_checkpoint": ".model.checkpoint",
-    "Prediction": ".predict",
-    "predict": ".predict",
+    "Prediction": ".prediction",
+    "predict": ".prediction",
     "StreamingPredictor": ".streaming",
 }
 
@@ -72,16 +72,3 @@ __all__ = [
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-
-class _Package(types.ModuleType):
-    """``aagcn_lab.predict`` is the function, as when it was imported eagerly, even once the submodule is loaded."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # The import system binds every loaded submodule as an attribute of its package; for a
-        # re-exported name that is also a submodule (``predict``) the re-export wins.
-        if isinstance(value, types.ModuleType) and name in _EXPORTS and value.__name__ == f"{__name__}.{name}":
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -400,11 +400,12 @@ def bench_stream(
 ) -> dict:
     """Streaming latency per window and sustained frames/s on the CPU for each number of streams."""
     from .model import AAGCN, AAGCNConfig
+    from .stream_models import from_model
     from .streaming import StreamingPredictor
 
     torch.manual_seed(0)
     model = AAGCN(AAGCNConfig(layout="coco", num_classes=60, in_channels=3, base_channels=base_channels)).eval()
-    models = {"j": (model, {"clip_len": 100, "meta": {}})}
+    models = {"j": from_model(model, "j", clip_len=100)}
     n_frames = window + predictions * stride
     frames = _coco_frames(n_frames)
     out: dict = {"window / stride / clips": f"{window} / {stride} / {num_clips}", "parameters": model.num_parameters()}

@@ -38,6 +38,7 @@ __all__ = [
     "read_score_file",
     "read_pyskl_results",
     "align",
+    "stream_weights",
     "fuse",
     "fusion_report",
     "search_weights",
@@ -172,14 +173,26 @@ def parse_weights(text: str) -> dict[str, float] | None:
     return check_weights(weights, f"fusion weights {text!r}")
 
 
-def fuse(scores: Mapping[str, Scores], weights: Mapping[str, float] | None = None) -> Scores:
-    """``sum_s w_s * p_s`` over streams, rows matched by id (weights default to pyskl's)."""
-    ids, probs, labels = align(scores)
-    weights = check_weights(weights if weights is not None else default_weights(list(scores)))
-    unknown = sorted(set(weights) - set(scores))
+def stream_weights(weights: Mapping[str, float] | None, streams: Sequence[str], missing: str = "scores") -> dict[str, float]:
+    """The fusion weights of ``streams``: ``weights`` (pyskl's by default) checked, none for a stream that has
+    no ``missing`` (scores, a checkpoint) and not every stream's 0, else a :class:`FusionError`."""
+    weights = check_weights(weights if weights is not None else default_weights(list(streams)))
+    unknown = sorted(set(weights) - set(streams))
     if unknown:
-        raise FusionError(f"weights given for streams without scores: {', '.join(unknown)}")
+        raise FusionError(f"weights given for streams without {missing}: {', '.join(unknown)}")
+    if not any(weights.get(s, 0.0) for s in streams):
+        raise FusionError(f"every stream's weight is 0: {weights}")
+    return weights
+
+
+def fuse(scores: Mapping[str, Scores], weights: Mapping[str, float] | None = None, normalise: bool = False) -> Scores:
+    """``sum_s w_s * p_s`` over streams, rows matched by id (weights default to pyskl's); ``normalise``:
+    divided by ``sum_s w_s``, so that each row is a probability vector again (prediction)."""
+    ids, probs, labels = align(scores)
+    weights = stream_weights(weights, list(scores))
     fused = sum(weights.get(name, 0.0) * p for name, p in probs.items())
+    if normalise:
+        fused = fused / sum(weights.get(name, 0.0) for name in probs)
     return Scores(ids, fused, labels, {"fused": {k: float(v) for k, v in weights.items()}})
 
 

@@ -12,7 +12,7 @@
 Every ``stride`` frames (once ``min_frames`` have arrived, by default a full ``window``) the last
 ``window`` frames are read as one video exactly as offline prediction reads a file of those frames
 -- the same readers, tracking, joint maps, pipelines (pyskl's test clips) and fusion
-(:func:`aagcn_lab.predict.predict_records`) -- so an offline run over the same frames gives the
+(:func:`aagcn_lab.prediction.predict_records`) -- so an offline run over the same frames gives the
 same numbers. A frame is anything :func:`aagcn_lab.data.inputs.read_frame` reads (an OpenPose
 frame, a list of COCO persons, a MediaPipe frame, a keypoint array).
 
@@ -38,7 +38,8 @@ import numpy as np
 from .data.inputs import read_frame
 from .data.poses.frames import PoseFormatError, join_frames, to_record
 from .data.validate import InputError, check_int, layout_dim
-from .predict import Prediction, load_stream_models, predict_records, prepare_streams
+from .prediction import Prediction, predict_records, prepare_streams
+from .stream_models import StreamModel, load_stream_models
 
 __all__ = ["StreamingPredictor", "StreamResult", "check_window", "run_stream", "timeline"]
 
@@ -75,19 +76,21 @@ class StreamingPredictor:
         weights: Mapping[str, float] | None = None,
         num_clips: int = 10,
         img_shape: tuple[int, int] | None = None,
-        max_persons: int = 2,
+        max_persons: int | None = None,
         min_frames: int | None = None,
         device: str = "cpu",
     ) -> None:
+        """``checkpoints``: paths as for :func:`~aagcn_lab.prediction.predict`, or ``{stream: StreamModel}``;
+        ``max_persons``: people tracked per window (default: the models' person slots)."""
         self.window, self.stride = check_window(window, stride)
         self.min_frames = min(check_int("min_frames", min_frames if min_frames is not None else window), self.window)
-        self.models = load_stream_models(checkpoints) if not _is_loaded(checkpoints) else dict(checkpoints)
-        first = next(iter(self.models.values()))[0]
-        self.layout = first.layout
+        self.models: dict[str, StreamModel] = load_stream_models(checkpoints)
+        self.layout = next(iter(self.models.values())).layout
         self.dim = layout_dim(self.layout)
         self.weights, self.num_clips, self.device = weights, check_int("num_clips", num_clips), device
         self.nets = prepare_streams(self.models, device)  # once: on the CPU batch norm folded (a snapshot of the weights)
-        self.img_shape, self.max_persons = img_shape, max_persons
+        persons = max(m.num_person for m in self.models.values())
+        self.img_shape, self.max_persons = img_shape, check_int("max_persons", max_persons if max_persons is not None else persons)
         self.frames: deque = deque(maxlen=self.window)
         self.count = 0  # frames pushed so far
         self.made = 0  # predictions returned so far
@@ -156,8 +159,6 @@ def check_window(window: object, stride: object, names: tuple[str, str] = ("wind
     return window, stride
 
 
-def _is_loaded(checkpoints) -> bool:
-    return isinstance(checkpoints, Mapping) and all(isinstance(v, tuple) and len(v) == 2 for v in checkpoints.values())
 
 
 def run_stream(

@@ -122,7 +122,8 @@ MUTANTS = [
            ("tests/test_fusion.py",), "four streams fused 1:1:1:1"),
     Mutant("fuse-ignores-weights", "aagcn_lab/fusion.py", "fused = sum(weights.get(name, 0.0) * p for name, p in probs.items())",
            "fused = sum(p for p in probs.values())", ("tests/test_fusion.py", "-k", "by_hand"), "fuse adds the streams unweighted"),
-    Mutant("predict-equal-weights", "aagcn_lab/predict.py", "else default_weights(list(models))", "else {s: 1.0 for s in models}",
+    Mutant("predict-equal-weights", "aagcn_lab/prediction.py", "w = stream_weights(weights, list(models)",
+           "w = stream_weights(weights if weights is not None else {s: 1.0 for s in models}, list(models)",
            ("tests/test_fusion.py", "-k", "predict"),
            "predict fuses its streams with equal weights"),
     # --- viz ---------------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ MUTANTS = [
            "test frames rounded to the nearest index; the protocol truncates"),
     Mutant("ucla-motion-sign", "aagcn_lab/data/pipeline.py", "motion[:, :-1] = np.diff(x, axis=1)", "motion[:, :-1] = -np.diff(x, axis=1)",
            UCLA, "motion as this frame minus the next"),
-    Mutant("predict-forgets-protocol", "aagcn_lab/predict.py", 'protocol=settings.get("protocol", "pyskl"),', 'protocol="pyskl",', UCLA,
+    Mutant("predict-forgets-protocol", "aagcn_lab/prediction.py", "protocol=model.protocol,", 'protocol="pyskl",', UCLA,
            "predict prepares a ctrgcn model's input with pyskl's pipeline"),
     Mutant("person-slots-not-passed", "aagcn_lab/train/trainer.py", 'num_person=cfg.model.get("num_person", AAGCNConfig.num_person)',
            "num_person=AAGCNConfig.num_person", UCLA, "the data pads to two persons whatever the model's num_person"),

@@ -25,7 +25,7 @@ from aagcn_lab.fusion import fuse, fusion_report
 from aagcn_lab.io import safe_npy_load
 from aagcn_lab.model import AAGCN, AAGCNConfig
 from aagcn_lab.model.checkpoint import read_checkpoint, save_checkpoint
-from aagcn_lab.predict import predict
+from aagcn_lab.prediction import predict
 from aagcn_lab.scores import Scores
 
 from .conftest import REAL

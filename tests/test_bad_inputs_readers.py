@@ -17,13 +17,13 @@ import torch
 
 from aagcn_lab import cli
 from aagcn_lab.data.dense import convert_dense
+from aagcn_lab.data.inputs import read_input
 from aagcn_lab.data.kinetics import read_kinetics_json
 from aagcn_lab.data.poses import PoseFormatError, PoseNote, detect_format, read_pose_records, read_poses
 from aagcn_lab.data.tracking import select_tracks
 from aagcn_lab.data.validate import InputError, person_frame_problems
 from aagcn_lab.model import AAGCN, AAGCNConfig
 from aagcn_lab.model.checkpoint import save_checkpoint
-from aagcn_lab.predict import read_input
 
 W, H = 1920, 1080  # pyskl's fallback image size (w, h)
 

@@ -21,11 +21,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aagcn_lab.data.inputs import read_input
 from aagcn_lab.data.kinetics import read_kinetics_json
 from aagcn_lab.data.ntu import read_ntu_skeleton
 from aagcn_lab.data.poses import PoseNote, read_pose_records
 from aagcn_lab.data.validate import InputError, record_problems
-from aagcn_lab.predict import read_input
 
 SETTINGS = settings(
     max_examples=30,

@@ -37,7 +37,7 @@ from aagcn_lab.fusion import FusionError, fuse, parse_weights
 from aagcn_lab.io import CorruptFileError, UnsafeFileError, safe_npy_load
 from aagcn_lab.model import AAGCN, AAGCNConfig
 from aagcn_lab.model.checkpoint import read_checkpoint, save_checkpoint
-from aagcn_lab.predict import predict
+from aagcn_lab.prediction import predict
 from aagcn_lab.scores import Scores, load_scores, save_scores
 from aagcn_lab.train.config import TrainConfig, apply_overrides, preset
 

@@ -13,7 +13,7 @@ from aagcn_lab import cli
 from aagcn_lab.export import export_model, read_sidecar
 from aagcn_lab.model import AAGCN, AAGCNConfig
 from aagcn_lab.model.checkpoint import load_checkpoint, save_checkpoint
-from aagcn_lab.predict import predict
+from aagcn_lab.prediction import predict
 
 from .conftest import perturb, shared_file
 from .tolerances import float_bound

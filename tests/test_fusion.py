@@ -155,7 +155,7 @@ def test_predict_fuses_the_streams_two_two_one_one(tmp_path):
     from aagcn_lab.data.pipeline import Pipeline
     from aagcn_lab.model import AAGCN, AAGCNConfig
     from aagcn_lab.model.checkpoint import save_checkpoint
-    from aagcn_lab.predict import predict
+    from aagcn_lab.prediction import predict
 
     from .conftest import perturb
 

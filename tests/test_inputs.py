@@ -136,7 +136,7 @@ def test_what_c_3_means_is_one_rule_for_arrays_files_and_streamed_frames(tmp_pat
 
 
 def test_a_model_with_three_person_slots_gets_three_tracked_people(tmp_path):
-    from aagcn_lab.predict import load_stream_models, predict, predict_records
+    from aagcn_lab.prediction import load_stream_models, predict, predict_records
 
     frames = [[(body(18, x0, t, seed), np.full(18, s)) for x0, seed, s in ((100, 1, 0.9), (700, 2, 0.8), (1300, 3, 0.7))] for t in range(8)]
     folder = openpose_folder(tmp_path / "three", frames)

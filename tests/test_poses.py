@@ -29,7 +29,7 @@ from aagcn_lab.data.poses import (
 )
 from aagcn_lab.model import AAGCN, AAGCNConfig
 from aagcn_lab.model.checkpoint import save_checkpoint
-from aagcn_lab.predict import predict
+from aagcn_lab.prediction import predict
 
 from .conftest import REAL, shared_file
 

@@ -12,7 +12,7 @@ from aagcn_lab import cli
 from aagcn_lab.data.classes import class_names
 from aagcn_lab.model import AAGCN, AAGCNConfig
 from aagcn_lab.model.checkpoint import save_checkpoint
-from aagcn_lab.predict import predict
+from aagcn_lab.prediction import predict
 
 from .conftest import shared_file
 

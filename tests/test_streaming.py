@@ -13,7 +13,7 @@ import torch
 from aagcn_lab import StreamingPredictor, cli
 from aagcn_lab.model import AAGCN, AAGCNConfig
 from aagcn_lab.model.checkpoint import save_checkpoint
-from aagcn_lab.predict import predict
+from aagcn_lab.prediction import predict
 from aagcn_lab.streaming import run_stream
 
 SMALL = dict(base_channels=8, num_stages=4, inflate_stages=[3], down_stages=[3])

@@ -16,6 +16,7 @@ import pytest
 
 from aagcn_lab import cli
 from aagcn_lab.data.annotations import Annotations, infer_layout_name, load_annotations, save_annotations
+from aagcn_lab.data.inputs import read_input
 from aagcn_lab.data.kinetics import read_kinetics_json
 from aagcn_lab.data.leakage import (
     COPY_KINDS,
@@ -33,7 +34,6 @@ from aagcn_lab.data.ucla import (
     parse_ucla_name,
     read_ucla_clip,
 )
-from aagcn_lab.predict import read_input
 
 from .conftest import shared_file
 

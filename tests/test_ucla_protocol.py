@@ -7,6 +7,8 @@ spine, ``X @ Ry @ Rx``, per-axis min-max to [-1, 1], 52 frames, motion between s
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -217,7 +219,7 @@ def test_a_run_remembers_its_pipeline_and_person_slots(tiny_ucla, tiny_ucla_run)
     """A one-person ctrgcn run trains (``model.num_person`` reaches the data), and ``test`` and ``predict`` apply
     the run's pipeline without being told: the same probabilities as the run's own test."""
     from aagcn_lab.data.annotations import load_annotations
-    from aagcn_lab.predict import load_stream_models, predict_records
+    from aagcn_lab.prediction import load_stream_models, predict_records
     from aagcn_lab.scores import load_scores
     from aagcn_lab.train.evaluation import test_checkpoint
 
@@ -227,15 +229,14 @@ def test_a_run_remembers_its_pipeline_and_person_slots(tiny_ucla, tiny_ucla_run)
     scores, _ = test_checkpoint(result.checkpoint, num_clips=1, device="cpu", num_workers=0)
     np.testing.assert_allclose(scores.probs, run_scores.probs, rtol=0, atol=TINY_PROBS)
     models = load_stream_models(result.checkpoint)
-    assert models["jm"][1]["protocol"] == "ctrgcn"
+    assert models["jm"].protocol == "ctrgcn"
     recs = load_annotations(tiny_ucla).select("test")[:3]
     preds = predict_records(models, recs, num_clips=1)
     for p, rec in zip(preds, recs):
         i = run_scores.frame_dir.index(rec["frame_dir"])
         np.testing.assert_allclose(p.probs, run_scores.probs[i], rtol=0, atol=TINY_PROBS)
     # the pyskl pipeline would have given other inputs: the protocol is what made them equal
-    other = dict(models["jm"][1], protocol="pyskl")
-    wrong = predict_records({"jm": (models["jm"][0], other)}, recs[:1], num_clips=1)[0]
+    wrong = predict_records({"jm": replace(models["jm"], protocol="pyskl")}, recs[:1], num_clips=1)[0]
     gap = np.abs(wrong.probs - run_scores.probs[run_scores.frame_dir.index(recs[0]["frame_dir"])]).max()
     assert gap > TINY_PROBS, gap  # more than rounding can explain
 
@@ -273,6 +274,7 @@ def test_ucla_presets_follow_the_published_recipe():
     assert full.val_split == full.test_split == "xview_test" and full.train_split == "xview_train"
     cpu = preset("ucla_cpu_bm")
     assert cpu.feat == "bm" and cpu.protocol == "ctrgcn" and cpu.model["num_person"] == 1 and cpu.test_checkpoint == "last"
+    assert (cpu.epochs, cpu.repeat, cpu.lr_schedule, cpu.model["base_channels"], cpu.model["num_stages"]) == (100, 1, "cosine", 16, 6)
 
 
 def test_predict_reads_an_all_sqe_clip_with_the_runs_protocol(tiny_ucla, tiny_ucla_run, tmp_path, capsys):
@@ -327,7 +329,7 @@ def test_an_exported_ctrgcn_model_keeps_its_protocol(tiny_ucla, tiny_ucla_run, t
     pytest.importorskip("onnxruntime")
     from aagcn_lab.data.annotations import load_annotations
     from aagcn_lab.export import export_model, read_sidecar
-    from aagcn_lab.predict import load_stream_models, predict_records
+    from aagcn_lab.prediction import load_stream_models, predict_records
 
     out, _ = export_model(tiny_ucla_run.checkpoint, tmp_path / "jm.onnx", num_clips=1)
     meta = read_sidecar(out)

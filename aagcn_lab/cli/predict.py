@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error("give --input PATH, or --stream to read frames from standard input")
     from ..data.poses.frames import parse_img_size, print_notes
     from ..data.validate import check_unique
-    from ..predict import predict
+    from ..prediction import predict
 
     named = [c for c in args.checkpoint if "=" in c and not Path(c).exists()]
     if named and len(named) != len(args.checkpoint):
