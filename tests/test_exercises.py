@@ -743,3 +743,56 @@ def test_messages_name_joints_and_subsets_not_bare_indices():
     assert "outward subset" in fb.message and "(joint " in fb.message, fb.message
     fb = exercises.run_check("bones", lambda j, pairs: graphs.bones_solution(j, pairs) + (np.arange(j.shape[-2]) == 9)[:, None])
     assert "ElbowRight (joint 9)" in fb.message and "index (" not in fb.message, fb.message
+
+
+# ------------------------------------------------------------------------------------------------
+# A course's policy (the student build of `aagcn-lab course build`)
+# ------------------------------------------------------------------------------------------------
+
+CLOSED = {"reveal": False, "solutions": False}
+
+
+def test_a_course_policy_refuses_reveals_and_solutions_in_one_sentence_and_counts_them(tmp_path, capsys):
+    """Under a policy without reveals and solutions: ``solutions=True`` gives none (the record keeps that it was
+    asked), ``ex.reveal`` and ``ex.solution`` print one sentence and are still counted, and no message points to
+    ``ex.reveal``; every record names the policy it was made under."""
+    ex = exercises.Notebook("02b_build_one_block", tmp_path, True, policy=CLOSED)
+    assert ex.solutions is False
+    assert "solutions are off in this course" in capsys.readouterr().out
+    assert ex.solution("gate") is None
+    ex.reveal("gate")
+    ex.reveal("toy_outward")
+    assert capsys.readouterr().out.splitlines() == ["solutions are off in this course; ask your TA or use ex.hint",
+                                                     "reveals are off in this course; ask your TA or use ex.hint",
+                                                     "reveals are off in this course; ask your TA or use ex.hint"]  # fmt: skip
+    for _ in range(2):
+        ex.check("gate", lambda B, C, alpha: B + C)  # a miss does not raise: solutions are off
+    ex.check("toy_outward", 1.0)
+    out = capsys.readouterr().out
+    assert 'ex.hint("gate")' in out and "ex.reveal" not in out and "alpha is missing" in out
+    assert exercises.get("toy_outward").nudge in out and "Why:" not in out  # the refused reveal showed no answer
+    rec = exercises.summary(tmp_path)["02b_build_one_block"]
+    assert {k: rec["gate"][k] for k in exercises.COUNTERS} == {"attempts": 2, "misses": 2, "hints": 0, "reveals": 1, "solutions": 1}
+    assert rec["gate"]["solutions_mode"] is True and rec["gate"]["policies"] == [CLOSED]
+    assert rec["toy_outward"]["reveals"] == 1 and rec["toy_outward"]["policies"] == [CLOSED]
+    # a second helper without the policy (a learner's edit) is seen in the record
+    exercises.Notebook("02b_build_one_block", tmp_path).reveal("gate")
+    assert "return B + alpha * C" in capsys.readouterr().out
+    assert exercises.summary(tmp_path)["02b_build_one_block"]["gate"]["policies"] == [CLOSED, None]
+
+
+def test_a_policy_that_allows_reveals_reveals_and_a_wrong_policy_is_refused_by_name(tmp_path, capsys):
+    ex = exercises.Notebook("02b_build_one_block", tmp_path, True, policy={"reveal": True, "solutions": False})
+    ex.reveal("gate")
+    assert "return B + alpha * C" in capsys.readouterr().out and ex.solutions is False
+    opened = exercises.Notebook("02b_build_one_block", tmp_path / "o", True, policy={"reveal": True, "solutions": True})
+    assert opened.solutions is True and opened.solution("gate") is block.gate_solution
+    assert exercises.summary(tmp_path / "o")["02b_build_one_block"]["gate"]["policies"] == [{"reveal": True, "solutions": True}]
+    with pytest.raises(ValueError, match=r"policy: unknown key 'reveals' \(known: reveal, solutions\)"):
+        exercises.Notebook("02b_build_one_block", tmp_path, policy={"reveals": False})
+    with pytest.raises(ValueError, match=r"policy: 'solutions' must be True or False, got 'no'"):
+        exercises.Notebook("02b_build_one_block", tmp_path, policy={"solutions": "no"})
+    plain = exercises.Notebook("02b_build_one_block", tmp_path / "p")
+    plain.hint("gate")
+    assert exercises.summary(tmp_path / "p")["02b_build_one_block"]["gate"]["policies"] == [None]
+    capsys.readouterr()

@@ -56,6 +56,8 @@ __all__ = [
     "summary",
     "GRADING_ENV",
     "COUNTERS",
+    "POLICY_KEYS",
+    "course_policy",
 ]
 
 KINDS = ("predict", "implement", "explore")
@@ -443,14 +445,15 @@ def expect_number(got: Any, expected: float, what: str, tol: float = 0.0, unit: 
 # ------------------------------------------------------------------------------------------------
 
 
-def run_check(name: str, answer: Any, misses: int = 0, **context: Any) -> Feedback:
+def run_check(name: str, answer: Any, misses: int = 0, allow_reveal: bool = True, **context: Any) -> Feedback:
     """Check ``answer`` for exercise ``name``: a :class:`Feedback`, whatever the answer is or does.
 
     ``misses``: how many earlier tries of this exercise missed (or 1 once its answer was revealed). A
     predict or explore exercise answers a first miss with a nudge and gives the answer and the reason
     from the second on; an implement exercise names the mistake on every miss and, from the second,
     points to ``ex.hint`` and ``ex.reveal``. No answer, a stub and an answer of the wrong kind are
-    said as they are, on any try (``Feedback.readable`` False).
+    said as they are, on any try (``Feedback.readable`` False). ``allow_reveal`` False (a course's policy):
+    no message points to ``ex.reveal``.
     """
     ex = get(name)
     if answer is None and ex.kind != "implement":
@@ -466,11 +469,12 @@ def run_check(name: str, answer: Any, misses: int = 0, **context: Any) -> Feedba
         return Feedback(name, False, str(e) if ex.kind == "implement" else f"{e}. The question: {ex.question}", False)
     except Wrong as e:
         if ex.kind == "implement":
-            stuck = f'\n  Stuck? `ex.hint("{name}")` gives a hint, `ex.reveal("{name}")` a solution.' if misses >= 1 else ""
+            solution = f', `ex.reveal("{name}")` a solution' if allow_reveal else ""
+            stuck = f'\n  Stuck? `ex.hint("{name}")` gives a hint{solution}.' if misses >= 1 else ""
             return Feedback(name, False, f"{e}{stuck}")
         if misses < 1:
-            return Feedback(name, False, f"{e.nudge or ex.nudge}\n  Think again and re-run; a second miss, or "
-                                         f'`ex.reveal("{name}")`, shows the answer.')  # fmt: skip
+            shows = f'a second miss, or `ex.reveal("{name}")`, shows' if allow_reveal else "a second miss shows"
+            return Feedback(name, False, f"{e.nudge or ex.nudge}\n  Think again and re-run; {shows} the answer.")
         return Feedback(name, False, f"{e}\n  Why: {ex.explanation}" if ex.explanation else str(e))
     except Exception as e:  # noqa: BLE001 -- a check that cannot use this answer says so in a sentence
         if ex.kind == "implement":
@@ -493,6 +497,29 @@ GRADING_ENV = "AAGCN_LAB_GRADING"  # set by `aagcn-lab grade`: solutions are for
 # what one exercise's record holds (``<run_root>/exercises/<NB>.json``), besides kind, passed and message
 COUNTERS = ("attempts", "misses", "hints", "reveals", "solutions")
 
+# what a course's policy (``Notebook(..., policy=...)``, written by ``aagcn-lab course build``) may switch off
+POLICY_KEYS = ("reveal", "solutions")
+
+
+def course_policy(policy: Mapping[str, Any] | None, where: str = "policy") -> dict[str, bool] | None:
+    """A course's policy as ``{"reveal": bool, "solutions": bool}`` (a key left out is allowed), ``None`` for none;
+    an unknown key or a value that is not True/False is a ValueError naming it (``where``: what to call the policy)."""
+    if policy is None:
+        return None
+    if not isinstance(policy, Mapping):
+        raise ValueError(f"{where}: a dict such as {{'reveal': False, 'solutions': False}}, got {_short(policy)}")
+    for key, value in policy.items():
+        if key not in POLICY_KEYS:
+            raise ValueError(f"{where}: unknown key {key!r} (known: {', '.join(POLICY_KEYS)})")
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: {key!r} must be True or False, got {_short(value)}")
+    return {key: bool(policy.get(key, True)) for key in POLICY_KEYS}
+
+
+def _off(what: str) -> str:
+    """The one sentence a refused reveal or solution prints."""
+    return f"{what} are off in this course; ask your TA or use ex.hint"
+
 
 def _record_path(run_root: str | os.PathLike, notebook: str) -> Path:
     return Path(run_root) / "exercises" / f"{notebook}.json"
@@ -507,13 +534,16 @@ def _read_records(path: Path) -> dict[str, dict]:
 
 
 def _update_record(run_root: str | os.PathLike, notebook: str, name: str, kind: str, **changes: Any) -> dict:
-    """Merge ``changes`` into one exercise's record: counters named in ``changes`` are added, other keys set."""
+    """Merge ``changes`` into one exercise's record: counters named in ``changes`` are added, ``policies`` (the
+    policies the events happened under) gains what it did not hold, other keys are set."""
     path = _record_path(run_root, notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
     records = _read_records(path)
     rec = {"kind": kind, "passed": False, "message": "", **{c: 0 for c in COUNTERS}, "solutions_mode": False}
     rec.update(records.get(name, {}))
     for key, value in changes.items():
+        if key == "policies":
+            value = [*rec.get(key, []), *(p for p in value if p not in rec.get(key, []))]
         rec[key] = rec.get(key, 0) + value if key in COUNTERS else value
     records[name] = rec
     path.write_text(json.dumps(records, indent=2))
@@ -531,8 +561,10 @@ def _short_repr(answer: Any, limit: int = 200) -> str:
 
 def summary(run_root: str | os.PathLike) -> dict[str, dict[str, dict]]:
     """Every recorded check of a run: ``{notebook: {exercise: {kind, passed, message, attempts, misses, hints,
-    reveals, solutions, solutions_mode}}}`` and, for predict and explore, ``answer`` (the last answer's repr);
-    ``solutions``: calls of ``ex.solution``; ``solutions_mode``: the notebook ran with ``solutions=True``."""
+    reveals, solutions, solutions_mode, policies}}}`` and, for predict and explore, ``answer`` (the last answer's
+    repr); ``reveals`` / ``solutions``: calls of ``ex.reveal`` / ``ex.solution`` (refused ones too); ``solutions_mode``:
+    the notebook ran with ``solutions=True``; ``policies``: the course policies the events happened under (``None``:
+    none)."""
     folder = Path(run_root) / "exercises"
     return {f.stem: _read_records(f) for f in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
@@ -551,6 +583,11 @@ class Notebook:
     (:func:`summary`), so a grader sees how an answer was reached. Under ``aagcn-lab grade``
     (:data:`GRADING_ENV` set) ``solutions`` is off whatever the notebook passes; the record keeps what
     was asked (``solutions_mode``) and each ``ex.solution`` call.
+
+    ``policy`` (a course's, :func:`course_policy`; the student copies of ``aagcn-lab course build`` pass it):
+    with ``solutions`` off, ``solutions=True`` gives no solutions and ``ex.solution`` returns None; with
+    ``reveal`` off, ``ex.reveal`` shows nothing; each says so in one sentence and is still counted. Every
+    record lists the policies its events happened under (``policies``), so a grader sees an edited one.
     """
 
     notebook: str
@@ -559,11 +596,19 @@ class Notebook:
     results: dict[str, Feedback] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     tries: dict[str, int] = field(default_factory=dict)  # misses of a readable answer: a nudge first, then the answer
+    policy: Mapping[str, bool] | None = None  # a course's: what it switches off (reveal, solutions); None: nothing
 
     def __post_init__(self) -> None:
+        self.policy = course_policy(self.policy)
         self.solutions_requested = bool(self.solutions)
-        if os.environ.get(GRADING_ENV):
+        if self.solutions and not self._allows("solutions"):
+            print("solutions are off in this course: the notebook runs with your own answers")
+        if os.environ.get(GRADING_ENV) or not self._allows("solutions"):
             self.solutions = False
+
+    def _allows(self, what: str) -> bool:
+        """Whether the course's policy allows ``what`` (``reveal``, ``solutions``); everything without a policy."""
+        return self.policy is None or self.policy[what]
 
     def _count(self, name: str, **changes: Any) -> dict[str, int]:
         """Count an event for ``name`` (in memory, and in the run's record when there is a run folder)."""
@@ -572,7 +617,8 @@ class Notebook:
         for key in COUNTERS:
             mem[key] += int(changes.get(key, 0))
         if self.run_root is not None:
-            _update_record(self.run_root, self.notebook, name, ex.kind, solutions_mode=self.solutions_requested, **changes)
+            _update_record(self.run_root, self.notebook, name, ex.kind, solutions_mode=self.solutions_requested,
+                           policies=[self.policy], **changes)  # fmt: skip
         return mem
 
     def check(self, name: str, answer: Any, **context: Any) -> None:
@@ -582,8 +628,8 @@ class Notebook:
         Every check that does not pass counts as a miss in the record; only misses of a readable answer
         (not None, a stub, or text for a number) use up the nudge.
         """
-        revealed = self.counts.get(name, {}).get("reveals", 0) > 0
-        fb = run_check(name, answer, max(self.tries.get(name, 0), int(revealed)), **context)
+        revealed = self.counts.get(name, {}).get("reveals", 0) > 0 and self._allows("reveal")  # a refused reveal showed nothing
+        fb = run_check(name, answer, max(self.tries.get(name, 0), int(revealed)), self._allows("reveal"), **context)
         if not fb.passed and fb.readable:
             self.tries[name] = self.tries.get(name, 0) + 1
         self.results[name] = fb
@@ -594,16 +640,23 @@ class Notebook:
             raise ExerciseError(f"the reference solution of {name!r} fails its own check: {fb.message}")
 
     def solution(self, name: str, **context: Any) -> Any:
-        """The reference solution: the function (implement) or the answer (predict, explore); counted."""
+        """The reference solution: the function (implement) or the answer (predict, explore); counted. Under a
+        policy without solutions: None, said in one sentence (and counted)."""
         ex = get(name)
         self._count(name, solutions=1)
+        if not self._allows("solutions"):
+            print(_off("solutions"))
+            return None
         return ex.solution if ex.kind == "implement" else ex.solution(**context)
 
     def reveal(self, name: str, **context: Any) -> None:
-        """Print the reference solution: its source (implement), or the answer and the reason; counted."""
+        """Print the reference solution: its source (implement), or the answer and the reason; counted. Under a
+        policy without reveals: one sentence instead (counted)."""
         ex = get(name)
         self._count(name, reveals=1)
-        if ex.kind == "implement":
+        if not self._allows("reveal"):
+            print(_off("reveals"))
+        elif ex.kind == "implement":
             print(textwrap.dedent(inspect.getsource(ex.solution)))
         else:
             try:
