@@ -36,9 +36,13 @@ __all__ = [
     "normalized_adjacency",
     "hop_distance",
     "SUBSET_NAMES",
+    "PERSON_SLOTS",
 ]
 
 SUBSET_NAMES = ("identity", "inward", "outward")
+# persons per sample, the M of (M, T, V, C): pyskl's num_person; the default of the model's config and of every
+# reader, tracker and pipeline, which otherwise take the model's own count (AAGCNConfig.num_person)
+PERSON_SLOTS = 2
 
 Pair = tuple[int, int]
 
@@ -50,7 +54,9 @@ class Layout:
     ``inward`` holds ``(child, parent)`` pairs with the child further from ``center``.
     ``bone_pairs`` holds ``(v1, v2)`` with ``bone[v1] = joint[v1] - joint[v2]`` (a self pair gives a
     zero bone); it may differ from the edges, as it does in pyskl. ``flip_pairs`` lists left/right
-    joint pairs, used to mirror a skeleton.
+    joint pairs, used to mirror a skeleton. ``dim``: 2 when the layout's data are image coordinates
+    (``x, y`` + score: COCO, OpenPose), 3 when they are 3D (Kinect: NTU, NW-UCLA), ``None`` when
+    either (Human3.6M: a lifter's 2D input or 3D output; your own layout unless you say).
     """
 
     name: str
@@ -59,9 +65,12 @@ class Layout:
     inward: tuple[Pair, ...]
     bone_pairs: tuple[Pair, ...]
     flip_pairs: tuple[Pair, ...] = field(default=())
+    dim: int | None = None
 
     def __post_init__(self) -> None:
         v = len(self.joint_names)
+        if self.dim not in (None, 2, 3):
+            raise ValueError(f"layout {self.name!r}: dim must be 2, 3 or None (either), got {self.dim!r}")
         if v < 2:
             raise ValueError(f"layout {self.name!r}: needs at least 2 joints, got {v}")
         if len(set(self.joint_names)) != v:
@@ -121,6 +130,7 @@ class Layout:
             "inward": [list(p) for p in self.inward],
             "bone_pairs": [list(p) for p in self.bone_pairs],
             "flip_pairs": [list(p) for p in self.flip_pairs],
+            **({"dim": self.dim} if self.dim is not None else {}),
         }
 
     @classmethod
@@ -133,6 +143,7 @@ class Layout:
             inward=tuple((int(a), int(b)) for a, b in d["inward"]),
             bone_pairs=tuple((int(a), int(b)) for a, b in d["bone_pairs"]),
             flip_pairs=tuple((int(a), int(b)) for a, b in d.get("flip_pairs", ())),
+            dim=None if d.get("dim") is None else int(d["dim"]),
         )
 
 
@@ -219,12 +230,12 @@ _UCLA_INWARD = (
 _UCLA_FLIP = _one_based(((5, 9), (6, 10), (7, 11), (8, 12), (13, 17), (14, 18), (15, 19), (16, 20)))
 
 LAYOUTS: dict[str, Layout] = {
-    "nturgb+d": Layout("nturgb+d", _NTU_NAMES, 20, _one_based(_NTU_BODY + _NTU_HANDS_PYSKL), _NTU_BONES, _NTU_FLIP),
-    "nturgb+d-2sagcn": Layout("nturgb+d-2sagcn", _NTU_NAMES, 20, _one_based(_NTU_BODY + _NTU_HANDS_2SAGCN), _NTU_BONES, _NTU_FLIP),
-    "coco": Layout("coco", _COCO_NAMES, 0, _COCO_INWARD, _COCO_BONES, _COCO_FLIP),
-    "openpose": Layout("openpose", _OPENPOSE_NAMES, 1, _OPENPOSE_INWARD, _OPENPOSE_BONES, _OPENPOSE_FLIP),
+    "nturgb+d": Layout("nturgb+d", _NTU_NAMES, 20, _one_based(_NTU_BODY + _NTU_HANDS_PYSKL), _NTU_BONES, _NTU_FLIP, dim=3),
+    "nturgb+d-2sagcn": Layout("nturgb+d-2sagcn", _NTU_NAMES, 20, _one_based(_NTU_BODY + _NTU_HANDS_2SAGCN), _NTU_BONES, _NTU_FLIP, dim=3),
+    "coco": Layout("coco", _COCO_NAMES, 0, _COCO_INWARD, _COCO_BONES, _COCO_FLIP, dim=2),
+    "openpose": Layout("openpose", _OPENPOSE_NAMES, 1, _OPENPOSE_INWARD, _OPENPOSE_BONES, _OPENPOSE_FLIP, dim=2),
     "h36m": Layout("h36m", _H36M_NAMES, 0, _H36M_INWARD, _H36M_BONES, _H36M_FLIP),
-    "ucla": Layout("ucla", _UCLA_NAMES, 2, _one_based(_UCLA_INWARD), _one_based(_UCLA_INWARD + ((3, 3),)), _UCLA_FLIP),
+    "ucla": Layout("ucla", _UCLA_NAMES, 2, _one_based(_UCLA_INWARD), _one_based(_UCLA_INWARD + ((3, 3),)), _UCLA_FLIP, dim=3),
 }
 
 
@@ -250,6 +261,7 @@ def define_layout(
     center: str | int,
     bone_pairs: Sequence[tuple[str | int, str | int]] | None = None,
     flip_pairs: Sequence[tuple[str | int, str | int]] | None = None,
+    dim: int | None = None,
 ) -> Layout:
     """Build a layout for your own skeleton from joint names and undirected edges.
 
@@ -257,7 +269,8 @@ def define_layout(
     ``center`` outwards by a breadth-first search, giving ``(child, parent)`` pairs. The edges must
     form a tree that reaches every joint. ``bone_pairs`` default to each joint paired with its
     parent (the centre with itself). ``flip_pairs`` default to the joints whose names differ only by
-    ``left``/``right`` (or a leading ``L``/``R``).
+    ``left``/``right`` (or a leading ``L``/``R``). ``dim``: 2 for image coordinates with scores, 3 for
+    3D joints, ``None`` (the default) when either may come.
 
     Example (an upper body from a MediaPipe subset)::
 
@@ -299,7 +312,7 @@ def define_layout(
         flips = _guess_flip_pairs(names)
     else:
         flips = tuple((probe.index(a), probe.index(b)) for a, b in flip_pairs)
-    return Layout(name, names, c, inward, bones, flips)
+    return Layout(name, names, c, inward, bones, flips, dim)
 
 
 def _guess_flip_pairs(names: Sequence[str]) -> tuple[Pair, ...]:

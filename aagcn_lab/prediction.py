@@ -38,7 +38,7 @@ import torch
 from .data.inputs import LabelSpace, input_label_space, read_input
 from .data.joint_maps import fit_layout
 from .data.pipeline import build_pipeline
-from .data.validate import InputError, check_int, layout_dim, record_dim, resolve_device
+from .data.validate import InputError, check_int, record_dim, resolve_device
 from .fusion import fuse, stream_weights
 from .scores import Scores
 from .stream_models import StreamModel, load_stream_models
@@ -136,7 +136,7 @@ def fit_record(rec: dict, model: StreamModel) -> dict:
     v = rec["keypoint"].shape[2]
     if v != lay.num_joints:
         raise InputError(f"sample {rec['frame_dir']}: {v} joints, but the {stream} model is for layout {lay.name!r} ({lay.num_joints} joints)")
-    want = layout_dim(lay)
+    want = lay.dim
     if want is not None and record_dim(rec) != want:
         hint = " (if channel 2 of the array is a detection score, pass with_score=True / --with-score)" if want == 2 else ""
         raise InputError(

@@ -30,7 +30,7 @@ import torch
 
 from . import __version__
 from .data.classes import class_names_for
-from .data.validate import InputError, layout_dim
+from .data.validate import InputError
 from .graph import LAYOUTS, Layout, get_layout
 from .model.aagcn import AAGCN, clip_probabilities
 from .model.checkpoint import Provenance, is_onnx_file, read_checkpoint
@@ -184,8 +184,7 @@ def _preprocessing(model: StreamModel, num_clips: int) -> dict:
             ],
             "postprocessing": post,
         }
-    dim = layout_dim(lay)
-    kind = {2: "2d", 3: "3d"}.get(dim, "as trained")
+    kind = {2: "2d", 3: "3d"}.get(lay.dim, "as trained")
     norm = {
         "2d": "2D (x, y, score): PreNormalize2D, x -> (x - w/2)/(w/2), y -> (y - h/2)/(h/2) with the image size; score <= 0.01 zeroes x, y",
         "3d": "3D: PreNormalize3D (main person first, frames without it dropped, centred on frame 0; NTU: rotated upright)",

@@ -37,7 +37,7 @@ import numpy as np
 
 from .data.inputs import read_frame
 from .data.poses.frames import PoseFormatError, join_frames, to_record
-from .data.validate import InputError, check_int, layout_dim
+from .data.validate import InputError, check_int
 from .prediction import Prediction, predict_records, prepare_streams
 from .stream_models import StreamModel, load_stream_models
 
@@ -86,7 +86,7 @@ class StreamingPredictor:
         self.min_frames = min(check_int("min_frames", min_frames if min_frames is not None else window), self.window)
         self.models: dict[str, StreamModel] = load_stream_models(checkpoints)
         self.layout = next(iter(self.models.values())).layout
-        self.dim = layout_dim(self.layout)
+        self.dim = self.layout.dim
         self.weights, self.num_clips, self.device = weights, check_int("num_clips", num_clips), device
         self.nets = prepare_streams(self.models, device)  # once: on the CPU batch norm folded (a snapshot of the weights)
         persons = max(m.num_person for m in self.models.values())

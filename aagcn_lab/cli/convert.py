@@ -26,6 +26,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``ntu`` / ``kinetics`` / ``dense`` / ``ucla`` / ``check`` / ``poses`` sub-commands to ``parser``."""
+    from ..graph import PERSON_SLOTS
     from . import positive_int  # counts below 1 (--workers 0, --max-persons 0) are refused naming the option (exit 2)
 
     sub = parser.add_subparsers(dest="convert_format", metavar="{ntu,kinetics,dense,ucla,check,poses}")
@@ -36,14 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("out", metavar="OUT", help="annotation file to write (.pkl)")
     p.add_argument("--dataset", choices=("ntu60", "ntu120"), default="ntu60", help="which benchmark (default: ntu60)")
     p.add_argument("--workers", type=positive_int, default=1, help="parallel processes (default: 1)")
-    p.add_argument("--max-bodies", type=positive_int, default=2, help="person slots per sample (default: 2)")
+    p.add_argument("--max-bodies", type=positive_int, default=PERSON_SLOTS, help=f"person slots per sample (default: {PERSON_SLOTS})")
 
     p = sub.add_parser("kinetics", help="a folder of Kinetics-skeleton JSON files -> annotation file")
     p.add_argument("src", metavar="JSON_DIR", help="folder holding one JSON per video")
     p.add_argument("out", metavar="OUT", help="annotation file to write (.pkl)")
     p.add_argument("--label-file", default=None, help="kinetics_{train,val}_label.json (video id -> label)")
     p.add_argument("--split", default="val", help="name of the split holding every record (default: val)")
-    p.add_argument("--max-persons", type=positive_int, default=2, help="persons kept per frame (default: 2)")
+    p.add_argument("--max-persons", type=positive_int, default=PERSON_SLOTS, help=f"persons kept per frame (default: {PERSON_SLOTS})")
     p.add_argument("--workers", type=positive_int, default=1, help="parallel processes (default: 1)")
 
     p = sub.add_parser("dense", help="the authors' (N, C, T, V, M) .npy + label pickle -> annotation file")
@@ -74,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", required=True, help="annotation file to write (.pkl)")
     p.add_argument("--format", dest="pose_format", default=None, choices=sorted(POSE_FORMATS), help="input format (default: detected)")
     p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT when the files do not say (pyskl's 2D normalisation)")
-    p.add_argument("--max-persons", type=positive_int, default=2, help="person tracks kept per video (default: 2)")
+    p.add_argument("--max-persons", type=positive_int, default=PERSON_SLOTS, help=f"person tracks kept per video (default: {PERSON_SLOTS})")
     p.add_argument("--with-score", action="store_true", help="a plain .npy array's channel 2 is a detection score (as for predict)")
     p.add_argument("--label", type=int, required=True, help="class index of every input (an annotation file needs labels)")
     p.add_argument("--split", default="test", help="split name holding every record (default: test)")

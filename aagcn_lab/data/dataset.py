@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..graph import Layout, get_layout
+from ..graph import PERSON_SLOTS, Layout, get_layout
 from .pipeline import Augment, build_pipeline
 from .records import Annotations, load_annotations
 
@@ -153,7 +153,7 @@ class SkeletonDataset(Dataset):
         seed: int = 0,
         storage: str = "memory",
         cache_dir: str | os.PathLike | None = None,
-        num_person: int = 2,
+        num_person: int = PERSON_SLOTS,
         protocol: str = "pyskl",
     ) -> None:
         if storage not in ("memory", "mmap"):

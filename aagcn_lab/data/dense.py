@@ -36,9 +36,6 @@ from .validate import InputError, person_frame_problems, record_problems, to_sto
 
 __all__ = ["DenseFileError", "DenseSkeletons", "read_label_pickle", "label_pickle_beside", "convert_dense", "default_split_name"]
 
-_LAYOUTS_3D = ("nturgb+d", "nturgb+d-2sagcn")
-
-
 class DenseFileError(CorruptFileError):
     """A dense array or its label pickle is not what 2s-AGCN writes; the message names the file."""
 
@@ -131,7 +128,7 @@ class DenseSkeletons(Sequence):
                 f"{self.data_path}: has V = {v} joints, but layout {layout!r} has {get_layout(layout).num_joints}"
             )
         self.layout = layout
-        self.is_2d = c == 2 or layout not in _LAYOUTS_3D
+        self.is_2d = c == 2 or get_layout(layout).dim != 3
         self.centered_2d = centered_2d
 
     def __len__(self) -> int:
@@ -281,7 +278,7 @@ def convert_dense(
     split_name = split_name or default_split_name(data_path)
     if dataset is None and dense.layout == "openpose":
         dataset = "kinetics400"
-    elif dataset is None and dense.layout in _LAYOUTS_3D:
+    elif dataset is None and dense.layout.startswith("nturgb+d"):
         dataset = "ntu60" if max(dense.labels, default=0) < 60 else "ntu120"
     label_names = class_names(dataset) if dataset is not None else None
     report = ConversionReport(kind=f"dense array ({dense.layout})", source=str(data_path), total=len(dense))

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..graph import Layout
+from ..graph import PERSON_SLOTS, Layout
 from ..io import InputError, UnsafeFileError, safe_npy_load
 from . import dense, kinetics, ntu, ucla
 from .classes import class_names
@@ -126,7 +126,7 @@ class ReadOptions:
     layout: Layout | str | None = None
     with_score: bool = False
     img_shape: tuple[int, int] | None = None
-    max_persons: int = 2
+    max_persons: int = PERSON_SLOTS
     label: int = -1
 
 
@@ -449,7 +449,7 @@ def read_input(
     img_shape: tuple[int, int] | None = None,
     *,
     layout: Layout | str | None = None,
-    max_persons: int = 2,
+    max_persons: int = PERSON_SLOTS,
     label: int = -1,
     notes: Notes | None = None,
 ) -> list[dict]:
@@ -497,7 +497,7 @@ def read_pose_records(
     path: str | os.PathLike,
     fmt: str | None = None,
     img_shape: tuple[int, int] | None = None,
-    max_persons: int = 2,
+    max_persons: int = PERSON_SLOTS,
     label: int = -1,
     notes: list[tuple[str, str]] | None = None,
 ) -> list[dict]:
@@ -558,7 +558,7 @@ def convert_poses(
     out: str | os.PathLike,
     fmt: str | None = None,
     img_shape: tuple[int, int] | None = None,
-    max_persons: int = 2,
+    max_persons: int = PERSON_SLOTS,
     label: int = 0,
     split_name: str = "test",
     with_score: bool = False,

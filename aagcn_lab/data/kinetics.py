@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..graph import PERSON_SLOTS
 from .classes import class_names
 from .records import save_annotations
 from .report import ConversionReport, ordered_map
@@ -123,7 +124,7 @@ def _non_finite(pose: list[float], score: list[float]) -> str | None:
 def read_kinetics_json(
     path: str | os.PathLike,
     label: int | None = None,
-    max_persons: int = 2,
+    max_persons: int = PERSON_SLOTS,
     persons_in: int | None = 5,
     notes: list[str] | None = None,
 ) -> dict:
@@ -277,7 +278,7 @@ def convert_kinetics_folder(
     out_path: str | os.PathLike,
     label_file: str | os.PathLike | None = None,
     split_name: str = "val",
-    max_persons: int = 2,
+    max_persons: int = PERSON_SLOTS,
     workers: int = 1,
 ) -> ConversionReport:
     """Convert a folder of Kinetics-skeleton JSON files into an annotation file with one split.

@@ -61,6 +61,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..graph import PERSON_SLOTS
 from .classes import class_names, missing_samples
 from .records import save_annotations
 from .report import ConversionReport, ordered_map
@@ -408,7 +409,7 @@ def _spread_noise(joints: np.ndarray) -> np.ndarray:
     return (x.max(axis=1) - x.min(axis=1)) > SPREAD_RATIO * (y.max(axis=1) - y.min(axis=1))
 
 
-def select_bodies(skeleton: SkeletonFile, max_bodies: int = 2) -> BodySelection:
+def select_bodies(skeleton: SkeletonFile, max_bodies: int = PERSON_SLOTS) -> BodySelection:
     """Pick the main actors from the tracks and pack them into ``max_bodies`` person slots (module docstring)."""
     if max_bodies < 1:
         raise ValueError(f"max_bodies must be >= 1, got {max_bodies}")
@@ -489,7 +490,7 @@ def select_bodies(skeleton: SkeletonFile, max_bodies: int = 2) -> BodySelection:
 
 def read_ntu_skeleton(
     path: str | os.PathLike,
-    max_bodies: int = 2,
+    max_bodies: int = PERSON_SLOTS,
     label: int | None = None,
     notes: list[str] | None = None,
 ) -> dict:
@@ -545,7 +546,7 @@ def convert_ntu_folder(
     out_path: str | os.PathLike,
     dataset: str = "ntu60",
     workers: int = 1,
-    max_bodies: int = 2,
+    max_bodies: int = PERSON_SLOTS,
 ) -> ConversionReport:
     """Convert a folder of ``.skeleton`` files into an annotation file with the standard splits.
 

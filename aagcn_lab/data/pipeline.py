@@ -34,7 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..graph import Layout, get_layout
+from ..graph import PERSON_SLOTS, Layout, get_layout
 from .validate import InputError, check_pipeline_input
 
 __all__ = [
@@ -266,7 +266,7 @@ class Pipeline:
         layout: str | Layout = "nturgb+d",
         clip_len: int = 100,
         num_clips: int | None = None,
-        num_person: int = 2,
+        num_person: int = PERSON_SLOTS,
         augment: Augment | None = None,
     ) -> None:
         _check_settings(feat, split, clip_len)
@@ -463,7 +463,7 @@ def build_pipeline(
     layout: str | Layout = "nturgb+d",
     clip_len: int = 100,
     num_clips: int | None = None,
-    num_person: int = 2,
+    num_person: int = PERSON_SLOTS,
     augment: Augment | None = None,
     protocol: str = "pyskl",
 ) -> Pipeline | CTRGCNPipeline:

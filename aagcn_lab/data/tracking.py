@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..graph import PERSON_SLOTS
+
 __all__ = ["TrackResult", "keypoint_boxes", "box_iou", "link_tracks", "tracks_from_ids", "select_tracks", "track_people"]
 
 SCORE_THRESHOLD = 0.05  # joints at or below this score do not count for boxes and closeness
@@ -150,7 +152,7 @@ def select_tracks(
     coords: Sequence[np.ndarray],
     scores: Sequence[np.ndarray],
     assignment: Sequence[np.ndarray],
-    max_persons: int = 2,
+    max_persons: int = PERSON_SLOTS,
 ) -> TrackResult:
     """Keep the ``max_persons`` tracks with the highest total keypoint score, as person slots."""
     t = len(coords)
@@ -201,7 +203,7 @@ def track_people(
     coords: Sequence[np.ndarray],
     scores: Sequence[np.ndarray],
     ids: Sequence[Sequence] | None = None,
-    max_persons: int = 2,
+    max_persons: int = PERSON_SLOTS,
     max_gap: int = 10,
 ) -> TrackResult:
     """Link (or use the file's ``ids``) and keep the main persons: :func:`link_tracks` + :func:`select_tracks`."""

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..graph import LAYOUTS, Layout
 from ..io import InputError
 
 __all__ = [
@@ -74,8 +75,6 @@ SCORE_MAX = 1.25  # detection scores are confidences in [0, 1]; heatmap peaks re
 MAX_UNNAMED_CLASSES = 1000  # without class names, a label this large is a typo, not a class
 SPREAD_LIMIT = 20.0  # a joint this many typical body sizes from its own body's centre is a garbled value (3D: no image)
 MOSTLY_OUTSIDE = 0.5  # more than this share of a video's detections far outside the image: wrong units, not garbled values
-_2D_LAYOUTS = ("coco", "openpose")
-_3D_LAYOUTS = ("nturgb+d", "nturgb+d-2sagcn", "ucla")
 
 
 def is_int(x: object) -> bool:
@@ -84,13 +83,11 @@ def is_int(x: object) -> bool:
 
 
 def layout_dim(layout: object) -> int | None:
-    """2 for the built-in 2D layouts (coco, openpose), 3 for the Kinect ones (NTU, NW-UCLA), None when unknown."""
-    name = getattr(layout, "name", layout)
-    if name in _2D_LAYOUTS:
-        return 2
-    if name in _3D_LAYOUTS:
-        return 3
-    return None
+    """The layout's dimension (:attr:`~aagcn_lab.graph.Layout.dim`: 2 for COCO and OpenPose, 3 for NTU and
+    NW-UCLA), for a layout or a built-in name; None when either, or for a name that is no built-in layout."""
+    if isinstance(layout, Layout):
+        return layout.dim
+    return LAYOUTS[layout].dim if layout in LAYOUTS else None
 
 
 def record_dim(rec: Mapping) -> int:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..graph import Layout, get_layout, spatial_partition
+from ..graph import PERSON_SLOTS, Layout, get_layout, spatial_partition
 from .absent import WeightedBatchNorm2d, count_rows, plan_shared_rows
 from .inspection import Inspection, LayerTrace, inspect_model
 from .modes import eval_mode
@@ -74,7 +74,7 @@ class AAGCNConfig:
     layout: Any = "nturgb+d"  # a layout name, a Layout, or Layout.to_dict()
     num_classes: int = 60
     in_channels: int = 3
-    num_person: int = 2
+    num_person: int = PERSON_SLOTS
     base_channels: int = 64
     num_stages: int = 10
     inflate_stages: tuple[int, ...] = (5, 8)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..graph import LAYOUTS, Layout, get_layout, spatial_partition
+from ..graph import LAYOUTS, PERSON_SLOTS, Layout, get_layout, spatial_partition
 from ..io import CorruptFileError, InputError, atomic_torch_save, safe_torch_load
 from .aagcn import AAGCN, AAGCNConfig
 
@@ -207,7 +207,7 @@ def infer_config(sd: dict[str, Tensor], meta: dict | None = None, path: str | os
 
     bn = sd.get("backbone.data_bn.weight")
     data_bn_type = overrides.pop("data_bn_type", None) or ("none" if bn is None else "MVC")
-    num_person = overrides.pop("num_person", None) or 2
+    num_person = overrides.pop("num_person", None) or PERSON_SLOTS
     if data_bn_type == "MVC":  # 'VC' and 'MVC' with one person look alike: pyskl's default wins
         if bn is None or bn.numel() % (v * in_channels):
             raise CheckpointError(

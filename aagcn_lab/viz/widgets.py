@@ -288,7 +288,7 @@ def attention_explorer(
         raise ValueError(f"keypoints / x must be a batch (N, M, T, V, C), got shape {kp_all.shape}")
     n, m, t = kp_all.shape[:3]
     if with_score is None:
-        with_score = kp_all.shape[-1] == 3 and lay.name in ("coco", "openpose")
+        with_score = kp_all.shape[-1] == 3 and lay.dim == 2
     guessed, guessed_down = guess_plane(kp_all[0], with_score)
     plane = plane or guessed
     y_down = guessed_down if y_down is None else y_down

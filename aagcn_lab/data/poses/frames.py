@@ -36,6 +36,7 @@ from typing import IO
 
 import numpy as np
 
+from ...graph import PERSON_SLOTS
 from ...io import InputError
 from ..joint_maps import READ_AS, SOURCE_JOINTS, map_joints
 from ..tracking import track_people
@@ -382,7 +383,7 @@ def _where_in_file(pf: PoseFrames) -> str:
 
 def to_record(
     pf: PoseFrames,
-    max_persons: int = 2,
+    max_persons: int = PERSON_SLOTS,
     img_shape: tuple[int, int] | None = None,
     label: int = -1,
     max_gap: int = 10,
