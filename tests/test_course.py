@@ -221,7 +221,7 @@ def test_the_wheel_installs_offline_and_its_notebooks_run_from_a_copy_outside_th
     04 there with papermill on small parameters, their run folder the copy's own ``runs/lab``."""
     src = tmp_path / "src"
     shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "build", "dist", "work_dirs", "*.egg-info",
-                                                              "__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints"))  # fmt: skip
+                                                              "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".ipynb_checkpoints"))  # fmt: skip
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", src, "-w", tmp_path / "wheel"], tmp_path)
     [wheel] = (tmp_path / "wheel").glob("aagcn_lab-*.whl")
     venv = tmp_path / "venv"
@@ -241,17 +241,19 @@ def test_the_wheel_installs_offline_and_its_notebooks_run_from_a_copy_outside_th
     lab = work / "my-lab"
     assert sorted(p.name for p in lab.iterdir()) == [nb.name for nb in NOTEBOOKS]
 
-    small = {"01": {"solutions": True}, "02b": {"solutions": True},
-             "04": {"solutions": True, "epochs": 1, "options": {"test_clips": 2}, "samples_per_class": 2}}  # fmt: skip
-    for number, params in small.items():
-        [nb] = list_notebooks(lab, [number])
-        out = work / "executed" / nb.name
-        out.parent.mkdir(exist_ok=True)
-        _run([python, "-m", "papermill", nb, out, "-y", json.dumps(params), "--cwd", lab, "-k", "python3", "--no-progress-bar"], work, timeout=1500)
-        executed = json.loads(out.read_text())
+    # the installed package's own runner, on the copy (cwd: the copy), small parameters; its cell timeout and one
+    # more try are for nbclient's known widget-cell hang (notebook 04's dropdown, seen in this test)
+    out = work / "lab-run"
+    lab_cmd = [venv / "bin" / "aagcn-lab", "lab", "--notebooks-dir", lab, "--notebooks", "01,02b,04", "--out", out, "--cell-timeout", "300",
+               "-p", "solutions", "true", "-p", "epochs", "1", "-p", "options", '{"test_clips": 2}', "-p", "samples_per_class", "2"]  # fmt: skip
+    _run(lab_cmd, work, timeout=2400)
+    ran = json.loads((out / "results.json").read_text())["notebooks"]
+    assert [(nb["name"][:3], nb["status"]) for nb in ran] == [("01_", "ok"), ("02b", "ok"), ("04_", "ok")], ran
+    for nb in ran:
+        executed = json.loads((out / "notebooks" / nb["name"]).read_text())
         outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
-        assert not [o for o in outputs if o["output_type"] == "error"], nb.name
-        assert not executed["cells"][1].get("outputs"), nb.name  # the setup check: everything installed, nothing said
-    records = sorted(p.stem for p in (lab / "runs" / "lab" / "exercises").glob("*.json"))  # the copy's own run folder
+        assert not [o for o in outputs if o["output_type"] == "error"], nb["name"]
+        assert not executed["cells"][1].get("outputs"), nb["name"]  # the setup check: everything installed, nothing said
+    records = sorted(p.stem for p in (out / "exercises").glob("*.json"))
     assert records == ["01_skeleton_graphs", "02b_build_one_block", "04_attention_maps"]
-    assert not (work / "runs").exists()  # nothing beside the copy
+    assert not (work / "runs").exists() and not (lab / "runs").exists()  # nothing written beside or into the copy

@@ -216,6 +216,7 @@ def test_submissions_name_the_student_after_the_folder_or_the_file(tmp_path):
         (["grade", "{tmp}/subs", "--keep", "{tmp}/subs"], "--keep"),
         (["grade", "{tmp}/subs", "--out", "{tmp}/subs"], "is a folder"),
         (["grade", "{tmp}/subs", "--timeout", "0"], "expected an integer >= 1"),
+        (["grade", "{tmp}/subs", "--cell-timeout", "-5"], "expected an integer >= 1"),
     ],
 )
 def test_a_lecturers_mistake_is_one_line_and_status_2_before_any_notebook_runs(tmp_path, capsys, argv, words):
@@ -246,7 +247,7 @@ def test_the_grader_runs_the_planted_submissions_headless_and_a_timeout_is_grade
     pid_file = tmp_path / "kernel.pid"
     sleeper = write_notebook(tmp_path / "frank.ipynb", [HEAD, MAKE_EX, PARTITION,
                              f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(3600)", SUMS])  # fmt: skip
-    late = grader.grade([sleeper], tmp_path / "late.csv", timeout=60, echo=None)
+    late = grader.grade([sleeper], tmp_path / "late.csv", timeout=60, echo=None, cell_timeout=None)
     rows = {r["exercise"]: r for r in late.rows}
     assert {r["status"] for r in rows.values()} == {"timed out"} and {r["student"] for r in rows.values()} == {"frank"}
     assert rows["inward_column_sums"]["message"].startswith("never reached: the notebook timed out")
@@ -256,4 +257,19 @@ def test_the_grader_runs_the_planted_submissions_headless_and_a_timeout_is_grade
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         assert rows["partition"]["passed"] is True  # graded with what it reached
     assert late.students[0]["crashed"] == 1 and "timed out" in late.students[0]["notebooks_not_ok"]
+
+    # a cell that hangs the first time only (nbclient's widget-cell hang): the notebook runs again in a fresh
+    # run folder and is graded on that run (its checks counted once); one that hangs every time is timed out
+    mark = tmp_path / "hung-once"
+    hangs = ("import os, time\nfirst = not os.path.exists({0!r})\nopen({0!r}, 'w').close()\n"
+             "time.sleep(120 if first else 0)").format(str(mark))
+    write_notebook(tmp_path / "gina" / FILE, [HEAD, MAKE_EX, PARTITION, hangs, SUMS])
+    write_notebook(tmp_path / "hal" / FILE, [HEAD, MAKE_EX, PARTITION, "import time\ntime.sleep(120)", SUMS])
+    again = grader.grade([tmp_path / "gina", tmp_path / "hal"], tmp_path / "again.csv", timeout=400, cell_timeout=25, echo=None)
+    gina = {r["exercise"]: r for r in again.rows if r["student"] == "gina"}
+    hal = {r["exercise"]: r for r in again.rows if r["student"] == "hal"}
+    assert {r["status"] for r in gina.values()} == {"ok"} and mark.exists()
+    assert [(gina[e]["passed"], gina[e]["attempts"]) for e in CHECKED] == [(True, 1), (True, 1)]
+    assert {(r["status"], r["error"]) for r in hal.values()} == {("timed out", "a cell ran past 25 s, 2 times")}
+    assert (hal["partition"]["passed"], hal["partition"]["attempts"]) == (True, 1)
     capsys.readouterr()

@@ -14,7 +14,8 @@ crashed, timed out, skipped), error, exercise, kind, passed, message, attempts, 
 solutions, solutions_mode; an exercise that no cell checked is a row saying so (not passed). The
 per-student summary (passed / total, passed without reveal or solution, crashed notebooks) goes to
 grades_students.csv beside it (--summary). A notebook that crashes or times out is graded with what it
-reached, and the others go on.
+reached, and the others go on; one whose cell runs past --cell-timeout runs once more from the start
+(nbclient's known widget-cell hang) before it counts as timed out.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="a student's notebook file, or a folder of one student's notebooks")
     p.add_argument("--out", default="grades.csv", help="one row per student, notebook and exercise (default grades.csv)")
     p.add_argument("--summary", default=None, help="one row per student (default: <out>_students.csv beside --out)")
-    p.add_argument("--timeout", type=positive_int, default=900, help="seconds one notebook may run before it is stopped and graded as timed out (default 900)")
+    p.add_argument("--timeout", type=positive_int, default=1800, help="seconds one notebook may run before it is stopped and graded as timed out (default 1800)")
+    p.add_argument("--cell-timeout", type=positive_int, default=600,
+                   help="seconds one cell may run; past it the notebook runs once more from the start (a widget cell's known hang), then is timed out (default 600)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="papermill parameter for every notebook, e.g. -p epochs 1 (read as the type the course's notebooks declare)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks in (default python3: this Python)")
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         course = []
     params = {name: parse_parameter(name, text, course) for name, text in args.parameter}
-    res = grade(args.submissions, args.out, args.summary, args.timeout, params, args.kernel, args.keep)
+    res = grade(args.submissions, args.out, args.summary, args.timeout, params, args.kernel, args.keep, cell_timeout=args.cell_timeout)
     print(f"\n[grade] {len(res.rows)} row(s) in {res.out}; per student: {res.summary_out}")
     for s in res.students:
         print(f"[grade] {s['student']}: {s['passed']}/{s['total']} passed ({s['passed_without_help']} without reveal or solution)"

@@ -7,8 +7,9 @@ with ``solutions=False`` injected and :data:`~aagcn_lab.exercises.GRADING_ENV` s
 notebook asked for (``solutions_mode``) and every ``ex.solution`` call. The checks run from the installed
 package when the student's cells call them; the grader reads :func:`~aagcn_lab.exercises.summary` of the
 run folder. A notebook that crashes or runs past ``timeout`` is graded with what it reached (its kernel
-and everything the kernel started are stopped); an exercise of the notebook that no cell checked gets a
-row saying so (not passed). One student's notebook never stops the others; the CSV files are rewritten
+and everything the kernel started are stopped); one whose cell runs past ``cell_timeout`` runs once more
+from the start (nbclient's widget-cell hang, as in :func:`~aagcn_lab.lab.runner.run_lab`). An exercise of
+the notebook that no cell checked gets a row saying so (not passed). One student's notebook never stops the others; the CSV files are rewritten
 after every notebook, so an interrupted grading keeps what it graded.
 
 Columns of the grades (:data:`COLUMNS`): student, notebook (the file's name), status (``ok``,
@@ -213,52 +214,78 @@ def _running(process: Any) -> bool:
         return False
 
 
+_CELL_TIMEOUT = re.compile(r"^nbclient\.exceptions\.CellTimeoutError\b", re.M)  # papermill's log when a cell ran too long
+
+
+def _papermill(nb: Path, run: Path, params: Mapping[str, Any], kernel: str, cell_timeout: float | None, budget: float) -> tuple[str, str]:
+    """Run ``nb`` once with papermill into ``run`` (its own process and kernel, :data:`GRADING_ENV` set):
+    ``(status, error)``, the status ``ok``, ``crashed``, ``skipped``, ``timed out`` (past ``budget`` seconds)
+    or ``cell timed out`` (a cell ran past ``cell_timeout``)."""
+    executed, log_path = run / nb.name, run / "papermill.log"
+    cmd = [sys.executable, "-m", "papermill", str(nb.resolve()), str(executed), "-y", json.dumps(dict(params)),
+           "--cwd", str(run), "-k", kernel, "--no-progress-bar"]  # fmt: skip
+    if cell_timeout:
+        cmd += ["--execution-timeout", str(int(cell_timeout))]
+    code: int | None = None
+    with open(log_path, "w") as log:
+        try:
+            proc = subprocess.Popen(cmd, cwd=run, env={**os.environ, GRADING_ENV: "1"}, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            code = proc.wait(timeout=max(budget, 1))
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+        except OSError as e:  # papermill's process could not start
+            print(f"{type(e).__name__}: {e}", file=log)
+            code = -1
+    text = log_path.read_text(errors="replace")
+    if code is None:
+        return "timed out", ""
+    if code == 0:
+        return "ok", ""
+    if _CELL_TIMEOUT.search(text):
+        return "cell timed out", f"a cell ran past {cell_timeout:g} s"
+    ename, error = _error_of(executed, text)
+    return ("skipped" if ename == "DataUnavailable" else "crashed"), error
+
+
 def run_notebook(
     sub: Submission,
-    timeout: float = 900,
+    timeout: float = 1800,
     parameters: Mapping[str, Any] | None = None,
     kernel: str = "python3",
     keep: str | os.PathLike | None = None,
     course: Mapping[str, Sequence[str]] | None = None,
+    cell_timeout: float | None = 600,
+    retries: int = 1,
 ) -> GradedNotebook:
     """Run one student's notebook with papermill in a fresh run folder (kept under ``keep`` when given, else
-    removed) and read its exercise records: a :class:`GradedNotebook`, whatever the notebook does."""
+    removed) and read its exercise records: a :class:`GradedNotebook`, whatever the notebook does.
+
+    ``timeout`` bounds the whole notebook (its tries included). A cell that runs past ``cell_timeout`` makes
+    the notebook run again from the start in a fresh run folder, up to ``retries`` times: that is for the
+    known client-side hang of a widget cell under nbclient (the kernel idle, the client waiting; see
+    :func:`~aagcn_lab.lab.runner.run_lab`); an error is never run again."""
     assert sub.notebook is not None
-    if keep is not None:
-        run = Path(keep) / sub.student / sub.notebook.stem
-        run.mkdir(parents=True)
-    else:
-        run = Path(tempfile.mkdtemp(prefix="aagcn-grade-"))
-    executed, log_path = run / sub.notebook.name, run / "papermill.log"
-    params = {**(parameters or {}), "run_root": str(run.resolve()), "solutions": False}
-    cmd = [sys.executable, "-m", "papermill", str(sub.notebook.resolve()), str(executed), "-y", json.dumps(params),
-           "--cwd", str(run), "-k", kernel, "--no-progress-bar"]  # fmt: skip
-    env = {**os.environ, GRADING_ENV: "1"}
+    base = Path(keep) / sub.student / sub.notebook.stem if keep is not None else Path(tempfile.mkdtemp(prefix="aagcn-grade-"))
     t0 = time.perf_counter()
+    tries = 0
     try:
-        code: int | None = None
-        with open(log_path, "w") as log:
-            try:
-                proc = subprocess.Popen(cmd, cwd=run, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)  # fmt: skip
-                code = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _stop(proc)
-            except OSError as e:  # papermill's process could not start
-                print(f"{type(e).__name__}: {e}", file=log)
-                code = -1
-        text = log_path.read_text(errors="replace")
-        if code is None:
-            status, error = "timed out", f"stopped after {timeout:g} s, the per-notebook timeout"
-        elif code == 0:
-            status, error = "ok", ""
-        else:
-            ename, error = _error_of(executed, text)
-            status = "skipped" if ename == "DataUnavailable" else "crashed"
+        while True:
+            run = base / f"try{tries + 1}"  # a fresh run folder for every try: its records start empty
+            run.mkdir(parents=True)
+            params = {**(parameters or {}), "run_root": str(run.resolve()), "solutions": False}
+            status, error = _papermill(sub.notebook, run, params, kernel, cell_timeout, timeout - (time.perf_counter() - t0))
+            if status != "cell timed out" or tries >= retries or time.perf_counter() - t0 >= timeout:
+                break
+            tries += 1
+        if status == "timed out":
+            error = f"stopped after {timeout:g} s, the per-notebook timeout" + (f" ({tries + 1} tries: a cell ran past {cell_timeout:g} s)" if tries else "")
+        elif status == "cell timed out":
+            status, error = "timed out", error + (f", {tries + 1} times" if tries else "")
         records = summary(run)
     finally:
         if keep is None:
-            shutil.rmtree(run, ignore_errors=True)
+            shutil.rmtree(base, ignore_errors=True)
     names = notebook_names(sub.notebook, course)
     return GradedNotebook(sub.student, sub.notebook.name, status, error, records, names, round(time.perf_counter() - t0, 1))
 
@@ -340,11 +367,12 @@ def grade(
     paths: Sequence[str | os.PathLike],
     out: str | os.PathLike = "grades.csv",
     summary_out: str | os.PathLike | None = None,
-    timeout: float = 900,
+    timeout: float = 1800,
     parameters: Mapping[str, Any] | None = None,
     kernel: str = "python3",
     keep: str | os.PathLike | None = None,
     echo: Callable[[str], Any] | None = print,
+    cell_timeout: float | None = 600,
 ) -> Grades:
     """Grade every submission (:func:`find_submissions`): run each notebook (:func:`run_notebook`), write the
     rows to ``out`` and the per-student summary to ``summary_out`` (default ``<out>_students.csv``) after
@@ -376,7 +404,7 @@ def grade(
             say(f"[grade] {sub.student}: no notebooks in {sub.source}{hint}")
             continue
         say(f"[grade] {sub.student}: {sub.notebook.name} ...")
-        graded = run_notebook(sub, timeout, parameters, kernel, keep, course)
+        graded = run_notebook(sub, timeout, parameters, kernel, keep, course, cell_timeout)
         done.append(graded)
         mine = rows_of(graded)
         rows += mine
