@@ -18,6 +18,7 @@
     aagcn-lab bench model|pipeline|train # speed figures
     aagcn-lab notebooks my-lab           # copy the notebooks into my-lab (then: jupyter lab)
     aagcn-lab grade submissions/* --out grades.csv   # the students' notebooks, headless, every check
+    aagcn-lab course build course        # student and instructor notebooks, grading.json (grade --grading)
 
 Every command is a module ``aagcn_lab/cli/<command>.py`` with ``add_arguments(parser)`` and
 ``run(args) -> int`` (the exit status), listed in :data:`COMMANDS`. A command module imports the
@@ -52,6 +53,7 @@ COMMANDS: dict[str, str] = {
     "lab": "run every notebook headless (the main job)",
     "notebooks": "copy the course's notebooks into a folder of your own",
     "grade": "run students' notebooks headless and grade every exercise (CSV)",
+    "course": "build a course: student notebooks (reveals, solutions off), instructor notebooks, grading.json",
     "ablation": "the ablation grid: model switches, streams and fusions over several seeds",
 }
 

@@ -15,7 +15,10 @@ solutions, solutions_mode; an exercise that no cell checked is a row saying so (
 per-student summary (passed / total, passed without reveal or solution, crashed notebooks) goes to
 grades_students.csv beside it (--summary). A notebook that crashes or times out is graded with what it
 reached, and the others go on; one whose cell runs past --cell-timeout runs once more from the start
-(nbclient's known widget-cell hang) before it counts as timed out.
+(nbclient's known widget-cell hang) before it counts as timed out. With --grading
+OUT/grading.json (from `aagcn-lab course build`) the per-student summary gains points earned, points
+possible, points earned without any reveal or solution, and the notebooks whose records show another
+policy than the course's (policy_changed).
 """
 
 from __future__ import annotations
@@ -39,10 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="papermill parameter for every notebook, e.g. -p epochs 1 (read as the type the course's notebooks declare)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks in (default python3: this Python)")
     p.add_argument("--keep", default=None, help="keep each notebook's run folder (executed notebook, papermill.log, records) under this new folder")
+    p.add_argument("--grading", default=None, help="a course's grading.json (aagcn-lab course build): points per student in the summary")
 
 
 def run(args: argparse.Namespace) -> int:
     """Grade and print where the CSV files are; 0 when every notebook was graded (a crash is a grade), 2 on a bad option."""
+    from ..lab.course import load_grading
     from ..lab.grade import grade
     from ..lab.runner import list_notebooks, parse_parameter
 
@@ -51,9 +56,12 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         course = []
     params = {name: parse_parameter(name, text, course) for name, text in args.parameter}
-    res = grade(args.submissions, args.out, args.summary, args.timeout, params, args.kernel, args.keep, cell_timeout=args.cell_timeout)
+    grading = load_grading(args.grading) if args.grading else None  # a broken sheet: one line (2) before any notebook runs
+    res = grade(args.submissions, args.out, args.summary, args.timeout, params, args.kernel, args.keep, grading=grading, cell_timeout=args.cell_timeout)
     print(f"\n[grade] {len(res.rows)} row(s) in {res.out}; per student: {res.summary_out}")
     for s in res.students:
         print(f"[grade] {s['student']}: {s['passed']}/{s['total']} passed ({s['passed_without_help']} without reveal or solution)"
-              + (f"; crashed: {s['crashed']}" if s["crashed"] else ""))
+              + (f"; points {s['points']:g}/{s['points_possible']:g} ({s['points_without_help']:g} without reveal or solution)" if grading else "")
+              + (f"; crashed: {s['crashed']}" if s["crashed"] else "")
+              + (f"; policy changed: {s['policy_changed']}" if grading and s["policy_changed"] else ""))
     return 0

@@ -373,11 +373,14 @@ def grade(
     keep: str | os.PathLike | None = None,
     echo: Callable[[str], Any] | None = print,
     cell_timeout: float | None = 600,
+    grading: Any = None,
 ) -> Grades:
     """Grade every submission (:func:`find_submissions`): run each notebook (:func:`run_notebook`), write the
     rows to ``out`` and the per-student summary to ``summary_out`` (default ``<out>_students.csv``) after
     each notebook. Input mistakes (a missing path, an output that is a folder, a ``keep`` folder that is not
-    empty, ``solutions`` or ``run_root`` among ``parameters``) are an :class:`InputError` before anything runs."""
+    empty, ``solutions`` or ``run_root`` among ``parameters``) are an :class:`InputError` before anything runs.
+    ``grading``: a course's grading sheet (:func:`aagcn_lab.lab.course.load_grading`); the summary then gains its
+    ``columns`` (points earned, possible, earned without reveal or solution, an edited policy)."""
     out = Path(out)
     summary_out = Path(summary_out) if summary_out else out.with_name(f"{out.stem}_students{out.suffix or '.csv'}")
     for p in (out, summary_out):
@@ -398,6 +401,12 @@ def grade(
     rows: list[dict] = []
     done: list[GradedNotebook] = []
     students = list(dict.fromkeys(s.student for s in subs))
+    summary_columns = (*SUMMARY_COLUMNS, *grading.columns) if grading is not None else SUMMARY_COLUMNS
+
+    def per_student() -> list[dict]:
+        table = student_summary(rows, students)
+        return grading.add_points(table, done) if grading is not None else table
+
     for sub in subs:
         if sub.notebook is None:
             hint = " (a folder of students' folders? give them one by one, e.g. its/*)" if any(sub.source.glob("*/*.ipynb")) else ""
@@ -413,8 +422,8 @@ def grade(
         said = graded.status + (f" ({graded.error})" if graded.error else "")
         say(f"[grade] {sub.student}: {sub.notebook.name} {said}, {passed}/{total} passed, {graded.seconds:.0f} s")
         write_csv(out, rows, COLUMNS)
-        write_csv(summary_out, student_summary(rows, students), SUMMARY_COLUMNS)
-    per_student = student_summary(rows, students)
+        write_csv(summary_out, per_student(), summary_columns)
+    table = per_student()
     write_csv(out, rows, COLUMNS)
-    write_csv(summary_out, per_student, SUMMARY_COLUMNS)
-    return Grades(rows, per_student, out, summary_out, done)
+    write_csv(summary_out, table, summary_columns)
+    return Grades(rows, table, out, summary_out, done)
