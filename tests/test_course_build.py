@@ -3,8 +3,8 @@ policy, which a student cannot switch back unseen), the instructor copies (``sol
 the lab's runner, or not with ``--no-execute``), and ``grading.json`` (every exercise with its kind, question,
 points and whether it is mandatory), which ``aagcn-lab grade --grading`` turns into points per student.
 
-Quick tier: builds with ``--no-execute``, a student copy's cells run here, and the grader on planted records (its
-notebook runs replaced by the records). Slow tier: an instructor build that executes notebook 02b."""
+Builds with ``--no-execute``, a student copy's cells run here, the grader on planted records (its notebook runs
+replaced by the records), and one instructor build that executes notebook 02b (a kernel; seconds, not minutes)."""
 
 from __future__ import annotations
 
@@ -299,11 +299,10 @@ def test_a_broken_grading_file_is_one_line_and_status_2_before_any_notebook_runs
 
 
 # ------------------------------------------------------------------------------------------------
-# Slow: the instructor build executed (one notebook)
+# The instructor build executed (one notebook, 02b: no training, about 13 s on a busy 2-core machine)
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_the_instructor_build_executes_02b_with_the_solutions_through_the_runner(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     res = course.build_course(tmp_path / "out", notebooks=["02b"], quiet=True)
