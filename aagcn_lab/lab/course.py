@@ -124,11 +124,10 @@ def student_text(nb: Path, policy: Mapping[str, bool]) -> str:
     students would get reveals and solutions)."""
     data = json.loads(_copy_text(nb))
     helped = 0
-    help_words = "ex.hint(name) helps" if policy["reveal"] else "ex.hint(name) helps; reveals are off"
 
     def with_policy(m: re.Match) -> str:
         line = f"{m['indent']}ex = exercises.Notebook({m['args'].strip()}, policy={dict(policy)!r})"
-        return f"{line}  # the course's policy ({policy_words(policy)}); `ex` lists the exercises, {help_words}"
+        return f"{line}  # the course's policy ({policy_words(policy)}); `ex` lists the exercises, ex.hint(name) gives a hint"
 
     for cell in data["cells"]:
         if cell["cell_type"] == "code" and _HELPER.search(_source(cell)):
