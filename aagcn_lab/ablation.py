@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .published import NTU60_XSUB
+from .stats import bootstrap_accuracy, bootstrap_difference, mean_interval, t_quantile, welch_half_width
 
 __all__ = [
     "MODELS",
@@ -199,37 +200,9 @@ class VariantSummary:
                 "low": self.low, "high": self.high, "level": self.level, "sample_low": self.sample_low, "sample_high": self.sample_high}  # fmt: skip
 
 
-def t_quantile(p: float, df: float) -> float:
-    """The ``p`` quantile of Student's t with ``df`` degrees of freedom (numerical, 1e-6 accurate)."""
-    if not 0 < p < 1 or not df > 0:
-        raise ValueError(f"need 0 < p < 1 and df > 0, got p={p}, df={df}")
-    if p < 0.5:
-        return -t_quantile(1 - p, df)
-    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-
-    def cdf(x: float) -> float:  # Simpson's rule on the density over [0, x] after u = atan(t)
-        n = 2000
-        top = math.atan(x)
-        h = top / n
-        us = np.linspace(0.0, top, n + 1)
-        ts = np.tan(us)
-        f = np.exp(log_c - (df + 1) / 2 * np.log1p(ts**2 / df)) / np.cos(us) ** 2
-        return 0.5 + h / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
-
-    lo, hi = 0.0, 1.0
-    while cdf(hi) < p:
-        hi *= 2
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
-    return (lo + hi) / 2
-
-
 def summarise(name: str, correct: np.ndarray, groups: Sequence | None = None, seeds: Sequence[int] | None = None,
               ids: Sequence[str] | None = None, level: float = 0.95, n_boot: int = 2000) -> VariantSummary:
     """Mean, spread and intervals of one variant from its per-seed, per-sample correctness ``(seeds, samples)``."""
-    from .analysis import bootstrap_accuracy
-
     correct = np.asarray(correct, np.float64)
     if correct.ndim != 2 or not correct.size:
         raise ValueError(f"{name}: need correctness of shape (seeds, samples), got {correct.shape}")
@@ -237,9 +210,7 @@ def summarise(name: str, correct: np.ndarray, groups: Sequence | None = None, se
         raise ValueError(f"{name}: {correct.shape[1]} samples but {len(groups)} groups")
     top1 = correct.mean(1)
     n = len(top1)
-    mean = float(top1.mean())
-    std = float(top1.std(ddof=1)) if n > 1 else 0.0
-    half = t_quantile(0.5 + level / 2, n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+    mean, std, half = mean_interval(top1, level)
     low, high = (max(0.0, mean - half), min(1.0, mean + half)) if n > 1 else (math.nan, math.nan)  # an accuracy stays in [0, 1]
     out = VariantSummary(name, list(seeds) if seeds is not None else list(range(n)), top1, mean, std, low, high, level,
                          correct=correct, groups=None if groups is None else np.asarray(groups), ids=None if ids is None else list(ids))  # fmt: skip
@@ -278,19 +249,11 @@ class Verdict:
 
 def compare(a: VariantSummary, b: VariantSummary, level: float = 0.95, n_boot: int = 2000) -> Verdict:
     """Welch interval over seeds and paired bootstrap over performers; apart only when both exclude 0."""
-    from .analysis import bootstrap_difference
-
     na, nb = len(a.top1), len(b.top1)
     diff = a.mean - b.mean
     seed_low = seed_high = math.nan
     if na > 1 and nb > 1:
-        va, vb = a.std**2 / na, b.std**2 / nb
-        se = math.sqrt(va + vb)
-        if se > 0:
-            df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-            half = t_quantile(0.5 + level / 2, df) * se
-        else:
-            half = 0.0  # every seed of both gave the same accuracy
+        half = welch_half_width(a.std, na, b.std, nb, level)  # 0 when every seed of both gave the same accuracy
         seed_low, seed_high = max(-1.0, diff - half), min(1.0, diff + half)  # a difference of accuracies stays in [-1, 1]
     sample_low = sample_high = math.nan
     if a.correct is not None and b.correct is not None and a.groups is not None and a.ids is not None and b.ids is not None:

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .data.ntu import parse_ntu_name
+from .data.ucla import parse_ucla_name
 from .graph import SUBSET_NAMES, Layout, get_layout, spatial_partition
 from .model.modes import eval_mode
+from .stats import Interval, bootstrap_accuracy, bootstrap_difference
 
 __all__ = [
     "to_numpy",
@@ -513,81 +515,19 @@ def most_similar_pairs(similarity: np.ndarray, k: int = 5) -> list[tuple[int, in
 
 
 # ------------------------------------------------------------------------------------------------
-# Intervals: a bootstrap over performers
+# Intervals: a bootstrap over performers (aagcn_lab.stats)
 # ------------------------------------------------------------------------------------------------
-
-_PERFORMER = re.compile(r"P(\d{3})")
-_UCLA_SUBJECT = re.compile(r"a\d{2}_s(\d{2})_e\d{2}_v\d{2}")
 
 
 def performer_of(frame_dir: str) -> int:
     """The performer id of a sample id: NTU's ``SsssCcccPpppRrrrAaaa`` (P009 -> 9) or NW-UCLA's
-    ``aAA_sSS_eEE_vVV`` (s03 -> 3)."""
-    m = _UCLA_SUBJECT.fullmatch(frame_dir)
-    if m:
-        return int(m.group(1))
-    m = _PERFORMER.search(frame_dir)
-    if not m:
-        raise ValueError(f"sample id {frame_dir!r} has no performer field (NTU Pxxx or NW-UCLA sNN)")
-    return int(m.group(1))
-
-
-@dataclass
-class Interval:
-    """A point estimate and a percentile bootstrap interval, with the number of groups resampled."""
-
-    value: float
-    low: float
-    high: float
-    groups: int
-    level: float
-
-    def contains(self, x: float) -> bool:
-        """Whether ``x`` lies inside the interval."""
-        return self.low <= x <= self.high
-
-    def __str__(self) -> str:
-        return f"{100 * self.value:.1f} % [{100 * self.low:.1f}, {100 * self.high:.1f}]"
-
-
-def _group_index(groups: Sequence) -> tuple[np.ndarray, int]:
-    _, inverse = np.unique(np.asarray(groups), return_inverse=True)
-    return inverse, int(inverse.max()) + 1
-
-
-def _bootstrap(stat_per_group: np.ndarray, count_per_group: np.ndarray, n_boot: int, seed: int, level: float) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(count_per_group), (n_boot, len(count_per_group)))
-    weights = np.stack([np.bincount(p, minlength=len(count_per_group)) for p in picks]).astype(np.float64)  # times drawn
-    boot = (weights @ stat_per_group) / np.maximum(weights @ count_per_group, 1)
-    alpha = (1 - level) / 2
-    return float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha))
-
-
-def bootstrap_accuracy(correct: Sequence[bool], groups: Sequence, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> Interval:
-    """Accuracy of ``correct`` (one entry per sample) with a bootstrap interval that resamples whole
-    ``groups`` (e.g. performers: the samples of one performance are not independent)."""
-    correct = np.asarray(correct, np.float64)
-    if correct.ndim != 1 or len(correct) != len(groups) or not len(correct):
-        raise ValueError(f"need one group per sample, got {len(correct)} samples and {len(groups)} groups")
-    idx, n = _group_index(groups)
-    hits, counts = np.bincount(idx, correct, n), np.bincount(idx, minlength=n).astype(np.float64)
-    low, high = _bootstrap(hits, counts, n_boot, seed, level)
-    return Interval(float(correct.mean()), low, high, n, level)
-
-
-def bootstrap_difference(
-    correct_a: Sequence[bool], correct_b: Sequence[bool], groups: Sequence, n_boot: int = 2000, seed: int = 0, level: float = 0.95
-) -> Interval:
-    """Accuracy of A minus accuracy of B on the same samples, with a paired bootstrap over ``groups``:
-    a difference whose interval contains 0 is not one to claim."""
-    a, b = np.asarray(correct_a, np.float64), np.asarray(correct_b, np.float64)
-    if a.shape != b.shape or len(a) != len(groups) or not len(a):
-        raise ValueError(f"need the same samples for A and B and one group each, got {a.shape}, {b.shape}, {len(groups)}")
-    idx, n = _group_index(groups)
-    diff, counts = np.bincount(idx, a - b, n), np.bincount(idx, minlength=n).astype(np.float64)
-    low, high = _bootstrap(diff, counts, n_boot, seed, level)
-    return Interval(float((a - b).mean()), low, high, n, level)
+    ``aAA_sSS_eEE_vVV`` (s03 -> 3), read by the datasets' own name parsers."""
+    for parse in (parse_ntu_name, parse_ucla_name):
+        try:
+            return parse(frame_dir).subject
+        except ValueError:
+            continue
+    raise ValueError(f"sample id {frame_dir!r} has no performer field (NTU Pxxx or NW-UCLA sNN)")
 
 
 def stream_intervals(scores: Mapping[str, Any], n_boot: int = 2000, level: float = 0.95) -> dict[str, Interval]:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import Interval, bootstrap_accuracy, performer_of
+from .analysis import performer_of
 from .data.inputs import resolve_annotations
 from .scores import Scores, load_scores
+from .stats import Interval, bootstrap_accuracy
 from .train.evaluation import test_checkpoint
 from .train.rundir import RunDir
 

@@ -66,3 +66,35 @@ def test_layouts_know_their_dimension_and_prediction_checks_any_layout_by_it(tmp
     xy = np.random.default_rng(0).uniform(100, 400, (12, 3, 2)).astype(np.float32)  # 2D pixels to a 3D custom layout
     with pytest.raises(ValueError, match="2D data .* 3D model"):
         predict(ckpt, xy, num_clips=1)
+
+
+def test_the_ntu_sample_id_is_written_and_read_by_ntus_own_parser():
+    from aagcn_lab.analysis import performer_of
+    from aagcn_lab.data.ntu import parse_ntu_name
+    from aagcn_lab.data.synthetic import frame_dir
+
+    sid = frame_dir(label=9, subject=7, camera=2, replication=1)
+    assert parse_ntu_name(sid).name == sid and (parse_ntu_name(sid).label, parse_ntu_name(sid).subject) == (9, 7)
+    assert performer_of(sid) == 7 and performer_of("a12_s03_e04_v03") == 3
+    for not_an_id in ("walkP123x", "S001C001P009R001A001_copy"):  # a P and 3 digits inside another name is no performer
+        with pytest.raises(ValueError, match="no performer field"):
+            performer_of(not_an_id)
+
+
+def test_intervals_have_one_numpy_only_home_that_analysis_and_ablation_call():
+    import subprocess
+    import sys
+
+    from aagcn_lab import ablation, analysis, selection, stats
+
+    assert analysis.bootstrap_accuracy is stats.bootstrap_accuracy is selection.bootstrap_accuracy
+    assert analysis.bootstrap_difference is stats.bootstrap_difference and analysis.Interval is stats.Interval
+    assert ablation.t_quantile is stats.t_quantile
+    code = "import sys, aagcn_lab.stats; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy', 'aagcn_lab')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip() == "['aagcn_lab', 'aagcn_lab._lazy', 'aagcn_lab.stats']", out
+    mean, std, half = stats.mean_interval([0.5, 0.6, 0.7], level=0.90)  # t(0.95, df 2) = 2.920 from a printed table
+    assert (mean, std) == pytest.approx((0.6, 0.1)) and half == pytest.approx(2.920 * 0.1 / 3**0.5, abs=1e-4)
+    assert np.isnan(stats.welch_half_width(0.1, 1, 0.1, 3)) and stats.welch_half_width(0.0, 3, 0.0, 3) == 0.0
+    # equal spreads and counts: Welch's df is the pooled 2n - 2 = 4, so the t quantile is 2.776 (table, 3 decimals)
+    assert stats.welch_half_width(0.1, 3, 0.1, 3) == pytest.approx(2.776 * (2 * 0.01 / 3) ** 0.5, abs=1e-4)

@@ -89,6 +89,7 @@ import numpy as np
 
 from ..graph import LAYOUTS
 from .classes import class_names
+from .ntu import NTUSampleId
 from .records import Annotations, save_annotations
 
 __all__ = [
@@ -1080,8 +1081,8 @@ def setup_of(subject: int) -> int:
 
 
 def frame_dir(label: int, subject: int, camera: int, replication: int) -> str:
-    """NTU-style sample id ``SsssCcccPpppRrrrAaaa`` (A = label + 1)."""
-    return f"S{setup_of(subject):03d}C{camera:03d}P{subject:03d}R{replication:03d}A{label + 1:03d}"
+    """NTU-style sample id ``SsssCcccPpppRrrrAaaa`` (A = label + 1), written by NTU's own :class:`~.ntu.NTUSampleId`."""
+    return NTUSampleId(setup_of(subject), camera, subject, replication, label + 1).name
 
 
 def _rng(cfg: SyntheticConfig, stream: int, *ids: int) -> np.random.Generator:

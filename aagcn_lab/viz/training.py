@@ -342,7 +342,7 @@ def plot_per_class_accuracy(
 
 def plot_intervals(intervals: Mapping[str, Any], *, title: str = "", colors: Mapping[str, str] | None = None) -> Figure:
     """Accuracies as dots with their intervals, one row each (``intervals``: name -> object with
-    ``value``, ``low``, ``high`` in [0, 1], e.g. :class:`~aagcn_lab.analysis.Interval`)."""
+    ``value``, ``low``, ``high`` in [0, 1], e.g. :class:`~aagcn_lab.stats.Interval`)."""
     names = list(intervals)[::-1]
     fig = new_figure((8, 0.32 * len(names) + 1.2))
     ax = fig.subplots()
