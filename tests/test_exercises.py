@@ -767,14 +767,16 @@ def test_a_course_policy_refuses_reveals_and_solutions_in_one_sentence_and_count
                                                      "reveals are off in this course; ask your TA or use ex.hint"]  # fmt: skip
     for _ in range(2):
         ex.check("gate", lambda B, C, alpha: B + C)  # a miss does not raise: solutions are off
-    ex.check("toy_outward", 1.0)
+    for _ in range(3):
+        ex.check("toy_outward", 1.0)
     out = capsys.readouterr().out
     assert 'ex.hint("gate")' in out and "ex.reveal" not in out and "alpha is missing" in out
-    assert exercises.get("toy_outward").nudge in out and "Why:" not in out  # the refused reveal showed no answer
+    # neither the refused reveal nor a second or third miss shows the answer: the nudge each time
+    assert out.count(exercises.get("toy_outward").nudge) == 3 and "Why:" not in out and "55" not in out
     rec = exercises.summary(tmp_path)["02b_build_one_block"]
     assert {k: rec["gate"][k] for k in exercises.COUNTERS} == {"attempts": 2, "misses": 2, "hints": 0, "reveals": 1, "solutions": 1}
     assert rec["gate"]["solutions_mode"] is True and rec["gate"]["policies"] == [CLOSED]
-    assert rec["toy_outward"]["reveals"] == 1 and rec["toy_outward"]["policies"] == [CLOSED]
+    assert rec["toy_outward"]["reveals"] == 1 and rec["toy_outward"]["misses"] == 3 and rec["toy_outward"]["policies"] == [CLOSED]
     # a second helper without the policy (a learner's edit) is seen in the record
     exercises.Notebook("02b_build_one_block", tmp_path).reveal("gate")
     assert "return B + alpha * C" in capsys.readouterr().out

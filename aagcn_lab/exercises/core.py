@@ -453,7 +453,7 @@ def run_check(name: str, answer: Any, misses: int = 0, allow_reveal: bool = True
     from the second on; an implement exercise names the mistake on every miss and, from the second,
     points to ``ex.hint`` and ``ex.reveal``. No answer, a stub and an answer of the wrong kind are
     said as they are, on any try (``Feedback.readable`` False). ``allow_reveal`` False (a course's policy):
-    no message points to ``ex.reveal``.
+    no message points to ``ex.reveal``, and a predict/explore miss gets the nudge every time, never the answer.
     """
     ex = get(name)
     if answer is None and ex.kind != "implement":
@@ -472,9 +472,11 @@ def run_check(name: str, answer: Any, misses: int = 0, allow_reveal: bool = True
             solution = f', `ex.reveal("{name}")` a solution' if allow_reveal else ""
             stuck = f'\n  Stuck? `ex.hint("{name}")` gives a hint{solution}.' if misses >= 1 else ""
             return Feedback(name, False, f"{e}{stuck}")
+        if not allow_reveal:  # a course without reveals: the nudge on every miss, never the answer
+            return Feedback(name, False, f"{e.nudge or ex.nudge}\n  Think again and re-run; `ex.hint(\"{name}\")` may help.")
         if misses < 1:
-            shows = f'a second miss, or `ex.reveal("{name}")`, shows' if allow_reveal else "a second miss shows"
-            return Feedback(name, False, f"{e.nudge or ex.nudge}\n  Think again and re-run; {shows} the answer.")
+            return Feedback(name, False, f"{e.nudge or ex.nudge}\n  Think again and re-run; a second miss, or "
+                                         f"`ex.reveal(\"{name}\")`, shows the answer.")  # fmt: skip
         return Feedback(name, False, f"{e}\n  Why: {ex.explanation}" if ex.explanation else str(e))
     except Exception as e:  # noqa: BLE001 -- a check that cannot use this answer says so in a sentence
         if ex.kind == "implement":
