@@ -41,17 +41,22 @@ def _code(nb: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 
 
-def test_the_wheel_lists_every_package_and_ships_every_numbered_notebook_and_nothing_else():
-    """pyproject lists the packages (one lives outside aagcn_lab/): the list must be every folder of the package
-    that holds Python files or data, plus aagcn_lab.notebooks mapped to notebooks/, whose data are the notebooks."""
+def test_the_build_finds_every_package_and_ships_every_numbered_notebook_and_nothing_else():
+    """setup.py gives setuptools the packages: every folder of aagcn_lab/ with files in it (found, so that a new
+    subpackage ships without a list to update), plus aagcn_lab.notebooks mapped to notebooks/, whose package
+    data (pyproject.toml) are the numbered notebooks."""
     tomllib = pytest.importorskip("tomllib")
-    conf = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    import runpy
+
+    with mock.patch("setuptools.setup") as setup:
+        runpy.run_path(str(REPO / "setup.py"))
+    given = setup.call_args.kwargs
     folders = {".".join(p.relative_to(REPO).parts) for p in (REPO / "aagcn_lab").rglob("*")
                if p.is_dir() and p.name != "__pycache__" and any(f.is_file() for f in p.iterdir())}  # fmt: skip
-    assert set(conf["packages"]) == {"aagcn_lab", *folders, "aagcn_lab.notebooks"}
-    assert conf["package-dir"] == {"aagcn_lab.notebooks": "notebooks"}
+    assert sorted(given["packages"]) == sorted({"aagcn_lab", *folders, "aagcn_lab.notebooks"})
+    assert given["package_dir"] == {"aagcn_lab.notebooks": "notebooks"}
     assert (REPO / "notebooks" / "__init__.py").is_file()  # so that an editable install finds the package too
-    patterns = conf["package-data"]["aagcn_lab.notebooks"]
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["aagcn_lab.notebooks"]
     shipped = sorted(p.name for p in (REPO / "notebooks").iterdir() if any(fnmatch.fnmatch(p.name, pat) for pat in patterns))
     assert shipped == [nb.name for nb in NOTEBOOKS] and len(shipped) >= 10
 
