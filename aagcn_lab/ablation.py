@@ -13,7 +13,10 @@ What the numbers mean:
   a bootstrap interval **over test performers** of the seed-averaged accuracy (test-set noise);
 * :func:`compare` says whether two variants can be told apart: only when the Welch interval over
   seeds *and* the paired bootstrap over performers both exclude 0. With one seed there is no
-  spread to judge by, and the verdict says so.
+  spread to judge by, and the verdict says so;
+* a **collapsed seed** (:func:`collapsed_seeds`: a run within 5 points of chance, or one whose gain
+  over chance is under two thirds of its best sibling's) is flagged in the table (``!``), and a
+  verdict that rests on one reports no difference, whatever the intervals say.
 
 ::
 
@@ -51,6 +54,9 @@ __all__ = [
     "load_ablation",
     "summarise",
     "compare",
+    "collapsed_seeds",
+    "COLLAPSE_MARGIN",
+    "COLLAPSE_RATIO",
     "t_quantile",
 ]
 
@@ -193,16 +199,51 @@ class VariantSummary:
     correct: np.ndarray | None = field(default=None, repr=False)  # (seeds, samples), for paired comparisons
     groups: np.ndarray | None = field(default=None, repr=False)
     ids: list[str] | None = field(default=None, repr=False)
+    chance: float = math.nan  # 1 / classes (nan: unknown)
+    collapsed: list[int] = field(default_factory=list)  # positions in ``seeds`` of collapsed runs (:func:`collapsed_seeds`)
 
     def as_dict(self) -> dict:
         """JSON-able numbers."""
         return {"name": self.name, "seeds": self.seeds, "top1": [float(t) for t in self.top1], "mean": self.mean, "std": self.std,
-                "low": self.low, "high": self.high, "level": self.level, "sample_low": self.sample_low, "sample_high": self.sample_high}  # fmt: skip
+                "low": self.low, "high": self.high, "level": self.level, "sample_low": self.sample_low, "sample_high": self.sample_high,
+                "chance": self.chance, "collapsed": list(self.collapsed)}  # fmt: skip
+
+    def collapse_notes(self) -> list[str]:
+        """Each collapsed seed in words: ``full seed 0 (41.5 %, its best sibling 76.0 %)``."""
+        notes = []
+        for k in self.collapsed:
+            others = [t for i, t in enumerate(self.top1) if i != k and i not in self.collapsed]
+            beside = f", its best sibling {100 * max(others):.1f} %" if others else f", chance {100 * self.chance:.1f} %"
+            notes.append(f"{self.name} seed {self.seeds[k]} ({100 * self.top1[k]:.1f} %{beside})")
+        return notes
+
+
+COLLAPSE_MARGIN = 0.05  # a run within this of chance learned nothing
+COLLAPSE_RATIO = 2 / 3  # a run whose gain over chance is under this share of its best sibling's collapsed
+
+
+def collapsed_seeds(top1: Sequence[float], chance: float = math.nan, margin: float = COLLAPSE_MARGIN,
+                    ratio: float = COLLAPSE_RATIO) -> list[int]:
+    """Positions of collapsed runs among one variant's seeds: top-1 within ``margin`` of ``chance``, or a gain over
+    chance under ``ratio`` times that of its best sibling (another seed of the variant); none when ``chance`` is nan."""
+    x = np.asarray(top1, np.float64)
+    if math.isnan(chance):
+        return []
+    gain = x - chance
+    out = []
+    for k in range(len(x)):
+        near_chance = x[k] < chance + margin
+        siblings = np.delete(gain, k)
+        far_below = len(siblings) > 0 and gain[k] < ratio * siblings.max()
+        if near_chance or far_below:
+            out.append(k)
+    return out
 
 
 def summarise(name: str, correct: np.ndarray, groups: Sequence | None = None, seeds: Sequence[int] | None = None,
-              ids: Sequence[str] | None = None, level: float = 0.95, n_boot: int = 2000) -> VariantSummary:
-    """Mean, spread and intervals of one variant from its per-seed, per-sample correctness ``(seeds, samples)``."""
+              ids: Sequence[str] | None = None, level: float = 0.95, n_boot: int = 2000, chance: float = math.nan) -> VariantSummary:
+    """Mean, spread and intervals of one variant from its per-seed, per-sample correctness ``(seeds, samples)``;
+    ``chance`` (1 / classes) lets :func:`collapsed_seeds` flag a run near chance."""
     correct = np.asarray(correct, np.float64)
     if correct.ndim != 2 or not correct.size:
         raise ValueError(f"{name}: need correctness of shape (seeds, samples), got {correct.shape}")
@@ -213,7 +254,8 @@ def summarise(name: str, correct: np.ndarray, groups: Sequence | None = None, se
     mean, std, half = mean_interval(top1, level)
     low, high = (max(0.0, mean - half), min(1.0, mean + half)) if n > 1 else (math.nan, math.nan)  # an accuracy stays in [0, 1]
     out = VariantSummary(name, list(seeds) if seeds is not None else list(range(n)), top1, mean, std, low, high, level,
-                         correct=correct, groups=None if groups is None else np.asarray(groups), ids=None if ids is None else list(ids))  # fmt: skip
+                         correct=correct, groups=None if groups is None else np.asarray(groups), ids=None if ids is None else list(ids),
+                         chance=float(chance), collapsed=collapsed_seeds(top1, chance))  # fmt: skip
     if groups is not None:
         iv = bootstrap_accuracy(correct.mean(0), groups, n_boot, level=level)
         out.sample_low, out.sample_high = iv.low, iv.high
@@ -233,11 +275,15 @@ class Verdict:
     sample_high: float
     seeds: tuple[int, int]
     apart: bool
+    collapsed: tuple[str, ...] = ()  # the collapsed seeds of either side, in words: then no difference is reported
 
     @property
     def text(self) -> str:
         """One honest sentence."""
         diff = f"{self.a} minus {self.b}: {100 * self.difference:+.1f} points"
+        if self.collapsed:
+            return (f"{diff}, but it rests on a collapsed seed ({'; '.join(self.collapsed)}): not a difference to report; "
+                    "rerun that seed or train longer")  # fmt: skip
         if min(self.seeds) < 2:
             return f"{diff}; cannot tell apart: one seed gives no spread to judge the difference by"
         seeds = f"over seeds [{100 * self.seed_low:+.1f}, {100 * self.seed_high:+.1f}]"
@@ -265,7 +311,9 @@ def compare(a: VariantSummary, b: VariantSummary, level: float = 0.95, n_boot: i
         sample_low, sample_high = iv.low, iv.high
     seed_apart = na > 1 and nb > 1 and not (seed_low <= 0 <= seed_high)
     sample_apart = math.isnan(sample_low) or not (sample_low <= 0 <= sample_high)
-    return Verdict(a.name, b.name, diff, seed_low, seed_high, sample_low, sample_high, (na, nb), bool(seed_apart and sample_apart))
+    collapsed = (*a.collapse_notes(), *b.collapse_notes())
+    apart = bool(seed_apart and sample_apart and not collapsed)
+    return Verdict(a.name, b.name, diff, seed_low, seed_high, sample_low, sample_high, (na, nb), apart, collapsed)
 
 
 @dataclass
@@ -287,10 +335,15 @@ class AblationResult:
         for s in self.variants.values():
             seed_iv = "-" if math.isnan(s.low) else f"[{100 * s.low:.1f}, {100 * s.high:.1f}]"
             perf_iv = "-" if math.isnan(s.sample_low) else f"[{100 * s.sample_low:.1f}, {100 * s.sample_high:.1f}]"
-            per = " ".join(f"{100 * t:.1f}" for t in s.top1)
+            per = " ".join(f"{100 * t:.1f}{'!' if k in s.collapsed else ''}" for k, t in enumerate(s.top1))
             rows.append(f"{s.name:24s} {len(s.top1):5d} {100 * s.mean:6.1f} {100 * s.std:5.1f} {seed_iv:>15s} {perf_iv:>16s}  {per}")
         level = next(iter(self.variants.values())).level if self.variants else 0.95
         rows.append(f"(top-1 %, {level:.0%} intervals: Student t over seeds; bootstrap over test performers of the seed mean)")
+        notes = [n for s in self.variants.values() for n in s.collapse_notes()]
+        if notes:
+            rows.append(f"! collapsed seed (within {100 * COLLAPSE_MARGIN:.0f} points of chance, or a gain over chance under "
+                        f"{COLLAPSE_RATIO:.0%} of its best sibling's): {'; '.join(notes)}. A comparison with its variant "
+                        "reports no difference: rerun that seed or train longer.")  # fmt: skip
         return "\n".join(rows)
 
     def as_dict(self) -> dict:
@@ -298,8 +351,8 @@ class AblationResult:
         return {"root": str(self.root), "variants": {n: {**s.as_dict(), "description": self.descriptions.get(n, "")} for n, s in self.variants.items()}}
 
 
-def _correctness(variant: Variant, per_seed: Mapping[int, Mapping[str, object]]) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """``(seeds, samples)`` correctness of a variant from its runs' score files, rows matched by id."""
+def _correctness(variant: Variant, per_seed: Mapping[int, Mapping[str, object]]) -> tuple[np.ndarray, list[str], np.ndarray, int]:
+    """``(seeds, samples)`` correctness of a variant from its runs' score files, rows matched by id; the groups; classes."""
     from .analysis import performer_of
     from .fusion import fuse
     from .scores import load_scores
@@ -320,7 +373,7 @@ def _correctness(variant: Variant, per_seed: Mapping[int, Mapping[str, object]])
         groups = np.array([performer_of(i) for i in ids])
     except ValueError:  # ids without a performer field: the samples themselves are the groups
         groups = np.arange(len(ids))
-    return np.stack(rows), ids, groups
+    return np.stack(rows), ids, groups, sc.num_classes
 
 
 def _collect(root: Path, variants: Sequence[Variant], seeds: Sequence[int], results: Mapping, level: float) -> AblationResult:
@@ -330,8 +383,8 @@ def _collect(root: Path, variants: Sequence[Variant], seeds: Sequence[int], resu
         missing = [str(r.work_dir) for runs in per_seed.values() for r in runs.values() if r.scores is None]
         if missing:
             raise ValueError(f"{v.name}: runs without test scores: {', '.join(missing)}")
-        correct, ids, groups = _correctness(v, per_seed)
-        out.variants[v.name] = summarise(v.name, correct, groups, list(seeds), ids, level)
+        correct, ids, groups, classes = _correctness(v, per_seed)
+        out.variants[v.name] = summarise(v.name, correct, groups, list(seeds), ids, level, chance=1 / classes)
     (root / "ablation.json").write_text(json.dumps(out.as_dict(), indent=2))
     (root / "ablation.txt").write_text(out.table() + "\n")
     return out

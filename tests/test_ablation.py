@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -253,3 +254,47 @@ def test_a_grid_killed_during_training_resumes_from_the_last_checkpoint(tmp_path
     # kill runs (and is logged) again, which the trainer's log does not undo
     assert steps.count(1) == 1 and steps[-1] == 6 and sorted(set(steps)) == [1, 2, 3, 4, 5, 6], steps
     assert (run / "results.json").exists() and res.variants["full"].correct.shape == (1, 552)
+
+
+# ------------------------------------------------------------------------------------------------
+# A collapsed seed: flagged, and no difference is built on it
+# ------------------------------------------------------------------------------------------------
+
+
+def _planted(name, per_seed_top1, n=200, chance=1 / 20, seed=0):
+    """Per seed, a known top-1 on ``n`` samples of 8 performers (rows at random positions), 20 classes."""
+    rng = np.random.default_rng(seed)
+    ids = _ids(8, n // 8)
+    correct = np.zeros((len(per_seed_top1), n), bool)
+    for k, t in enumerate(per_seed_top1):
+        correct[k, rng.permutation(n)[: round(t * n)]] = True
+    return summarise(name, correct, [int(i[9:12]) for i in ids], list(range(len(per_seed_top1))), ids, chance=chance)
+
+
+@pytest.mark.parametrize("top1,collapsed", [
+    ([0.415, 0.76], [0]),          # the review's run: full seed 0 at 41.5 %, seed 1 at 76 %
+    ([0.76, 0.415, 0.74], [1]),    # any position, any number of seeds
+    ([0.70, 0.76], []),            # siblings a few points apart: no collapse
+    ([0.55, 0.76], []),            # gain over chance 0.50 vs 0.71: more than two thirds of the best sibling's
+    ([0.40, 0.76], [0]),           # 0.35 vs 0.71: less than two thirds
+    ([0.08], [0]),                 # one seed within 5 points of chance (0.05)
+    ([0.08, 0.09], [0, 1]),        # every seed near chance: all collapsed, none is a sibling to trust
+    ([0.30], []),                  # one seed well above chance: nothing to compare with, not flagged
+])  # fmt: skip
+def test_a_seed_far_below_its_siblings_or_near_chance_is_flagged_as_collapsed(top1, collapsed):
+    s = _planted("full", top1)
+    assert s.collapsed == collapsed
+    assert s.as_dict()["collapsed"] == collapsed
+
+
+def test_a_verdict_built_on_a_collapsed_seed_reports_no_difference_and_says_why():
+    full, off = _planted("full", [0.415, 0.76]), _planted("no_attention", [0.72, 0.73, 0.71], seed=1)
+    v = compare(off, full)
+    assert v.difference > 0.1  # what the review's run read as "switching attention off gains 13 points"
+    assert not v.apart and v.collapsed == ("full seed 0 (41.5 %, its best sibling 76.0 %)",)
+    assert "collapsed seed" in v.text and "full seed 0" in v.text and "told apart" not in v.text, v.text
+    healthy = compare(_planted("no_attention", [0.60, 0.61, 0.62], seed=2), _planted("full", [0.75, 0.76, 0.76]))
+    assert healthy.apart and healthy.collapsed == () and "collapsed" not in healthy.text
+    result = ablation.AblationResult(Path("."), {"full": full, "no_attention": off}, {})
+    table = result.table()
+    assert "41.5!" in table and "collapsed" in table and "76.0!" not in table, table
