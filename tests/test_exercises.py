@@ -671,7 +671,7 @@ def test_no_answer_of_any_type_raises_in_any_predict_or_explore_check(answer):
         if ex.kind == "implement":
             continue
         context = {"ci": _CI, "spatial": _SPATIAL, "change": _change(), "top1": 0.05, "num_classes": 23, "results": [1, 2],
-                   "acc_copies": 0.9, "acc_others": 0.8, "cm": np.eye(3), "class_names": ["a", "b", "c"]}  # fmt: skip
+                   "acc_copies": 0.9, "acc_others": 0.8, "cm": np.eye(3), "class_names": ["a", "b", "c"], "effect": _UP}  # fmt: skip
         sig = ex.checker.__code__.co_varnames[1 : ex.checker.__code__.co_argcount]
         fb = exercises.run_check(ex.name, answer, **{k: v for k, v in context.items() if k in sig})
         assert isinstance(fb.message, str) and fb.message, ex.name
@@ -798,3 +798,83 @@ def test_a_policy_that_allows_reveals_reveals_and_a_wrong_policy_is_refused_by_n
     plain.hint("gate")
     assert exercises.summary(tmp_path / "p")["02b_build_one_block"]["gate"]["policies"] == [None]
     capsys.readouterr()
+
+
+# ------------------------------------------------------------------------------------------------
+# Checked experiments: bigger, smaller or cannot be told apart, judged by the interval
+# ------------------------------------------------------------------------------------------------
+
+_UP, _DOWN, _NOISE = Interval(0.05, 0.02, 0.08, 4, 0.95), Interval(-0.05, -0.08, -0.02, 4, 0.95), Interval(0.02, -0.01, 0.05, 4, 0.95)
+EFFECT_CHECKS = [("log_fusion_effect", "effect")]  # (exercise, the keyword of the measured Interval)
+
+
+@pytest.mark.parametrize("name,key", EFFECT_CHECKS)
+@pytest.mark.parametrize("effect,right", [(_UP, "bigger"), (_DOWN, "smaller"), (_NOISE, "cannot be told apart")])
+def test_a_checked_experiment_is_judged_by_its_interval_nudged_first_then_answered(name, key, effect, right):
+    ex = exercises.get(name)
+    assert ex.kind == "predict" and ex.nudge and ex.hint and ex.explanation
+    assert exercises.run_check(name, right, **{key: effect}).passed
+    assert exercises.run_check(name, f"  {right.upper()} ", **{key: effect}).passed  # case and spaces do not matter
+    assert ex.solution(**{key: effect}) == right
+    for wrong in {"bigger", "smaller", "cannot be told apart"} - {right}:
+        first = exercises.run_check(name, wrong, **{key: effect})
+        second = exercises.run_check(name, wrong, misses=1, **{key: effect})
+        assert not first.passed and not second.passed
+        assert ex.nudge in first.message and "points [" not in first.message and "Why:" not in first.message, first.message
+        assert right in second.message and "Why:" in second.message and "points [" in second.message, second.message
+
+
+def test_a_positive_point_estimate_inside_the_noise_is_not_bigger():
+    fb = exercises.run_check("log_fusion_effect", "bigger", misses=1, effect=_NOISE)
+    assert not fb.passed and "contains 0" in fb.message and "+2.0 points [-1.0, +5.0]" in fb.message, fb.message
+    assert exercises.run_check("log_fusion_effect", "smaller", effect=Interval(-0.0, -0.0, 0.0, 4, 0.95)).passed is False
+    assert exercises.run_check("log_fusion_effect", "cannot be told apart", effect=Interval(0.0, 0.0, 0.0, 4, 0.95)).passed
+
+
+@pytest.mark.parametrize("answer", [None, 1, "yes", "", ["bigger"], True, "big", float("nan"), b"bigger", object()])
+def test_odd_answers_to_a_checked_experiment_are_said_not_raised(answer):
+    for name, key in EFFECT_CHECKS:
+        fb = exercises.run_check(name, answer, **{key: _UP})
+        assert not fb.passed and not fb.readable and "Traceback" not in fb.message, (name, answer, fb.message)
+    fb = exercises.run_check("ablation_effect", answer, verdicts={"no_attention": _verdict(-0.2, apart=True)}, variant="no_attention")
+    assert not fb.passed and not fb.readable and "Traceback" not in fb.message, fb.message
+
+
+def test_log_fusion_sums_weighted_log_probabilities_by_sample_id():
+    from aagcn_lab.exercises.experiments import log_fusion
+
+    ids = ["a", "b", "c"]
+    p = {"j": np.array([[0.7, 0.3], [0.2, 0.8], [0.5, 0.5]]), "b": np.array([[0.1, 0.9], [0.6, 0.4], [0.3, 0.7]])}
+    scores = {"j": Scores(ids, p["j"], np.array([0, 1, 1])), "b": Scores(ids[::-1], p["b"][::-1], np.array([1, 1, 0]))}
+    fused = log_fusion(scores, {"j": 2.0, "b": 1.0})
+    assert fused.frame_dir == ids
+    np.testing.assert_allclose(fused.probs, 2 * np.log(p["j"]) + np.log(p["b"]), atol=1e-12)
+
+
+def _verdict(difference, apart, collapsed=()):
+    from aagcn_lab.ablation import Verdict
+
+    low, high = (difference - 0.05, difference + 0.05) if apart else (difference - 0.2, difference + 0.2)
+    return Verdict("no_attention", "full", difference, low, high, low, high, (2, 2), apart, tuple(collapsed))
+
+
+def test_the_ablation_experiment_is_judged_by_the_verdict_and_never_by_a_collapsed_seed():
+    lost = {"no_attention": _verdict(-0.2, apart=True), "fixed_graph": _verdict(-0.01, apart=False)}
+    assert exercises.run_check("ablation_effect", "smaller", verdicts=lost, variant="no_attention").passed
+    assert exercises.run_check("ablation_effect", "cannot be told apart", verdicts=lost, variant="fixed_graph").passed
+    fb = exercises.run_check("ablation_effect", "smaller", misses=1, verdicts=lost, variant="fixed_graph")
+    assert not fb.passed and "fixed_graph lost 1.0 points" in fb.message and "cannot be told apart" in fb.message, fb.message
+    # no variant named (or one not in the run): the variant that lost most is judged, and the message says so
+    fb = exercises.run_check("ablation_effect", "smaller", verdicts=lost, variant=None)
+    assert fb.passed and "no_attention" in fb.message, fb.message
+    gained = {"no_attention": _verdict(0.129, apart=True)}
+    fb = exercises.run_check("ablation_effect", "bigger", verdicts=gained, variant="no_attention")
+    assert fb.passed and "gained 12.9 points" in fb.message, fb.message
+    # the review's run: full seed 0 collapsed; the +12.9 is not a finding, whatever its intervals
+    broken = {"no_attention": _verdict(0.129, apart=False, collapsed=["full seed 0 (41.5 %, its best sibling 76.1 %)"])}
+    fb = exercises.run_check("ablation_effect", "cannot be told apart", verdicts=broken, variant="no_attention")
+    assert fb.passed and "collapsed seed" in fb.message and "full seed 0" in fb.message, fb.message
+    first = exercises.run_check("ablation_effect", "bigger", verdicts=broken, variant="no_attention")
+    assert not first.passed and "collapsed" in first.message and "Why:" not in first.message, first.message
+    second = exercises.run_check("ablation_effect", "bigger", misses=1, verdicts=broken, variant="no_attention")
+    assert not second.passed and "collapsed seed" in second.message and "cannot be told apart" in second.message, second.message

@@ -63,6 +63,73 @@ register(
 )  # fmt: skip
 
 
+def _effect_word(verdict: Any) -> str:
+    """The verdict as a checked experiment's answer: told apart -> by its sign; else (a collapsed seed too) cannot be told apart."""
+    from .experiments import EFFECTS
+
+    if verdict.collapsed or not verdict.apart:
+        return EFFECTS[2]
+    return EFFECTS[0] if verdict.difference > 0 else EFFECTS[1]
+
+
+def _judged(verdicts: Mapping[str, Any], variant: Any) -> str:
+    """The variant a learner named (``my_prediction``) when this run compares it with full, else the one that lost most."""
+    named = {v.lower(): v for v in verdicts}
+    if isinstance(variant, str) and variant.strip().lower() in named:
+        return named[variant.strip().lower()]
+    return _loses_most(verdicts)
+
+
+def _effect_solution(verdicts: Mapping[str, Any] | None = None, variant: Any = None, **_) -> str:
+    if not verdicts:
+        raise TypeError("needs the notebook's verdicts (variant -> ablation.Verdict against full)")
+    return _effect_word(verdicts[_judged(verdicts, variant)])
+
+
+def _check_ablation_effect(answer, verdicts: Mapping[str, Any], variant: Any = None) -> str:
+    from .experiments import EFFECTS
+
+    said = read_choice(answer, EFFECTS, "your prediction")
+    name = _judged(verdicts, variant)
+    v, truth = verdicts[name], _effect_word(verdicts[name])
+    named = isinstance(variant, str) and variant.strip().lower() == name.lower()
+    which = "" if named else " (the variant that lost most; name yours in my_prediction to have it judged)"
+    measured = f"against full {name}{which} {_moved(v)}"
+    if v.collapsed:
+        reading = (f"but the comparison rests on a collapsed seed ({'; '.join(v.collapsed)}): no difference to report, "
+                   "so cannot be told apart until that seed is rerun or trained longer")  # fmt: skip
+        nudge = "read the table's per-seed numbers first: is every seed of both variants a run that learned? (a ! marks a collapsed one)"
+    elif min(v.seeds) < 2:
+        reading, nudge = "with one seed there is no spread to judge by: cannot be told apart", _EFFECT_NUDGE
+    elif truth == EFFECTS[2]:
+        reading = ("the verdict's intervals (over seeds and over test performers) do not both exclude 0: cannot be told "
+                   "apart")  # fmt: skip
+        nudge = _EFFECT_NUDGE
+    else:
+        reading, nudge = f"both intervals exclude 0: {truth}", _EFFECT_NUDGE
+    if said != truth:
+        raise Wrong(f"you said {said!r}; {measured}, {reading}", nudge=nudge)
+    return f"yes: {measured}, {reading}"
+
+
+_EFFECT_NUDGE = ("read the verdict of your variant above: 'bigger' or 'smaller' needs both intervals (over seeds and over "
+                 "test performers) on one side of 0, and no collapsed seed under it.")  # fmt: skip
+
+register(
+    "ablation_effect", "predict", NB08,
+    "before the runs: against the full model, will the top-1 of the variant you named be 'bigger', 'smaller', or will "
+    "the two 'cannot be told apart' with these seeds?",
+    _effect_solution, _check_ablation_effect,
+    explanation="a difference counts only when the interval over seeds and the interval over test performers both "
+                "exclude 0, and no seed under it collapsed; with two seeds the t quantile is 12.7, so only a large and "
+                "steady difference clears it.",
+    hint="compare the size you expect with the spread between two seeds of the same variant: a difference smaller than "
+         "that spread cannot be told apart.",
+    nudge=_EFFECT_NUDGE,
+    stub="my_effect",
+)  # fmt: skip
+
+
 def seed_interval_solution(top1: Sequence[float], level: float = 0.95) -> tuple[float, float]:
     """The Student-t interval of the mean of per-seed accuracies: mean -/+ t(n - 1) * sd / sqrt(n)."""
     from ..ablation import t_quantile

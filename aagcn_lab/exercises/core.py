@@ -167,7 +167,7 @@ def exercises_of(notebook: str) -> list[Exercise]:
 
 
 # the modules that register exercises (importing one registers its exercises); add yours here
-MODULES = ("graphs", "block", "evaluation", "ablation", "realdata")
+MODULES = ("graphs", "block", "evaluation", "ablation", "realdata", "experiments")
 
 
 def _load_all() -> None:
