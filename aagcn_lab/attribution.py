@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .model.modes import eval_mode
+
 __all__ = [
     "Attribution",
     "METHODS",
@@ -97,22 +99,9 @@ def _choose(logits: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
     return target
 
 
-class _EvalMode:
-    """Eval mode (BN running statistics, no dropout) for the duration, then the model's own mode."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.model, self.was = model, model.training
-
-    def __enter__(self) -> None:
-        self.model.eval()
-
-    def __exit__(self, *exc) -> None:
-        self.model.train(self.was)
-
-
 def _input_gradient(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(gradient of the chosen logit w.r.t. x, chosen classes)``, in eval mode (samples are independent there)."""
-    with _EvalMode(model), torch.enable_grad():
+    with eval_mode(model), torch.enable_grad():
         xin = x.detach().clone().requires_grad_(True)
         logits = model(xin)
         chosen = _choose(logits, target)
@@ -175,7 +164,7 @@ def integrated_gradients(model: torch.nn.Module, x, target: Sequence[int] | None
         raise ValueError(f"steps must be a positive whole number, got {steps!r}")
     base = _baseline(x, baseline)
     if target is None:
-        with _EvalMode(model), torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             target = model(x).argmax(1)
     total = torch.zeros_like(x)
     for k in range(steps):
@@ -190,7 +179,7 @@ def grad_cam(model: torch.nn.Module, x, target: Sequence[int] | None = None) -> 
     x, target = _prepare(model, x, target)
     if not (hasattr(model, "forward_features") and hasattr(model, "forward_head")):
         raise TypeError(f"grad_cam needs a model with forward_features and forward_head (an AAGCN), got {type(model).__name__}")
-    with _EvalMode(model), torch.enable_grad():
+    with eval_mode(model), torch.enable_grad():
         feat = model.forward_features(x.detach())  # (N, M, C, T', V)
         logits = model.forward_head(feat)
         chosen = _choose(logits, target)
