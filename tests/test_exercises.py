@@ -805,7 +805,7 @@ def test_a_policy_that_allows_reveals_reveals_and_a_wrong_policy_is_refused_by_n
 # ------------------------------------------------------------------------------------------------
 
 _UP, _DOWN, _NOISE = Interval(0.05, 0.02, 0.08, 4, 0.95), Interval(-0.05, -0.08, -0.02, 4, 0.95), Interval(0.02, -0.01, 0.05, 4, 0.95)
-EFFECT_CHECKS = [("log_fusion_effect", "effect")]  # (exercise, the keyword of the measured Interval)
+EFFECT_CHECKS = [("log_fusion_effect", "effect"), ("graph_gradient_effect", "effect"), ("body_scale_effect", "effect")]  # (exercise, keyword)
 
 
 @pytest.mark.parametrize("name,key", EFFECT_CHECKS)
@@ -878,3 +878,33 @@ def test_the_ablation_experiment_is_judged_by_the_verdict_and_never_by_a_collaps
     assert not first.passed and "collapsed" in first.message and "Why:" not in first.message, first.message
     second = exercises.run_check("ablation_effect", "bigger", misses=1, verdicts=broken, variant="no_attention")
     assert not second.passed and "collapsed seed" in second.message and "cannot be told apart" in second.message, second.message
+
+
+def test_a_probe_without_training_reproduces_the_runs_scores_and_sees_a_change(tmp_path):
+    """probe_scores under the run's own protocol equals the run's score file sample by sample (so a paired comparison
+    measures only the change made), a scaled body or a graph without its gradient part changes the scores, and
+    decay_only leaves B_k = f * A_k in every layer and the trained model untouched."""
+    from aagcn_lab import analysis
+    from aagcn_lab.exercises.experiments import decay_only, probe_scores
+    from aagcn_lab.model.checkpoint import load_checkpoint
+    from aagcn_lab.scores import load_scores
+    from aagcn_lab.train.config import preset
+    from aagcn_lab.train.trainer import train
+
+    cfg = preset("builtin_b", work_dir=str(tmp_path / "b"), epochs=1, max_steps=3, test_clips=1, clip_len=16, val_split="",
+                 progress=False, tensorboard=False, **{"model.base_channels": 8, "model.num_stages": 2})  # fmt: skip
+    run = train(cfg)
+    saved = load_scores(run.scores)
+    same = probe_scores(run.checkpoint, num_clips=1)
+    assert sorted(same.frame_dir) == sorted(saved.frame_dir)
+    np.testing.assert_allclose(same.reorder(saved.frame_dir).probs, saved.probs, atol=1e-5)
+    bigger = probe_scores(run.checkpoint, keypoints=lambda kp: kp * 1.5, num_clips=1)
+    assert np.abs(bigger.reorder(saved.frame_dir).probs - saved.probs).max() > 1e-4
+    model = load_checkpoint(run.checkpoint)
+    changes = analysis.graph_changes(model, run.checkpoint)
+    before = [b.gcn.A.detach().clone() for b in model.backbone.gcn]
+    stripped = decay_only(model, changes)
+    for layer, change in zip(stripped.backbone.gcn, changes):
+        np.testing.assert_allclose(layer.gcn.A.detach().double().numpy(), change.factor * change.initial, atol=1e-6)
+    assert all(torch.equal(b.gcn.A, k) for b, k in zip(model.backbone.gcn, before))  # a copy: the trained model stays
+    assert analysis.compare_streams(probe_scores(run.checkpoint, model=stripped, num_clips=1), saved).groups > 1

@@ -18,7 +18,7 @@ import numpy as np
 
 from .core import Wrong, read_choice, register
 
-__all__ = ["EFFECTS", "effect_word", "effect_text", "log_fusion"]
+__all__ = ["EFFECTS", "effect_word", "effect_text", "log_fusion", "probe_scores", "decay_only"]
 
 EFFECTS = ("bigger", "smaller", "cannot be told apart")
 
@@ -57,6 +57,41 @@ def _effect_solution(effect: Any = None, **_: Any) -> str:
     return effect_word(effect.low, effect.high)
 
 
+def probe_scores(checkpoint: Any, model: Any = None, keypoints: Any = None, num_clips: int = 10) -> Any:
+    """The test-split :class:`~aagcn_lab.scores.Scores` of ``model`` (default: the checkpoint's own) under the
+    checkpoint's test protocol (data, split, stream, clip length; ``num_clips`` clips), each record's keypoints first
+    passed through ``keypoints`` when given: an experiment without training, compared with the run's own score file
+    sample by sample (test-time sampling is deterministic)."""
+    from ..data import SkeletonDataset
+    from ..data.annotations import resolve_annotations
+    from ..model.checkpoint import read_checkpoint
+    from ..train.evaluation import evaluate
+
+    info = read_checkpoint(checkpoint)
+    model = info.build_model() if model is None else model
+    run = info.provenance
+    records = resolve_annotations(run.ann_file or "builtin", model.cfg.layout if isinstance(model.cfg.layout, str) else "").select(run.eval_split)
+    if keypoints is not None:
+        records = [{**r, "keypoint": keypoints(np.asarray(r["keypoint"]))} for r in records]
+    data = SkeletonDataset(records, None, feat=run.feat or "j", mode="test", clip_len=run.clip_len or 100, num_clips=num_clips,
+                           layout=model.cfg.layout, num_person=model.cfg.num_person, protocol=run.protocol)  # fmt: skip
+    return evaluate(model.eval(), data)
+
+
+def decay_only(model: Any, changes: Any) -> Any:
+    """A copy of ``model`` whose learned graphs ``B_k`` keep only what weight decay did (``f * A_k``), the gradient part
+    removed (``changes``: :func:`aagcn_lab.analysis.graph_changes` of the model)."""
+    import copy
+
+    import torch
+
+    out = copy.deepcopy(model)
+    with torch.no_grad():
+        for block, change in zip(out.backbone.gcn, changes):
+            block.gcn.A.copy_(torch.as_tensor(change.factor * change.initial, dtype=block.gcn.A.dtype))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------
 # 06: fusing log-probabilities
 # ------------------------------------------------------------------------------------------------
@@ -93,5 +128,64 @@ register(
                 "Whether that handful of samples moves top-1 beyond the noise of a few test performers is what the "
                 "interval says: a difference counts only when its interval excludes 0.",
     nudge=_NUDGE_06,
+    stub="my_effect",
+)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+# 03: the learned graphs without their gradient part
+# ------------------------------------------------------------------------------------------------
+
+NB03 = "03_learned_adjacency"
+
+_NUDGE_03 = ("the printout gives the top-1 of the model with B_k = f * A_k minus that of the trained model, and its interval "
+             "over test performers. 'bigger' or 'smaller' needs the whole interval on one side of 0.")  # fmt: skip
+
+
+def _check_graph_gradient(answer: Any, effect: Any) -> str:
+    return _check_effect(answer, effect, "top-1 with the gradient part removed minus the trained model's", _NUDGE_03)
+
+
+register(
+    "graph_gradient_effect", "predict", NB03,
+    "set every layer's B_k to f * A_k (what weight decay alone would have left, the gradient part removed) and test "
+    "again: will top-1 be 'bigger', 'smaller', or will the two 'cannot be told apart' (the interval contains 0)?",
+    _effect_solution, _check_graph_gradient,
+    hint="section 2 printed how large the gradient part is next to ||A_k|| in each layer; the rest of the network (and "
+         "alpha * C_k) was trained around the learned B_k, not around f * A_k.",
+    explanation="a part's size does not say how much the model leans on it: the other weights were trained with the "
+                "learned B_k. Removing the gradient part changes top-1 beyond the noise only if the network relied on "
+                "those small changes; the interval over test performers says whether it did here.",
+    nudge=_NUDGE_03,
+    stub="my_effect",
+)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+# 05: the bone stream on larger bodies
+# ------------------------------------------------------------------------------------------------
+
+NB05 = "05_four_streams"
+
+_NUDGE_05 = ("the printout gives the bone stream's top-1 on the scaled test bodies minus its top-1 on the real ones, "
+             "and the interval over test performers. Which side of 0 is the interval on, or does it hold 0?")  # fmt: skip
+
+
+def _check_body_scale(answer: Any, effect: Any) -> str:
+    return _check_effect(answer, effect, "the bone stream's top-1 on bodies scaled by the factor minus on the real ones", _NUDGE_05)
+
+
+register(
+    "body_scale_effect", "predict", NB05,
+    "scale every test skeleton by a factor (every bone longer by the same fraction) and test the trained bone stream "
+    "again: will its top-1 be 'bigger', 'smaller', or will the two 'cannot be told apart' (the interval contains 0)?",
+    _effect_solution, _check_body_scale,
+    hint="the normalisation centres and turns each skeleton but does not rescale it, so the bone stream sees every bone "
+         "longer. Did training show it bodies of other sizes (the built-in preset has no scale augmentation)?",
+    explanation="a bone vector carries its length; without scale augmentation the stream saw only the training "
+                "performers' sizes. A change beyond the interval says the stream leans on absolute bone length (body "
+                "shape) rather than on directions alone; one within it says this much scaling does not matter here. "
+                "Training with options={'augment': {'scale': 0.2}} teaches the stream to ignore size.",
+    nudge=_NUDGE_05,
     stub="my_effect",
 )  # fmt: skip
