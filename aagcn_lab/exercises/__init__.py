@@ -58,7 +58,9 @@ then add the module's name to :data:`core.MODULES`. Checkers of predict/explore 
 the answer; they are registered with a ``hint`` and a ``nudge``.
 
 Modules: :mod:`.core` (framework), :mod:`.graphs` (01, 02b, 03), :mod:`.block` (02, 02b: the unit
-in stages, :func:`~.block.check_unit`), :mod:`.evaluation` (04-07).
+in stages, :func:`~.block.check_unit`), :mod:`.evaluation` (04-07), :mod:`.ablation` (08),
+:mod:`.experiments` (the checked experiments of 03, 05, 06: a prediction ``"bigger"`` / ``"smaller"`` /
+``"cannot be told apart"`` judged by the effect's interval; 08's is in :mod:`.ablation`).
 """
 
 from .core import (
