@@ -908,3 +908,9 @@ def test_a_probe_without_training_reproduces_the_runs_scores_and_sees_a_change(t
         np.testing.assert_allclose(layer.gcn.A.detach().double().numpy(), change.factor * change.initial, atol=1e-6)
     assert all(torch.equal(b.gcn.A, k) for b, k in zip(model.backbone.gcn, before))  # a copy: the trained model stays
     assert analysis.compare_streams(probe_scores(run.checkpoint, model=stripped, num_clips=1), saved).groups > 1
+
+
+def test_the_variant_that_lost_most_is_not_called_noise_when_a_seed_collapsed():
+    broken = {"no_attention": _verdict(0.118, apart=False, collapsed=["full seed 0 (46.0 %, its best sibling 74.8 %)"])}
+    fb = exercises.run_check("ablation_loses_most", "no_attention", verdicts=broken)
+    assert "collapsed seed" in fb.message and "full seed 0" in fb.message and "noise" not in fb.message, fb.message

@@ -36,6 +36,8 @@ def _check_loses_most(answer, verdicts: Mapping[str, Any]) -> str:
     name = read_choice(answer, list(verdicts), "your variant")
     worst, said = verdicts[_loses_most(verdicts)], verdicts[name]
     noise = "larger than the seeds and the test set make of it" if worst.apart else "but not distinguishable from noise with these seeds"
+    if getattr(worst, "collapsed", ()):
+        noise = f"but that rests on a collapsed seed ({'; '.join(worst.collapsed)}): no difference to report"
     if len(verdicts) == 1:
         return (f"{name} is the only variant this run compares with full, so the prediction could not miss: against full "
                 f"it {_moved(worst)}, {noise}. Run at least three variants (e.g. variants=\"full,no_attention,fixed_graph\") "
