@@ -187,7 +187,7 @@ def _build_presets() -> dict[str, dict]:
         out[f"ucla_aagcn_{feat}"] = dict(
             _UCLA_COMMON, feat=feat, epochs=65, repeat=5, lr_schedule="step", lr_steps=[50], model={"num_person": 1}, log_interval=50,
         )  # fmt: skip
-        # ... and the CPU preset (cosine, one pass per epoch; 100 epochs: about 12.5 min a stream on 2 idle cores, and the
+        # ... and the CPU preset (cosine, one pass per epoch; 100 epochs: about 12.7 min a stream on 2 idle cores, and the
         # static streams, still underfitted at 60 epochs, catch up with motion, which fusion needs)
         out[f"ucla_cpu_{feat}"] = dict(_UCLA_COMMON, feat=feat, epochs=100, repeat=1, model=dict(UCLA_CPU_MODEL), log_interval=20)
     return out
