@@ -325,9 +325,9 @@ def counted_axis(noun: str, labels: Sequence[str] | None = None) -> Callable[[in
 # ------------------------------------------------------------------------------------------------
 
 
-def _short(x: Any) -> str:
+def _short(x: Any, limit: int = 60) -> str:
     text = repr(x)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _plain(x: Any) -> Any:
@@ -555,10 +555,7 @@ def _update_record(run_root: str | os.PathLike, notebook: str, name: str, kind: 
 def _short_repr(answer: Any, limit: int = 200) -> str:
     """A predict/explore answer as the record keeps it (what a learner wrote; run-dependent answers are compared
     across runs from it)."""
-    if hasattr(answer, "tolist"):
-        answer = answer.tolist()
-    text = repr(answer)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return _short(answer.tolist() if hasattr(answer, "tolist") else answer, limit)
 
 
 def summary(run_root: str | os.PathLike) -> dict[str, dict[str, dict]]:
