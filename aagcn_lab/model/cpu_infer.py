@@ -15,6 +15,14 @@ out ``(N, T, V, C)`` (oneDNN's fastest layout for these 1x1 and ``(k, 1)`` convo
 means of the attention reduce in memory order), the K aggregations written side by side, and the
 residuals, ReLUs and attention applied in place. Absent persons are shared as in the model.
 
+``dtype=torch.bfloat16`` (or ``"bf16"``) is the reduced-precision option, never a default: the
+convolutions, the aggregation and the embeddings run in bfloat16 (oneDNN's AVX-512 BF16 / AMX
+kernels where the CPU has them: about 2x the fp32 rate on the bench machine), while data BN, the
+data-dependent graph ``C_k`` (a tanh or softmax of sums over ``C_e * T``), the attention gates and
+the head stay in float32, and the logits are float32. Its accuracy against fp32 is measured, not
+assumed (README, Performance). The default keeps the model's own dtype (float32, or float64 in the
+exactness tests).
+
 The object is a **snapshot**: it holds copies of the weights and BN statistics taken when it was
 made. After the weights change (a training step, ``load_state_dict``), make a new one; evaluation
 prepares once per evaluation. Where the fast path does not apply -- a model or input off the CPU,
@@ -37,7 +45,18 @@ from .modes import eval_mode
 if TYPE_CHECKING:
     from .aagcn import AAGCN, AAGCNBlock, AdaptiveGraphConv
 
-__all__ = ["prepare_inference", "PreparedAAGCN", "fold_batch_norm"]
+__all__ = ["prepare_inference", "PreparedAAGCN", "fold_batch_norm", "inference_dtype"]
+
+DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp64": torch.float64, "float64": torch.float64}
+
+
+def inference_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
+    """``None`` (the model's own dtype), a ``torch.dtype`` or its name (``"fp32"``, ``"bf16"``, ...), else ValueError."""
+    if dtype is None or isinstance(dtype, torch.dtype) and dtype in DTYPES.values():
+        return dtype
+    if isinstance(dtype, str) and dtype.lower() in DTYPES:
+        return DTYPES[dtype.lower()]
+    raise ValueError(f"inference dtype must be one of {sorted(DTYPES)} (or None: the model's own), got {dtype!r}")
 
 
 def fold_batch_norm(conv_weight: Tensor, conv_bias: Tensor, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
@@ -51,8 +70,8 @@ def fold_batch_norm(conv_weight: Tensor, conv_bias: Tensor, bn: nn.BatchNorm2d) 
     return conv_weight * s.view(-1, *([1] * (conv_weight.dim() - 1))), (conv_bias - bn.running_mean) * s + bn.bias
 
 
-def _copy(t: Tensor) -> Tensor:
-    return t.detach().clone()
+def _copy(t: Tensor, dtype: torch.dtype | None = None) -> Tensor:
+    return t.detach().to(dtype, copy=True)
 
 
 class _Conv:
@@ -63,15 +82,17 @@ class _Conv:
     64-768 and ``C_out`` of 64-256).
     """
 
-    def __init__(self, weight: Tensor, bias: Tensor, bn: nn.BatchNorm2d, stride: tuple = (1, 1), padding: tuple = (0, 0)) -> None:
-        w, self.bias = fold_batch_norm(weight, bias, bn)
-        self.weight = w.contiguous(memory_format=torch.channels_last)
+    def __init__(
+        self, weight: Tensor, bias: Tensor, bn: nn.BatchNorm2d, stride: tuple = (1, 1), padding: tuple = (0, 0), dtype: torch.dtype | None = None
+    ) -> None:
+        w, b = fold_batch_norm(weight, bias, bn)  # folded in the model's precision, then rounded once
+        self.weight, self.bias = w.to(dtype).contiguous(memory_format=torch.channels_last), b.to(dtype)
         self.stride, self.padding = stride, padding
 
     @classmethod
-    def of(cls, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> _Conv:
+    def of(cls, conv: nn.Conv2d, bn: nn.BatchNorm2d, dtype: torch.dtype | None = None) -> _Conv:
         """``bn(conv(x))`` folded."""
-        return cls(conv.weight, conv.bias, bn, conv.stride, conv.padding)
+        return cls(conv.weight, conv.bias, bn, conv.stride, conv.padding, dtype)
 
     def __call__(self, x: Tensor) -> Tensor:
         y = F.conv2d(x.permute(0, 3, 1, 2), self.weight, self.bias, self.stride, self.padding)
@@ -81,17 +102,17 @@ class _Conv:
 class _Unit:
     """One :class:`~aagcn_lab.model.aagcn.AdaptiveGraphConv`, prepared: ``(N, T, V, C) -> (N, T, V, C_out)``."""
 
-    def __init__(self, gcn: AdaptiveGraphConv) -> None:
-        self.k = gcn.num_subset
-        self.static = _copy(gcn.static_graph())  # (K, V, V)
+    def __init__(self, gcn: AdaptiveGraphConv, dtype: torch.dtype | None = None) -> None:
+        self.k, self.dtype = gcn.num_subset, dtype
+        self.static = _copy(gcn.static_graph())  # (K, V, V), in the model's precision
         self.alpha = _copy(gcn.alpha) if hasattr(gcn, "alpha") else None
         self.embedding = None  # theta_k / phi_k of all subsets as one (K*2*C_e, C) matrix and bias
         if gcn.data_dependent:
             w, b = gcn.embedding_weights()
-            self.embedding = (w.flatten(1), b[:, None])
+            self.embedding = (_copy(w.flatten(1), dtype), _copy(b[:, None], dtype))
             self.data_graph_of_embeddings = gcn.data_graph_of_embeddings  # reads only the unit's sizes
-        self.conv = _Conv(*gcn.stacked_weights(), gcn.bn)  # BN(sum_k W_k ...) in one convolution
-        self.down = None if isinstance(gcn.down, nn.Identity) else _Conv.of(gcn.down[0], gcn.down[1])
+        self.conv = _Conv(*gcn.stacked_weights(), gcn.bn, dtype=dtype)  # BN(sum_k W_k ...) in one convolution
+        self.down = None if isinstance(gcn.down, nn.Identity) else _Conv.of(gcn.down[0], gcn.down[1], dtype)
         self.spatial = (_copy(gcn.conv_sa.weight), _copy(gcn.conv_sa.bias), 1, gcn.conv_sa.padding) if gcn.use_spatial else None
         self.temporal = (_copy(gcn.conv_ta.weight), _copy(gcn.conv_ta.bias), 1, gcn.conv_ta.padding) if gcn.use_temporal else None
         fc = (gcn.fc1c.weight, gcn.fc1c.bias, gcn.fc2c.weight, gcn.fc2c.bias) if gcn.use_channel else None
@@ -104,13 +125,13 @@ class _Unit:
         n, t, v, c = x.shape
         w, b = self.embedding
         emb = torch.matmul(w, x.view(n, t * v, c).transpose(1, 2)).add_(b)  # per sample (K*2*C_e, C) @ (C, T*V)
-        c_k = self.data_graph_of_embeddings(emb.view(n, -1, t, v))
+        c_k = self.data_graph_of_embeddings(emb.view(n, -1, t, v).to(self.static.dtype))  # sums over C_e*T in full precision
         return self.static + c_k if self.alpha is None else self.static + self.alpha * c_k
 
     def __call__(self, x: Tensor) -> Tensor:
         n, t, v, c = x.shape
         k = self.k
-        gt = self.graph(x).movedim(-1, -3).reshape(-1, v * k, v)  # [(w, k), v] = G_k[v, w], per sample or shared
+        gt = self.graph(x).movedim(-1, -3).reshape(-1, v * k, v).to(x.dtype)  # [(w, k), v] = G_k[v, w], per sample or shared
         agg = x.new_empty((n, t, v * k, c))  # (N, T, W*K, C): sum_v G_k[v, w] x[.., v, :] for every (w, k)
         for i in range(n):  # one batched product over T per sample
             torch.bmm(gt[i if len(gt) > 1 else 0].expand(t, v * k, v), x[i], out=agg[i])
@@ -119,29 +140,31 @@ class _Unit:
         return self.attend(y.relu_())
 
     def attend(self, y: Tensor) -> Tensor:
-        """Spatial, temporal, channel attention in place, ``y * (1 + a)``; the means reduce in memory order."""
+        """Spatial, temporal, channel attention in place, ``y * (1 + a)``; the means reduce in memory order
+        (the gates in the model's precision when ``y`` is bf16: they are small)."""
         n, t, v, c = y.shape
+        full = self.static.dtype
         if self.spatial is not None:
-            a = torch.sigmoid(F.conv1d(y.mean(1).transpose(1, 2).contiguous(), *self.spatial))[:, 0]  # (N, V)
-            y.mul_(1 + a.view(n, 1, v, 1))
+            a = torch.sigmoid(F.conv1d(y.mean(1, dtype=full).transpose(1, 2).contiguous(), *self.spatial))[:, 0]  # (N, V)
+            y.mul_((1 + a).to(y.dtype).view(n, 1, v, 1))
         if self.temporal is not None:
-            a = torch.sigmoid(F.conv1d(y.mean(2).transpose(1, 2).contiguous(), *self.temporal))[:, 0]  # (N, T)
-            y.mul_(1 + a.view(n, t, 1, 1))
+            a = torch.sigmoid(F.conv1d(y.mean(2, dtype=full).transpose(1, 2).contiguous(), *self.temporal))[:, 0]  # (N, T)
+            y.mul_((1 + a).to(y.dtype).view(n, t, 1, 1))
         if self.channel is not None:
             w1, b1, w2, b2 = self.channel
-            a = torch.sigmoid(F.linear(F.relu(F.linear(y.mean((1, 2)), w1, b1)), w2, b2))  # (N, C)
-            y.mul_(1 + a.view(n, 1, 1, c))
+            a = torch.sigmoid(F.linear(F.relu(F.linear(y.mean((1, 2), dtype=full), w1, b1)), w2, b2))  # (N, C)
+            y.mul_((1 + a).to(y.dtype).view(n, 1, 1, c))
         return y
 
 
 class _Block:
     """One :class:`~aagcn_lab.model.aagcn.AAGCNBlock`, prepared: ``ReLU(tcn(gcn(x)) + residual(x))`` in place."""
 
-    def __init__(self, block: AAGCNBlock) -> None:
-        self.unit = _Unit(block.gcn)
-        self.tcn = _Conv.of(block.tcn.conv, block.tcn.bn)
+    def __init__(self, block: AAGCNBlock, dtype: torch.dtype | None = None) -> None:
+        self.unit = _Unit(block.gcn, dtype)
+        self.tcn = _Conv.of(block.tcn.conv, block.tcn.bn, dtype)
         self.kind = block.residual_kind
-        self.residual = _Conv.of(block.residual.conv, block.residual.bn) if self.kind == "conv" else None
+        self.residual = _Conv.of(block.residual.conv, block.residual.bn, dtype) if self.kind == "conv" else None
 
     def __call__(self, x: Tensor) -> Tensor:
         out = self.tcn(self.unit(x))
@@ -156,18 +179,20 @@ class PreparedAAGCN:
     """An :class:`~aagcn_lab.model.aagcn.AAGCN` prepared for CPU inference (see the module docstring).
 
     ``prepared(x)`` gives the logits of eval-mode ``model(x)``, ``prepared.forward_test(x)`` the
-    clip-averaged probabilities of ``model.forward_test(x)``; ``model`` is the model it was made from.
+    clip-averaged probabilities of ``model.forward_test(x)``; ``model`` is the model it was made from,
+    ``dtype`` the precision of its convolutions (``None``: the model's own).
     """
 
-    def __init__(self, model: AAGCN) -> None:
+    def __init__(self, model: AAGCN, dtype: torch.dtype | str | None = None) -> None:
         self.model = model.eval()
+        self.dtype = inference_dtype(dtype)
         self.blocks: list[_Block] | None = None
         if next(model.parameters()).device.type != "cpu":
             return  # nothing to prepare: __call__ runs the model
         bb = model.backbone
         with torch.no_grad():
             self.embed = self._data_bn(bb.data_bn, model.cfg.data_bn_type, model.cfg.num_person, bb.num_joints, model.cfg.in_channels)
-            self.blocks = [_Block(block) for block in bb.gcn]
+            self.blocks = [_Block(block, self.dtype) for block in bb.gcn]
             self.head = (_copy(model.cls_head.fc_cls.weight), _copy(model.cls_head.fc_cls.bias))
         self.share_absent_persons = bb.share_absent_persons
 
@@ -183,16 +208,16 @@ class PreparedAAGCN:
     def __call__(self, x: Tensor) -> Tensor:
         """Logits ``(N, num_classes)`` of ``(N, M, T, V, C)``, as the model's eval-mode forward."""
         if self.blocks is None or x.device.type != "cpu" or torch.is_autocast_enabled("cpu") or self.model.training:
-            return _plain_eval(self.model, x)  # where the prepared path does not apply: the model itself
+            return _plain_eval(self.model, x, self.dtype)  # where the prepared path does not apply: the model itself
         with torch.no_grad():
-            return F.linear(GCNHead.pool(self._features(x)), *self.head)
+            return F.linear(GCNHead.pool(self._features(x).to(self.head[0].dtype)), *self.head)
 
     def _features(self, x: Tensor) -> Tensor:
         """Backbone features ``(N, M, C', T', V)`` on the prepared path."""
         self.model.check_input(x)
         n, m, t, v, c = x.shape
         h = x if self.embed is None else x * self.embed[0] + self.embed[1]
-        h = h.reshape(n * m, t, v, c)  # (N*M, T, V, C): channels last from the start
+        h = h.reshape(n * m, t, v, c).to(self.dtype)  # (N*M, T, V, C): channels last from the start
         shared = plan_shared_rows(x) if self.share_absent_persons else None
         if shared is not None:  # eval mode: rows are independent, no weighting
             h = shared.compact(h)
@@ -208,13 +233,18 @@ class PreparedAAGCN:
         return clip_probabilities(self, x)
 
 
-def _plain_eval(model: AAGCN, x: Tensor) -> Tensor:
-    """``model(x)`` in eval mode without autograd, leaving the model's mode as it was."""
-    with eval_mode(model), torch.no_grad():
-        return model(x)
+def _plain_eval(model: AAGCN, x: Tensor, dtype: torch.dtype | None = None) -> Tensor:
+    """``model(x)`` in eval mode without autograd (under autocast to ``dtype`` when it is a reduced
+    precision), leaving the model's mode as it was."""
+    if dtype not in (torch.bfloat16, torch.float16):  # an autocast the caller entered stays in force
+        with eval_mode(model), torch.no_grad():
+            return model(x)
+    with eval_mode(model), torch.no_grad(), torch.autocast(x.device.type, dtype=dtype):
+        return model(x).float()
 
 
-def prepare_inference(model: AAGCN) -> PreparedAAGCN:
+def prepare_inference(model: AAGCN, dtype: torch.dtype | str | None = None) -> PreparedAAGCN:
     """Put ``model`` in eval mode and prepare it for CPU inference once (a snapshot of its weights:
-    make a new one after they change). Off the CPU the result simply runs the model."""
-    return PreparedAAGCN(model)
+    make a new one after they change); ``dtype="bf16"`` runs its convolutions in bfloat16 (an
+    explicit option). Off the CPU the result runs the model (under autocast for bf16)."""
+    return PreparedAAGCN(model, dtype)
