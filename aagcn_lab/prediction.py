@@ -110,22 +110,24 @@ def predict(
     device: str = "cpu",
     fmt: str | None = None,
     img_shape: tuple[int, int] | None = None,
+    dtype: torch.dtype | str | None = None,
 ) -> list[Prediction]:
     """Fused top-k predictions for every sample of ``source`` (see the module docstring); ``checkpoints``: what
-    :func:`~aagcn_lab.stream_models.load_stream_models` takes (paths, ``{stream: path}``, stream models)."""
+    :func:`~aagcn_lab.stream_models.load_stream_models` takes (paths, ``{stream: path}``, stream models);
+    ``dtype``: ``None`` / ``"fp32"`` (the default) or ``"bf16"`` (:meth:`StreamModel.prepared`)."""
     num_clips = check_int("num_clips (--clips)", num_clips)
     device = resolve_device(device)
     models = load_stream_models(checkpoints)
     layout = next(iter(models.values())).layout  # names an array's joints; reads the input once for every stream
     persons = max(m.num_person for m in models.values())  # the person slots of the model, filled as it was trained
     records = read_input(source, sample, with_score, fmt, img_shape, layout=layout, max_persons=persons)
-    return predict_records(models, records, weights, num_clips, device, label_space=input_label_space(source, fmt, layout))
+    return predict_records(models, records, weights, num_clips, device, label_space=input_label_space(source, fmt, layout), dtype=dtype)
 
 
-def prepare_streams(models: Mapping[str, StreamModel], device: str = "cpu") -> dict:
+def prepare_streams(models: Mapping[str, StreamModel], device: str = "cpu", dtype: torch.dtype | str | None = None) -> dict:
     """What runs each stream (:meth:`StreamModel.prepared`: on the CPU batch norm folded and weights stacked
-    once, a snapshot of the weights; an exported model as it is)."""
-    return {stream: model.prepared(device) for stream, model in models.items()}
+    once, a snapshot of the weights, convolutions in ``dtype``; an exported model as it is)."""
+    return {stream: model.prepared(device, dtype) for stream, model in models.items()}
 
 
 def fit_record(rec: dict, model: StreamModel) -> dict:
@@ -155,11 +157,12 @@ def predict_records(
     device: str = "cpu",
     nets: Mapping | None = None,
     label_space: LabelSpace | None = None,
+    dtype: torch.dtype | str | None = None,
 ) -> list[Prediction]:
     """Fused predictions of ``records`` by ``{stream: StreamModel}`` (:func:`load_stream_models`): the one
     prediction loop (:func:`predict` and :class:`aagcn_lab.streaming.StreamingPredictor` use it), fused by
     :func:`aagcn_lab.fusion.fuse`; ``nets`` from :func:`prepare_streams` when the caller keeps them (else
-    prepared here, once per call); ``label_space``: what the records' labels index (default: not known, so
+    prepared here, once per call, in ``dtype``); ``label_space``: what the records' labels index (default: not known, so
     never read as the model's classes)."""
     label_space = label_space or LabelSpace("the input record")
     first = next(iter(models.values()))
@@ -168,7 +171,7 @@ def predict_records(
             raise ValueError(f"stream {stream!r} predicts {model.num_classes} classes, another {first.num_classes}")
     names = list(first.class_names)
     w = stream_weights(weights, list(models), "a checkpoint")  # before any model runs
-    nets = nets if nets is not None else prepare_streams(models, device)
+    nets = nets if nets is not None else prepare_streams(models, device, dtype)
     preds = []
     for rec in records:
         per_stream = {}

@@ -34,7 +34,7 @@ from .data.validate import InputError
 from .graph import LAYOUTS, Layout, get_layout
 from .model.aagcn import AAGCN, clip_probabilities
 from .model.checkpoint import Provenance, is_onnx_file, read_checkpoint
-from .model.cpu_infer import prepare_inference
+from .model.cpu_infer import inference_dtype, prepare_inference
 
 __all__ = [
     "StreamModel",
@@ -81,10 +81,19 @@ class StreamModel:
     provenance: Provenance = field(default_factory=Provenance)  # what a checkpoint says it was trained on
     meta: Mapping = field(default_factory=dict)  # the file's metadata (a checkpoint's meta, a sidecar)
 
-    def prepared(self, device: str = "cpu") -> Any:
-        """What runs this stream: an AAGCN prepared for inference (a snapshot of its weights), an exported model as it is."""
-        net = self.net.to(device).eval()
-        return prepare_inference(net) if isinstance(net, AAGCN) else net
+    def prepared(self, device: str = "cpu", dtype: torch.dtype | str | None = None) -> Any:
+        """What runs this stream: an AAGCN prepared for inference (a snapshot of its weights; ``dtype``: ``None`` /
+        ``"fp32"``, or ``"bf16"`` for bfloat16 convolutions, see :func:`~aagcn_lab.model.cpu_infer.prepare_inference`),
+        an exported model as it is (float32 only: ``"bf16"`` is refused, naming the file)."""
+        want = inference_dtype(dtype)  # an unknown name is refused before anything runs
+        if not isinstance(self.net, AAGCN):
+            if want not in (None, torch.float32):
+                raise InputError(
+                    f"stream {self.stream!r} ({self.source}) is an exported {self.file_format} model: it runs in float32 "
+                    f"(onnxruntime), not {dtype}; use the .pt checkpoint it came from for bf16, or fp32"
+                )
+            return self.net.to(device).eval()
+        return prepare_inference(self.net.to(device).eval(), want)
 
 
 def from_model(model: AAGCN, stream: str = "j", clip_len: int = DEFAULT_CLIP_LEN, protocol: str = "pyskl", meta: Mapping | None = None) -> StreamModel:

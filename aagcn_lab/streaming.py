@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 import numpy as np
+import torch
 
 from .data.inputs import read_frame
 from .data.poses.frames import PoseFormatError, join_frames, to_record
@@ -74,21 +75,24 @@ class StreamingPredictor:
         window: int = 100,
         stride: int = 10,
         weights: Mapping[str, float] | None = None,
-        num_clips: int = 10,
+        num_clips: int = 1,
         img_shape: tuple[int, int] | None = None,
         max_persons: int | None = None,
         min_frames: int | None = None,
         device: str = "cpu",
+        dtype: torch.dtype | str | None = None,
     ) -> None:
         """``checkpoints``: paths as for :func:`~aagcn_lab.prediction.predict`, or ``{stream: StreamModel}``;
-        ``max_persons``: people tracked per window (default: the models' person slots)."""
+        ``num_clips``: test clips per window (1 here; offline prediction keeps pyskl's 10); ``max_persons``:
+        people tracked per window (default: the models' person slots); ``dtype``: ``None`` / ``"fp32"`` (the
+        default) or ``"bf16"`` (bfloat16 convolutions, :meth:`~aagcn_lab.stream_models.StreamModel.prepared`)."""
         self.window, self.stride = check_window(window, stride)
         self.min_frames = min(check_int("min_frames", min_frames if min_frames is not None else window), self.window)
         self.models: dict[str, StreamModel] = load_stream_models(checkpoints)
         self.layout = next(iter(self.models.values())).layout
         self.dim = self.layout.dim
-        self.weights, self.num_clips, self.device = weights, check_int("num_clips", num_clips), device
-        self.nets = prepare_streams(self.models, device)  # once: on the CPU batch norm folded (a snapshot of the weights)
+        self.weights, self.num_clips, self.device, self.dtype = weights, check_int("num_clips", num_clips), device, dtype
+        self.nets = prepare_streams(self.models, device, dtype)  # once: on the CPU batch norm folded (a snapshot of the weights)
         persons = max(m.num_person for m in self.models.values())
         self.img_shape, self.max_persons = img_shape, check_int("max_persons", max_persons if max_persons is not None else persons)
         self.frames: deque = deque(maxlen=self.window)

@@ -77,3 +77,17 @@ def test_predict_numpy_array_and_layout_mismatch(tmp_path):
     check(predict(ckpt, tmp_path / "x.npy", num_clips=1), class_names("ntu60"), {"j"})
     with pytest.raises(ValueError, match="17 joints.*nturgb\\+d"):
         predict(ckpt, np.ones((2, 30, 17, 3), np.float32), num_clips=1)
+
+
+def test_predict_dtype_option_reaches_the_model_and_fp32_stays_the_default(tmp_path, capsys):
+    ckpt = small_checkpoint(tmp_path / "j.pt", "nturgb+d", 60, "j")
+    x = np.random.default_rng(1).normal(size=(40, 25, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    runs = {}
+    for dtype in (None, "fp32", "bf16"):
+        assert cli.main(["predict", "-c", str(ckpt), "-i", str(tmp_path / "x.npy"), "--json"] + (["--dtype", dtype] if dtype else [])) == 0
+        runs[dtype] = json.loads(capsys.readouterr().out)[0]["top"]
+    [fp32], [bf16] = predict(ckpt, x, dtype="fp32"), predict(ckpt, x, dtype="bf16")  # offline: pyskl's 10 clips
+    assert runs[None] == runs["fp32"] == fp32.as_dict()["top"] and runs["bf16"] == bf16.as_dict()["top"]
+    assert not np.array_equal(fp32.probs, bf16.probs)
+    np.testing.assert_array_equal(predict(ckpt, x)[0].probs, fp32.probs)

@@ -111,6 +111,79 @@ def test_predict_stream_reads_json_lines_and_skips_bad_ones(tmp_path, monkeypatc
     assert [json.loads(x)["top"] for x in out2.getvalue().splitlines()] == [o["top"] for o in out]
 
 
+def test_streaming_takes_one_clip_per_window_by_default_and_offline_keeps_ten(tmp_path):
+    ckpt = tiny(tmp_path / "op.pt", "openpose")
+    frames = openpose_frames(20, seed=4)
+    sp = StreamingPredictor(ckpt, window=10, stride=5, img_shape=(720, 1280))
+    assert sp.num_clips == 1
+    results = [r for r in (sp.push(f) for f in frames) if r is not None]
+    assert [r.frame for r in results] == [9, 14, 19]
+    for r in results:
+        folder = tmp_path / f"w{r.frame}"
+        folder.mkdir()
+        for i in range(r.start, r.frame + 1):  # the window as an OpenPose folder: the same record offline
+            (folder / f"{i:06d}_keypoints.json").write_text(json.dumps(frames[i]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            [one] = predict(ckpt, folder, num_clips=1, img_shape=(720, 1280))
+            [ten] = predict(ckpt, folder, img_shape=(720, 1280))  # offline: pyskl's 10 clips
+        np.testing.assert_allclose(r.prediction.probs, one.probs, rtol=1e-6, atol=1e-9)
+        assert not np.allclose(r.prediction.probs, ten.probs, rtol=1e-6, atol=1e-9)
+
+
+def test_bf16_streaming_equals_bf16_offline_and_differs_from_fp32(tmp_path):
+    ckpt = tiny(tmp_path / "ntu.pt", "nturgb+d")
+    x = np.random.default_rng(6).normal(size=(16, 25, 3)).astype(np.float32)
+    sp = StreamingPredictor(ckpt, window=12, stride=4, dtype="bf16")
+    assert sp.nets["j"].dtype == torch.bfloat16
+    assert StreamingPredictor(ckpt, window=12, stride=4).nets["j"].dtype is None  # fp32 stays the default
+    results = [r for r in (sp.push(x[f].tolist()) for f in range(16)) if r is not None]
+    assert [r.frame for r in results] == [11, 15]
+    for r in results:
+        [bf16] = predict(ckpt, x[r.start : r.frame + 1], num_clips=1, dtype="bf16")
+        [fp32] = predict(ckpt, x[r.start : r.frame + 1], num_clips=1)
+        np.testing.assert_allclose(r.prediction.probs, bf16.probs, rtol=1e-6, atol=1e-9)
+        assert not np.array_equal(bf16.probs, fp32.probs)  # the option reached the model
+        # bf16 keeps 8 bits of mantissa: probabilities of 7 classes agree to a few 1e-3, not to float32's 1e-7
+        np.testing.assert_allclose(bf16.probs, fp32.probs, rtol=0, atol=0.02)
+
+
+def test_an_exported_model_refuses_bf16_naming_the_file(tmp_path):
+    from dataclasses import replace
+
+    from aagcn_lab.stream_models import load_stream_model
+
+    class Runtime:  # onnxruntime's model, standing in: to() and eval() as OnnxModel's
+        def to(self, device):
+            return self
+
+        def eval(self):
+            return self
+
+    onnx = replace(load_stream_model(tiny(tmp_path / "j.pt", "coco")), net=Runtime(), file_format="onnx", source="j.onnx")
+    assert isinstance(onnx.prepared("cpu", "fp32"), Runtime) and isinstance(onnx.prepared("cpu"), Runtime)
+    with pytest.raises(ValueError, match="stream 'j' \\(j.onnx\\) is an exported onnx model: it runs in float32.*bf16"):
+        StreamingPredictor({"j": onnx}, window=4, stride=4, dtype="bf16")
+    with pytest.raises(ValueError, match="inference dtype must be one of"):
+        StreamingPredictor(tiny(tmp_path / "k.pt", "coco"), window=4, stride=4, dtype="fp16")
+
+
+def test_predict_stream_defaults_to_one_clip_and_passes_dtype(tmp_path, monkeypatch, capsys):
+    ckpt = tiny(tmp_path / "op.pt", "openpose")
+    frames = openpose_frames(9, seed=7)
+    text = "\n".join(json.dumps(f) for f in frames) + "\n"
+    for extra, kwargs in (([], {}), (["--dtype", "bf16"], {"dtype": "bf16"})):
+        monkeypatch.setattr("sys.stdin", io.StringIO(text))
+        assert cli.main(["predict", "-c", str(ckpt), "--stream", "--window", "6", "--stride", "3", "--img-size", "1280x720", *extra]) == 0
+        got = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+        sp = StreamingPredictor(ckpt, window=6, stride=3, img_shape=(720, 1280), **kwargs)
+        want = [r.as_dict() for r in (sp.push(f) for f in frames) if r is not None]
+        assert [g["top"] for g in got] == [w["top"] for w in want] and len(got) == 2
+    with pytest.raises(SystemExit) as e:
+        cli.main(["predict", "-c", str(ckpt), "--stream", "--dtype", "fp16"])
+    assert e.value.code == 2 and "invalid choice: 'fp16'" in capsys.readouterr().err
+
+
 def test_predict_needs_input_or_stream(tmp_path):
     ckpt = tiny(tmp_path / "op.pt", "openpose")
     with pytest.raises(SystemExit):

@@ -5,7 +5,8 @@
     aagcn-lab predict --checkpoint j.pt --input S001C001P001R001A001.skeleton
     aagcn-lab predict -c j=runs/j/best.pt b=runs/b/best.pt -i ntu60_3danno.pkl --sample S001C001P001R001A001
     aagcn-lab predict -c coco_j.pt -i openpose_frames/ --img-size 1280x720 --json   # pose-estimator output
-    aagcn-lab predict -c coco_j.pt --stream < frames.jsonl                        # one JSON frame per line
+    aagcn-lab predict -c coco_j.pt --stream < frames.jsonl                        # one JSON frame per line, one clip per window
+    aagcn-lab predict -c coco_j.pt --stream --stride 5 --dtype bf16 < frames.jsonl # bfloat16 convolutions (fp32 is the default)
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", "-i", default=None, help="a file or a folder of per-frame pose files (.skeleton, .json, .npy, .npz, .csv, .pkl)")
     p.add_argument("--sample", default=None, help="one sample id of an annotation file")
     p.add_argument("--top-k", type=positive_int, default=5)
-    p.add_argument("--clips", type=positive_int, default=10)
+    p.add_argument("--clips", type=positive_int, default=None, help="test clips per prediction (default: pyskl's 10; with --stream 1)")
     p.add_argument("--with-score", action="store_true", help="a .npy array's channel 2 is a detection score")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--format", default=None, choices=sorted(FORMATS), help="format of --input (default: detected; see aagcn_lab.data.inputs)")
     p.add_argument("--img-size", default=None, help="image WIDTHxHEIGHT of 2D pixel input when the file does not say")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    p.add_argument(
+        "--dtype", default="fp32", choices=("fp32", "bf16"),
+        help="precision of the convolutions: fp32 (default) or bf16 (bfloat16 convolutions, float32 logits; PyTorch checkpoints only)",
+    )  # fmt: skip
     p.add_argument("--stream", action="store_true", help="read one JSON frame per line from stdin, write one JSON line per prediction")
     p.add_argument("--window", type=positive_int, default=100, help="--stream: frames per prediction (default: 100)")
     p.add_argument("--stride", type=positive_int, default=10, help="--stream: a prediction every this many frames, at most --window (default: 10)")
@@ -45,8 +50,9 @@ def _stream(checkpoints, args: argparse.Namespace) -> int:
 
     check_window(args.window, args.stride, ("--window", "--stride"))  # before the models load
     sp = StreamingPredictor(
-        checkpoints, window=args.window, stride=args.stride, num_clips=args.clips, img_shape=parse_img_size(args.img_size), device=args.device
-    )
+        checkpoints, window=args.window, stride=args.stride, num_clips=1 if args.clips is None else args.clips,
+        img_shape=parse_img_size(args.img_size), device=args.device, dtype=args.dtype,
+    )  # fmt: skip
     return run_stream(sp, sys.stdin, sys.stdout, sys.stderr, args.top_k, window_name="--window")
 
 
@@ -70,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
             return _stream(ckpts, args)
         with print_notes(sys.stderr):  # what a pose reader left out or assumed, as 'note: ...' lines
             preds = predict(
-                ckpts, args.input, args.sample, num_clips=args.clips, with_score=args.with_score, device=args.device, fmt=args.format,
-                img_shape=parse_img_size(args.img_size),
+                ckpts, args.input, args.sample, num_clips=10 if args.clips is None else args.clips, with_score=args.with_score,
+                device=args.device, fmt=args.format, img_shape=parse_img_size(args.img_size), dtype=args.dtype,
             )  # fmt: skip
     except (ValueError, KeyError, OSError) as e:
         print(f"aagcn-lab predict: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
