@@ -24,8 +24,11 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-__all__ = ["keep_freed_memory"]
+__all__ = ["keep_freed_memory", "THREAD_VARS", "WAIT_POLICY", "usable_cores", "thread_policy_env", "apply_thread_policy",
+           "thread_policy_environ"]
 
 _M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 _M_MMAP_MAX = -4
@@ -50,3 +53,46 @@ def keep_freed_memory() -> bool:
             applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
     _STATE["applied"] = applied
     return applied
+
+
+# -- threads ------------------------------------------------------------------------------------
+# Every variable that sets how many threads OpenMP runs or how they wait; the user's own wins.
+THREAD_VARS = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "MKL_NUM_THREADS", "AAGCN_LAB_THREADS")
+WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}  # what thread_policy_env adds (the module docstring says why)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_policy_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The OpenMP settings our processes get, given ``environ`` (default ``os.environ``): none the user has set."""
+    env = os.environ if environ is None else environ
+    if env.get("AAGCN_LAB_THREADS", "").strip().lower() == "default":
+        return {}
+    if any(env.get(k, "").strip() for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")):
+        return {}  # the user chose how threads wait
+    return dict(WAIT_POLICY)
+
+
+def apply_thread_policy() -> dict[str, str]:
+    """Add the thread policy to ``os.environ`` (entry points call it before torch loads); what it added."""
+    added = thread_policy_env()
+    os.environ.update(added)
+    return added
+
+
+@contextmanager
+def thread_policy_environ() -> Iterator[dict[str, str]]:
+    """``os.environ`` with the thread policy added while inside; processes started there inherit it."""
+    added = {k: v for k, v in thread_policy_env().items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield added
+    finally:
+        for k in added:
+            os.environ.pop(k, None)

@@ -140,6 +140,9 @@ def _sample_error() -> type:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``aagcn-lab``."""
+    from ..runtime import apply_thread_policy
+
+    apply_thread_policy()  # before torch loads OpenMP: threads wait without spinning (see aagcn_lab.runtime)
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else "")  # `aagcn-lab --help` imports no command

@@ -5,6 +5,7 @@
     aagcn-lab bench model --iters 5          # the model against its oracle, training and inference
     aagcn-lab bench pipeline                 # the test-mode pipeline against pyskl's transcription
     aagcn-lab bench options --device cuda    # fp32 eager against bf16 + channels-last + compile
+    aagcn-lab bench shared                   # a training step alone and beside a busy process, per thread policy
     aagcn-lab bench all                      # every section (what `make bench` runs)
 
 The sections are described in :mod:`aagcn_lab.bench`, which holds the measurements.
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 __all__ = ["add_arguments", "run", "main"]
 
-SECTIONS = ("model", "options", "pipeline", "data", "train", "stream", "all")
+SECTIONS = ("model", "options", "pipeline", "data", "train", "stream", "shared", "all")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,6 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=positive_int, default=100, help="clip length of the options section")
     p.add_argument("--no-compile", action="store_true", help="options section: the fast configuration without torch.compile")
     p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
+    p.add_argument("--policies", default="default,active,passive,spin10k,1thread,lab", help="shared section: thread policies (see aagcn_lab.bench.shared)")
+    p.add_argument("--competitors", default="python,torch", help="shared section: competing processes")
     p.add_argument("--window", type=positive_int, default=100, help="stream section: frames per prediction")
     p.add_argument("--stride", type=positive_int, default=10, help="stream section: a prediction every this many frames")
     p.add_argument("--clips", type=positive_int, default=1, help="stream section: test clips per prediction (default: 1, as streaming)")
@@ -83,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
         _print("streaming predictor, COCO-17 2D frames, two people, CPU, steady state", bench.bench_stream(
             int_list(args.streams, "--streams", low=1), *check_window(args.window, args.stride, ("--window", "--stride")), args.clips,
             args.predictions, dtype=args.dtype, fused=args.fused))
+    if args.section == "shared" or (args.section == "all" and args.device == "cpu"):
+        from ..bench.shared import bench_shared
+
+        _print("training step of the lab's small model (ucla_cpu_j), alone and beside a busy process", bench_shared(
+            args.policies.split(","), args.competitors.split(","), batch=args.batch))
     return 0
 
 
@@ -90,4 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m aagcn_lab.bench``."""
     p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench", description=__doc__.split("\n\n")[0].replace("``", ""))
     add_arguments(p)
-    return run(p.parse_args(argv))
+    args = p.parse_args(argv)
+    from ..runtime import apply_thread_policy
+
+    apply_thread_policy()  # the children's; this process loaded OpenMP with aagcn_lab.bench (see aagcn_lab.runtime)
+    return run(args)

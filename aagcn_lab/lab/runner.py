@@ -248,6 +248,8 @@ def run_lab(
     """
     import papermill
 
+    from ..runtime import thread_policy_environ
+
     out = Path(out_dir).resolve()
     folder = Path(notebooks_folder or notebooks_dir())
     chosen = list_notebooks(folder, notebooks)
@@ -268,8 +270,9 @@ def run_lab(
         retried = 0
         while True:
             try:
-                papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder), progress_bar=False,
-                                          execution_timeout=cell_timeout)
+                with thread_policy_environ():  # the kernel's OpenMP threads wait without spinning (see aagcn_lab.runtime)
+                    papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder),
+                                              progress_bar=False, execution_timeout=cell_timeout)
                 entry["status"] = "ok"
             except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
                 if "Timeout" in type(e).__name__ and retried < timeout_retries:  # nbclient's CellTimeoutError

@@ -1,0 +1,182 @@
+"""The ``shared`` section: the lab's training step when another process shares the cores (issue #29).
+
+One training step of the lab's small model (the ``ucla_cpu_j`` preset: batch 16, six blocks of 16
+channels, 52 frames of 20 joints, one person) is timed alone and beside a competing CPU-bound
+process, for each thread policy. A policy is a set of environment variables (threads, OpenMP's
+wait policy), and OpenMP reads them once, when its runtime loads, so every measurement runs in a
+fresh child process (``python -m aagcn_lab.bench.shared step``) and so does every competitor
+(``... busy python`` or ``... busy torch``), started before the child and killed after it.
+
+Competitors: ``python``, one busy Python/numpy loop (one core, like a browser tab or the notebook
+server at work); ``torch``, another PyTorch job using all cores with torch's defaults (a second
+notebook training). The ratio ``beside / alone`` of a policy is what issue #29 asks to keep at or
+below 2.5; ``alone_vs_default`` is what the policy costs when the cores are idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+
+from ..runtime import THREAD_VARS, thread_policy_env, usable_cores
+
+__all__ = ["POLICIES", "COMPETITORS", "policy_env", "bench_shared"]
+
+COMPETITORS = ("python", "torch")
+# name -> what it sets in a clean environment; "all" stands for the number of usable cores
+POLICIES: dict[str, dict[str, str]] = {
+    "default": {"OMP_NUM_THREADS": "all"},  # torch's own: libgomp spins up to 300k times at a barrier, then sleeps
+    "active": {"OMP_NUM_THREADS": "all", "OMP_WAIT_POLICY": "ACTIVE"},  # spins until the work arrives
+    "passive": {"OMP_NUM_THREADS": "all", "OMP_WAIT_POLICY": "PASSIVE"},  # sleeps at once (a futex)
+    "spin10k": {"OMP_NUM_THREADS": "all", "GOMP_SPINCOUNT": "10000"},  # a short spin, then sleeps
+    "1thread": {"OMP_NUM_THREADS": "1"},
+    "lab": {},  # what aagcn_lab.runtime gives our processes (thread_policy_env of a clean environment)
+}
+
+
+def policy_env(policy: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child run under ``policy``: ``base`` without any thread setting, plus the policy's."""
+    if policy not in POLICIES:
+        raise ValueError(f"--policies: unknown policy {policy!r} (known: {', '.join(POLICIES)})")
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in THREAD_VARS}
+    settings = thread_policy_env(env) if policy == "lab" else POLICIES[policy]
+    cores = str(usable_cores())
+    env.update({k: cores if v == "all" else v for k, v in settings.items()})
+    return env
+
+
+def _child(*args: str) -> list[str]:
+    return [sys.executable, "-m", "aagcn_lab.bench.shared", *args]
+
+
+def _run_step(env: Mapping[str, str], steps: int, batch: int, frames: int) -> dict:
+    """Run the timed child under ``env``; its JSON line."""
+    cmd = _child("step", "--steps", str(steps), "--batch", str(batch), "--frames", str(frames))
+    done = subprocess.run(cmd, env=dict(env), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench shared: the timed child failed (status {done.returncode}): {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _start_competitor(kind: str, batch: int, frames: int) -> subprocess.Popen:
+    """Start a competitor and return once it is busy (it prints a line when it is)."""
+    env = policy_env("default")  # an unmanaged job: torch's defaults, all cores
+    proc = subprocess.Popen(_child("busy", kind, "--batch", str(batch), "--frames", str(frames)), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    if not proc.stdout or not proc.stdout.readline():
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"bench shared: the {kind} competitor did not start")
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def bench_shared(
+    policies: Sequence[str] = tuple(POLICIES), competitors: Sequence[str] = COMPETITORS, steps: int = 10, batch: int = 16,
+    frames: int = 52,
+) -> dict:
+    """Seconds per training step of the lab's small model, alone and beside each competitor, per policy."""  # fmt: skip
+    for kind in competitors:
+        if kind not in COMPETITORS:
+            raise ValueError(f"--competitors: unknown competitor {kind!r} (known: {', '.join(COMPETITORS)})")
+    envs = {p: policy_env(p) for p in policies}  # unknown names are refused before anything runs
+    out: dict = {"cores": usable_cores(), "batch": batch, "frames": frames, "steps": steps}
+    base = {p: _run_step(envs[p], steps, batch, frames) for p in policies}
+    out["openmp"] = base[policies[0]]["openmp"] if policies else ""
+    default_alone = base["default"]["step_s"] if "default" in base else None
+    for p in policies:
+        settings = {k: v for k, v in envs[p].items() if k in THREAD_VARS}
+        out[f"{p}_settings"] = " ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "(none)"
+        out[f"{p}_threads"] = base[p]["threads"]
+        out[f"{p}_alone_s"] = base[p]["step_s"]
+        if default_alone:
+            out[f"{p}_alone_vs_default"] = base[p]["step_s"] / default_alone
+    for kind in competitors:
+        for p in policies:
+            proc = _start_competitor(kind, batch, frames)
+            try:
+                beside = _run_step(envs[p], steps, batch, frames)["step_s"]
+            finally:
+                _stop(proc)
+            out[f"{p}_beside_{kind}_s"] = beside
+            out[f"{p}_beside_{kind}_ratio"] = beside / base[p]["step_s"]
+    return out
+
+
+# -- the child processes ------------------------------------------------------------------------
+def _openmp() -> str:
+    """The OpenMP runtime this process has loaded (libgomp, libiomp5, ...), from its memory map."""
+    try:
+        libs = {line.rsplit("/", 1)[-1].strip() for line in open("/proc/self/maps") if "omp" in line.rsplit("/", 1)[-1]}
+    except OSError:
+        return "unknown"
+    return ", ".join(sorted(libs)) or "none"
+
+
+def _step_fn(batch: int, frames: int):  # noqa: ANN202 (a closure over torch objects)
+    """One SGD training step of the ``ucla_cpu_j`` model on a random batch, as a function of nothing."""
+    import torch
+
+    from ..model import build_model
+    from ..train.config import preset
+    from .model import _sgd, _train_step
+
+    torch.manual_seed(0)
+    cfg = preset("ucla_cpu_j")
+    model = build_model(layout="ucla", num_classes=10, **cfg.model).train()  # NW-UCLA: 20 joints, 10 actions
+    x = torch.randn(batch, cfg.model.get("num_person", 1), frames, 20, 3)
+    y = torch.randint(0, 10, (batch,))
+    opt = _sgd(model)
+    return lambda: _train_step(model, opt, x, y, "none")
+
+
+def _child_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench.shared")
+    p.add_argument("mode", choices=("step", "busy"))
+    p.add_argument("kind", nargs="?", default="python", choices=COMPETITORS)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--frames", type=int, default=52)
+    a = p.parse_args(argv)
+    if a.mode == "busy" and a.kind == "python":
+        import numpy as np
+
+        x = np.random.default_rng(0).random(4096)
+        print("busy", flush=True)
+        while True:  # a Python loop around small numpy calls: one core, all the time
+            x = np.sin(x) + 0.5
+    step = _step_fn(a.batch, a.frames)
+    if a.mode == "busy":
+        step()
+        print("busy", flush=True)
+        while True:
+            step()
+    import torch
+
+    step()
+    step()  # warm-up: allocator, oneDNN's kernels
+    times = []
+    for _ in range(a.steps):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"step_s": statistics.median(times), "threads": torch.get_num_threads(), "openmp": _openmp()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
