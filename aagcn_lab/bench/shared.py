@@ -8,8 +8,9 @@ fresh child process (``python -m aagcn_lab.bench.shared step``) and so does ever
 (``... busy python`` or ``... busy torch``), started before the child and killed after it.
 
 Competitors: ``python``, one busy Python/numpy loop (one core, like a browser tab or the notebook
-server at work); ``torch``, another PyTorch job using all cores with torch's defaults (a second
-notebook training). The ratio ``beside / alone`` of a policy is what issue #29 asks to keep at or
+server at work); ``torch``, the same training in another process with torch's defaults (all cores,
+libgomp's spinning wait: a job that is not ours); ``twin``, the same training under the same
+policy (a second notebook of the lab training at once). The ratio ``beside / alone`` of a policy is what issue #29 asks to keep at or
 below 2.5; ``alone_vs_default`` is what the policy costs when the cores are idle.
 """
 
@@ -28,7 +29,7 @@ from ..runtime import THREAD_VARS, thread_policy_env, usable_cores
 
 __all__ = ["POLICIES", "COMPETITORS", "policy_env", "bench_shared"]
 
-COMPETITORS = ("python", "torch")
+COMPETITORS = ("python", "torch", "twin")
 # name -> what it sets in a clean environment; "all" stands for the number of usable cores
 POLICIES: dict[str, dict[str, str]] = {
     "default": {"OMP_NUM_THREADS": "all"},  # torch's own: libgomp spins up to 300k times at a barrier, then sleeps
@@ -64,10 +65,9 @@ def _run_step(env: Mapping[str, str], steps: int, batch: int, frames: int) -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _start_competitor(kind: str, batch: int, frames: int) -> subprocess.Popen:
-    """Start a competitor and return once it is busy (it prints a line when it is)."""
-    env = policy_env("default")  # an unmanaged job: torch's defaults, all cores
-    proc = subprocess.Popen(_child("busy", kind, "--batch", str(batch), "--frames", str(frames)), env=env,
+def _start_competitor(kind: str, env: Mapping[str, str], batch: int, frames: int) -> subprocess.Popen:
+    """Start a competitor under ``env`` and return once it is busy (it prints a line when it is)."""
+    proc = subprocess.Popen(_child("busy", "python" if kind == "python" else "torch", "--batch", str(batch), "--frames", str(frames)), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
     if not proc.stdout or not proc.stdout.readline():
         proc.kill()
@@ -107,7 +107,7 @@ def bench_shared(
             out[f"{p}_alone_vs_default"] = base[p]["step_s"] / default_alone
     for kind in competitors:
         for p in policies:
-            proc = _start_competitor(kind, batch, frames)
+            proc = _start_competitor(kind, envs[p] if kind == "twin" else policy_env("default"), batch, frames)
             try:
                 beside = _run_step(envs[p], steps, batch, frames)["step_s"]
             finally:
@@ -147,7 +147,7 @@ def _step_fn(batch: int, frames: int):  # noqa: ANN202 (a closure over torch obj
 def _child_main(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench.shared")
     p.add_argument("mode", choices=("step", "busy"))
-    p.add_argument("kind", nargs="?", default="python", choices=COMPETITORS)
+    p.add_argument("kind", nargs="?", default="python", choices=("python", "torch"))
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--frames", type=int, default=52)

@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-compile", action="store_true", help="options section: the fast configuration without torch.compile")
     p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
     p.add_argument("--policies", default="default,active,passive,spin10k,1thread,lab", help="shared section: thread policies (see aagcn_lab.bench.shared)")
-    p.add_argument("--competitors", default="python,torch", help="shared section: competing processes")
+    p.add_argument("--competitors", default="python,torch,twin", help="shared section: competing processes")
     p.add_argument("--window", type=positive_int, default=100, help="stream section: frames per prediction")
     p.add_argument("--stride", type=positive_int, default=10, help="stream section: a prediction every this many frames")
     p.add_argument("--clips", type=positive_int, default=1, help="stream section: test clips per prediction (default: 1, as streaming)")
