@@ -11,10 +11,33 @@
 
 Every ``stride`` frames (once ``min_frames`` have arrived, by default a full ``window``) the last
 ``window`` frames are read as one video exactly as offline prediction reads a file of those frames
--- the same readers, tracking, joint maps, pipelines (pyskl's test clips) and fusion
-(:func:`aagcn_lab.prediction.predict_records`) -- so an offline run over the same frames gives the
-same numbers. A frame is anything :func:`aagcn_lab.data.inputs.read_frame` reads (an OpenPose
-frame, a list of COCO persons, a MediaPipe frame, a keypoint array).
+-- the same readers, tracking, joint maps, pipelines and fusion
+(:func:`aagcn_lab.prediction.predict_records`) -- so an offline run over the same frames (with the
+same ``num_clips`` and ``dtype``) gives the same numbers. A frame is anything
+:func:`aagcn_lab.data.inputs.read_frame` reads (an OpenPose frame, a list of COCO persons, a
+MediaPipe frame, a keypoint array).
+
+Cost. Streaming takes one test clip per window by default (``num_clips=1``; offline prediction
+keeps pyskl's 10, ten forwards per window): with a window of 100 frames and pyskl's clip length
+100 that clip is the whole window. The models are prepared once
+(:func:`aagcn_lab.model.cpu_infer.prepare_inference`: batch norm folded, weights stacked);
+``dtype="bf16"`` runs their convolutions in bfloat16 (an explicit option, never the default: fp32).
+
+What is reused from one window to the next, and what cannot be:
+
+* Each frame is read and checked once, when it is pushed (:func:`read_frame`).
+* Units, image size, the typical body size (3D) and so the value checks that use them, the tracks
+  and which two are kept are decided per window, from its own first frame, as offline prediction
+  decides them for a file of those frames: carrying tracks over from earlier frames (incremental
+  tracking) would change which detections form a track and which body is person 0, so the record.
+* Nothing of the network. AAGCN's data-dependent graph ``C_k`` (a softmax of sums over
+  ``C_e * T``) and its spatial, temporal and channel attentions (means over the frames) see the
+  whole window in every block, and the temporal convolutions mix 9 frames, so from the first graph
+  aggregation on every feature depends on the whole window. Before it, the first block's per-frame
+  work (data batch norm, the embeddings and the 1x1 convolutions of 3 input channels, which could be
+  applied before the aggregation since both are linear) could be cached frame by frame -- exactly in
+  arithmetic, not bit for bit (a different order of sums) -- but it is under 1 % of a forward, so
+  it does not pay: the forward is the cost (README, Speed).
 
 ``aagcn-lab predict -c CKPT --stream [--window 100 --stride 10]`` (:mod:`aagcn_lab.cli.predict`) reads one JSON frame per line
 from standard input and writes one JSON line per prediction; a bad line is reported on standard
