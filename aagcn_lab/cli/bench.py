@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 __all__ = ["add_arguments", "run", "main"]
 
-SECTIONS = ("model", "options", "pipeline", "data", "train", "stream", "shared", "all")
+SECTIONS = ("model", "options", "pipeline", "data", "train", "stream", "shared", "peak", "profile", "revisions", "all")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fused", action="store_true", help="stream section: one video through four models (j, b, jm, bm) fused, instead")
     p.add_argument("--dtype", default="fp32", choices=("fp32", "bf16"), help="stream section: precision of the convolutions (default: fp32)")
     p.add_argument("--predictions", type=positive_int, default=5, help="stream section: predictions timed after the first")
+    p.add_argument("--profile-batch", type=positive_int, default=8, help="profile and revisions sections: batch")
+    p.add_argument("--profile-two-person", type=float, default=0.5, help="profile and revisions sections: fraction of samples with two persons")
+    p.add_argument("--profile-frames", type=positive_int, default=100, help="profile and revisions sections: frames")
+    p.add_argument("--no-pyskl", action="store_true", help="profile section: ours alone (pyskl's source: $PYSKL_SRC, see aagcn_lab.bench.pyskl_source)")
+    p.add_argument("--trees", default="", help="revisions section: source trees timed in turns, comma-separated (the first is the base)")
 
 
 def _print(title: str, d: dict) -> None:
@@ -91,6 +96,19 @@ def run(args: argparse.Namespace) -> int:
 
         _print("training step of the lab's small model (ucla_cpu_j), alone and beside a busy process", bench_shared(
             args.policies.split(","), args.competitors.split(","), batch=args.batch))
+    if args.section in ("peak", "profile", "revisions", "all"):  # the hardware sections (--dtype: the profile's precision)
+        from ..bench import hardware
+
+        if args.section in ("peak", "all"):
+            _print("peak rates of this CPU, GFLOP/s (the model's shapes at the profile's batch)", hardware.bench_peak(
+                batch=args.profile_batch, two_person=args.profile_two_person, frames=args.profile_frames, iters=args.iters))
+        if args.section in ("profile", "all"):
+            print(f"\n== profile: ours against pyskl's AAGCN, {args.dtype}, where the time goes")
+            print("\n".join(hardware.profile_lines(hardware.bench_profile(
+                args.dtype, args.profile_batch, args.profile_two_person, args.profile_frames, args.iters, not args.no_pyskl))))
+        if args.section == "revisions":
+            _print("training step of each source tree, in turns", hardware.bench_revisions(
+                [t for t in args.trees.split(",") if t], args.profile_batch, args.profile_two_person, args.profile_frames, max(args.iters, 5)))
     return 0
 
 
