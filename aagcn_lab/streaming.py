@@ -30,6 +30,12 @@ What is reused from one window to the next, and what cannot be:
   and which two are kept are decided per window, from its own first frame, as offline prediction
   decides them for a file of those frames: carrying tracks over from earlier frames (incremental
   tracking) would change which detections form a track and which body is person 0, so the record.
+  What these decisions are made of is reused, exactly (:class:`~aagcn_lab.data.poses.frames.RecordMemo`,
+  kept by the predictor): each frame's value checks, keyed by its detections bit for bit and the image
+  and body size, and tracking's per-detection boxes and per-pair similarities, keyed by the two
+  detections' values (:class:`~aagcn_lab.data.tracking.TrackMemo`). Each is a function of those values
+  alone, so a window computes only its new frames' and gets the record it gets alone (tested against
+  a memo-less run window by window); the greedy linking and the selection still run over the window.
 * Nothing of the network. AAGCN's data-dependent graph ``C_k`` (a softmax of sums over
   ``C_e * T``) and its spatial, temporal and channel attentions (means over the frames) see the
   whole window in every block, and the temporal convolutions mix 9 frames, so from the first graph
@@ -60,7 +66,7 @@ import numpy as np
 import torch
 
 from .data.inputs import read_frame
-from .data.poses.frames import PoseFormatError, join_frames, to_record
+from .data.poses.frames import PoseFormatError, RecordMemo, join_frames, to_record
 from .data.validate import InputError, check_int
 from .prediction import Prediction, predict_records, prepare_streams
 from .stream_models import StreamModel, load_stream_models
@@ -119,6 +125,7 @@ class StreamingPredictor:
         persons = max(m.num_person for m in self.models.values())
         self.img_shape, self.max_persons = img_shape, check_int("max_persons", max_persons if max_persons is not None else persons)
         self.frames: deque = deque(maxlen=self.window)
+        self.memo = RecordMemo()  # per-detection checks and tracking similarities, reused by the next window (exact)
         self.count = 0  # frames pushed so far
         self.made = 0  # predictions returned so far
         self.dropped: list[tuple[str, str]] = []  # (where, why) of each person the last pushed frame left out
@@ -126,6 +133,7 @@ class StreamingPredictor:
     def reset(self) -> None:
         """Forget every frame (a new video)."""
         self.frames.clear()
+        self.memo = RecordMemo()
         self.count = self.made = 0
         self.dropped = []
 
@@ -160,7 +168,7 @@ class StreamingPredictor:
         name = f"frames {start}-{self.count - 1}"
         video = join_frames(list(self.frames), name)
         try:
-            rec, notes = to_record(video, self.max_persons, self.img_shape)
+            rec, notes = to_record(video, self.max_persons, self.img_shape, memo=self.memo)
         except (InputError, ValueError) as e:  # e.g. nobody in the whole window
             return StreamResult(self.count - 1, start, None, [str(e)])
         [pred] = predict_records(self.models, [rec], self.weights, self.num_clips, self.device, self.nets)

@@ -224,3 +224,52 @@ def test_notebook_07_follows_the_course_notebooks_conventions():
         assert f"{name} =" in params
     numbers = [m.group(0) for c in cells if c["cell_type"] == "markdown" for m in _NUMBER.finditer(_prose(_text(c)))]
     assert not numbers, f"numbers in the text that no code computes: {numbers}"
+
+
+def crowd(t: int, dim: int = 2, seed: int = 8) -> list[np.ndarray]:
+    """Per frame ``(P_t, 17, dim + 1)``: four people walking across each other, each missed now and then, low-score
+    joints, and now and then a garbled detection (a coordinate far outside the image)."""
+    rng = np.random.default_rng(seed)
+    scale = 1.0 if dim == 3 else 100.0
+    start, speed = rng.uniform(0, 8, (4, 2)) * scale, rng.uniform(-0.15, 0.15, (4, 2)) * scale
+    bodies = rng.uniform(0, 1.5, (4, 17, dim)) * scale
+    frames = []
+    for f in range(t):
+        people = []
+        for p in range(4):
+            if rng.random() < 0.2:
+                continue
+            xy = bodies[p] + np.pad(start[p] + speed[p] * f, (0, dim - 2)) + rng.normal(0, 0.02 * scale, (17, dim))
+            score = np.where(rng.random(17) < 0.1, 0.01, rng.uniform(0.3, 1, 17))
+            if rng.random() < 0.05:
+                xy[3, 0] = 80 * scale  # garbled (far outside the image; 3D: far from the body): left out by to_record
+            people.append(np.concatenate([xy, score[:, None]], 1))
+        rng.shuffle(people)
+        frames.append(np.stack(people) if people else np.zeros((0, 17, dim + 1)))
+    return frames
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_the_streaming_memo_gives_each_window_the_record_it_gets_alone(dim, monkeypatch):
+    from aagcn_lab.data import tracking
+    from aagcn_lab.data.inputs import read_frame
+    from aagcn_lab.data.poses.frames import RecordMemo, join_frames, to_record
+
+    layout, shape = ("coco", (1080, 1920)) if dim == 2 else ("nturgb+d", None)
+    v = 17 if dim == 2 else 25
+    frames = [read_frame(f if dim == 2 else np.pad(f, ((0, 0), (0, v - 17), (0, 0)))[..., :3], layout, dim) for f in crowd(80, dim)]
+    memo = RecordMemo()
+    for start in range(0, 60, 3):  # windows of 20 frames, a prediction every 3
+        video = join_frames(frames[start : start + 20], f"frames {start}-{start + 19}")
+        got, alone = to_record(video, 2, shape, memo=memo), to_record(video, 2, shape)
+        assert got[1] == alone[1]  # the same notes: what was left out, the tracks dropped
+        for key in alone[0]:
+            np.testing.assert_array_equal(got[0][key], alone[0][key])  # bit for bit
+    calls = []
+    closeness = tracking._closeness
+    monkeypatch.setattr(tracking, "_closeness", lambda *a: calls.append(1) or closeness(*a))
+    video = join_frames(frames[60:80], "frames 60-79")
+    to_record(video, 2, shape, memo=memo)
+    with_memo = len(calls)
+    to_record(video, 2, shape)
+    assert with_memo * 4 < len(calls) - with_memo  # the window 3 frames on: only its new frames' pairs computed

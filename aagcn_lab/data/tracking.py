@@ -24,7 +24,7 @@ import numpy as np
 
 from ..graph import PERSON_SLOTS
 
-__all__ = ["TrackResult", "keypoint_boxes", "box_iou", "link_tracks", "tracks_from_ids", "select_tracks", "track_people"]
+__all__ = ["TrackResult", "TrackMemo", "keypoint_boxes", "box_iou", "link_tracks", "tracks_from_ids", "select_tracks", "track_people"]
 
 SCORE_THRESHOLD = 0.05  # joints at or below this score do not count for boxes and closeness
 
@@ -81,36 +81,89 @@ def _closeness(det: np.ndarray, det_vis: np.ndarray, ref: np.ndarray, ref_vis: n
     return float(np.exp(-d2 / (2 * (0.25 * size) ** 2)).mean())
 
 
+class TrackMemo:
+    """What :func:`link_tracks` computes for each detection (visible joints, box) and for each pair of a
+    detection and a track's last pose (the similarity), remembered by the detections' values so that the
+    overlapping windows of a stream compute each once (:class:`aagcn_lab.streaming.StreamingPredictor`).
+
+    Exact: each is a function of the values of one or two detections alone -- the visibility and the
+    box row by row, the IoU element by element (IEEE operations, the same bits in any batch), the
+    closeness over the pair's joints -- so a remembered value is the value computed afresh, and each
+    window is still linked from its own first frame. Keeps only what the last call used.
+    """
+
+    def __init__(self) -> None:
+        self.detections: dict = {}  # key -> (visible (V,), box (4,))
+        self.pairs: dict = {}  # (key, key) -> similarity
+        self._used: tuple[dict, dict] = ({}, {})
+
+    @staticmethod
+    def key(c: np.ndarray, s: np.ndarray, thr: float) -> tuple:
+        """A detection's identity: its float64 coordinates and scores bit for bit, and the score threshold."""
+        return c.shape, c.tobytes(), s.tobytes(), thr
+
+    def frame(self, c: np.ndarray, s: np.ndarray, thr: float) -> tuple[list, np.ndarray, np.ndarray]:
+        """Keys, visible joints ``(P, V)`` and boxes ``(P, 4)`` of one frame's detections."""
+        keys = [self.key(c[i], s[i], thr) for i in range(len(c))]
+        got = [self.detections.get(k) for k in keys]
+        if any(g is None for g in got):
+            vis, boxes = _visible(c, s, thr), keypoint_boxes(c, s, thr)
+            got = [(vis[i], boxes[i]) for i in range(len(c))]
+        for k, g in zip(keys, got):
+            self._used[0][k] = g
+        return keys, np.stack([v for v, _ in got]), np.stack([b for _, b in got])
+
+    def remember(self, pair: tuple, similarity: float) -> None:
+        """Keep the similarity of a pair of detection keys for the next call."""
+        self._used[1][pair] = similarity
+
+    def keep_used(self) -> None:
+        """Forget what the last call did not use (frames that have left the window)."""
+        self.detections, self.pairs = self._used
+        self._used = ({}, {})
+
+
 def link_tracks(
     coords: Sequence[np.ndarray],
     scores: Sequence[np.ndarray],
     max_gap: int = 10,
     min_similarity: float = 0.2,
     thr: float = SCORE_THRESHOLD,
+    memo: TrackMemo | None = None,
 ) -> list[np.ndarray]:
     """Track ids ``(P_t,)`` for the detections of every frame (``coords[t]``: ``(P_t, V, D)``).
 
     Greedy matching, best pair first, of each frame's detections to the tracks seen in the last
     ``max_gap + 1`` frames; a pair needs a similarity of at least ``min_similarity`` (IoU of the
     keypoint boxes averaged with keypoint closeness); an unmatched detection starts a new track.
+    ``memo``: a :class:`TrackMemo` kept across calls on overlapping frames (a stream): the same ids.
     """
-    last: dict[int, tuple[int, np.ndarray, np.ndarray, np.ndarray]] = {}  # id -> (frame, coords, visible, box)
+    last: dict[int, tuple] = {}  # id -> (frame, coords, visible, box, memo key)
     out: list[np.ndarray] = []
     next_id = 0
     for t, (c, s) in enumerate(zip(coords, scores)):
         c, s = np.asarray(c, np.float64), np.asarray(s, np.float64)
         ids = np.full(len(c), -1, dtype=np.int64)
         if len(c):
-            vis = _visible(c, s, thr)
-            boxes = keypoint_boxes(c, s, thr)
+            if memo is None:
+                keys, vis, boxes = [None] * len(c), _visible(c, s, thr), keypoint_boxes(c, s, thr)
+            else:
+                keys, vis, boxes = memo.frame(c, s, thr)
             alive = [k for k, (f, *_) in last.items() if t - f <= max_gap + 1]
             if alive:
-                iou = box_iou(boxes, np.stack([last[k][3] for k in alive]))
+                pairs = [[(keys[i], last[k][4]) for k in alive] for i in range(len(c))]
+                known = {} if memo is None else {p: memo.pairs[p] for row in pairs for p in row if p in memo.pairs}
+                iou = None if len(known) == len(c) * len(alive) else box_iou(boxes, np.stack([last[k][3] for k in alive]))
                 sim = np.zeros((len(c), len(alive)))
                 for i in range(len(c)):
                     for j, k in enumerate(alive):
-                        _, rc, rv, rb = last[k]
-                        sim[i, j] = 0.5 * iou[i, j] + 0.5 * _closeness(c[i], vis[i], rc, rv, rb)
+                        if pairs[i][j] in known:
+                            sim[i, j] = known[pairs[i][j]]
+                        else:
+                            _, rc, rv, rb, _ = last[k]
+                            sim[i, j] = 0.5 * iou[i, j] + 0.5 * _closeness(c[i], vis[i], rc, rv, rb)
+                        if memo is not None:
+                            memo.remember(pairs[i][j], sim[i, j])
                 used_det, used_track = set(), set()
                 for flat in np.argsort(-sim, axis=None, kind="stable"):
                     i, j = divmod(int(flat), len(alive))
@@ -126,10 +179,12 @@ def link_tracks(
                     ids[i] = next_id
                     next_id += 1
                 if np.isfinite(boxes[i]).all():  # a detection without visible joints does not move its track
-                    last[int(ids[i])] = (t, c[i], vis[i], boxes[i])
+                    last[int(ids[i])] = (t, c[i], vis[i], boxes[i], keys[i])
                 elif int(ids[i]) not in last:
-                    last[int(ids[i])] = (t, c[i], vis[i], boxes[i])
+                    last[int(ids[i])] = (t, c[i], vis[i], boxes[i], keys[i])
         out.append(ids)
+    if memo is not None:
+        memo.keep_used()
     return out
 
 
@@ -205,7 +260,9 @@ def track_people(
     ids: Sequence[Sequence] | None = None,
     max_persons: int = PERSON_SLOTS,
     max_gap: int = 10,
+    memo: TrackMemo | None = None,
 ) -> TrackResult:
-    """Link (or use the file's ``ids``) and keep the main persons: :func:`link_tracks` + :func:`select_tracks`."""
-    assignment = tracks_from_ids(ids) if ids is not None else link_tracks(coords, scores, max_gap=max_gap)
+    """Link (or use the file's ``ids``) and keep the main persons: :func:`link_tracks` (``memo``: see
+    :class:`TrackMemo`) + :func:`select_tracks`."""
+    assignment = tracks_from_ids(ids) if ids is not None else link_tracks(coords, scores, max_gap=max_gap, memo=memo)
     return select_tracks(coords, scores, assignment, max_persons)

@@ -39,7 +39,7 @@ import numpy as np
 from ...graph import PERSON_SLOTS
 from ...io import InputError
 from ..joint_maps import READ_AS, SOURCE_JOINTS, map_joints
-from ..tracking import track_people
+from ..tracking import TrackMemo, track_people
 from ..validate import (
     MOSTLY_OUTSIDE,
     check_record,
@@ -56,6 +56,7 @@ __all__ = [
     "PoseBuilder",
     "check_person",
     "to_record",
+    "RecordMemo",
     "join_frames",
     "median_extent",
     "print_notes",
@@ -381,19 +382,52 @@ def _where_in_file(pf: PoseFrames) -> str:
     return f"{Path(pf.source).name}, " if pf.source and os.path.isfile(pf.source) else ""
 
 
+def _frame_problems(c: np.ndarray, shape: tuple[int, int] | None, body: float | None) -> dict:
+    """:func:`~..validate.person_frame_problems` of one frame's detections ``c (P, V, D)``: ``{(p, 0): why}``."""
+    return person_frame_problems(c[:, None], shape, body_size=body)
+
+
+class RecordMemo:
+    """What :func:`to_record` computes detection by detection, remembered by value across the overlapping
+    windows of a stream (:class:`aagcn_lab.streaming.StreamingPredictor`): each frame's value checks (keyed
+    by its detections bit for bit, the image size and the body size) and tracking's similarities
+    (:class:`~..tracking.TrackMemo`). Exact: each is a function of those values alone, and everything that
+    depends on the whole window (units, image size, body size, the links) is still decided per window."""
+
+    def __init__(self) -> None:
+        self.tracks = TrackMemo()
+        self.problems: dict = {}
+        self._used: dict = {}
+
+    def frame_problems(self, c: np.ndarray, shape: tuple[int, int] | None, body: float | None) -> dict:
+        """:func:`_frame_problems`, remembered (the caller only reads the dict)."""
+        key = (c.shape, c.dtype.str, c.tobytes(), shape, body)
+        got = self.problems.get(key)
+        if got is None:
+            got = _frame_problems(c, shape, body)
+        self._used[key] = got
+        return got
+
+    def keep_used(self) -> None:
+        """Forget the frames the last window did not hold."""
+        self.problems, self._used = self._used, {}
+
+
 def to_record(
     pf: PoseFrames,
     max_persons: int = PERSON_SLOTS,
     img_shape: tuple[int, int] | None = None,
     label: int = -1,
     max_gap: int = 10,
+    memo: RecordMemo | None = None,
 ) -> tuple[dict, list[str]]:
     """An annotation record (pyskl's keys, plus ``layout``) and notes on what was dropped or assumed.
 
     A detection that breaks the value rules of :func:`~.validate.person_frame_problems` (2D: a
     coordinate beyond one image size around the image; 3D: a joint 20 typical body sizes from its
     body's centre) is left out and named, as a NaN one is by the reader; only a video with nobody
-    left is an error.
+    left is an error. ``memo``: a :class:`RecordMemo` kept across the overlapping windows of a stream
+    (the same record, computed faster).
     """
     in_file = _where_in_file(pf)
     notes = list(pf.notes) + [f"{in_file}{where}: {why} (left out)" for where, why in pf.problems]
@@ -410,7 +444,8 @@ def to_record(
     left_out = []
     people = [c for c in coords if len(c)]
     body = typical_body_size(np.concatenate(people)) if shape is None and people else None  # 3D: no image to measure by
-    bad_frames = [person_frame_problems(c[:, None], shape, body_size=body) if len(c) else {} for c in coords]
+    problems = _frame_problems if memo is None else memo.frame_problems
+    bad_frames = [problems(c, shape, body) if len(c) else {} for c in coords]
     total, n_bad = sum(len(c) for c in coords), sum(map(len, bad_frames))
     if shape is not None and total and n_bad > MOSTLY_OUTSIDE * total:  # wrong units or image size, not a few garbled values
         every = np.concatenate([c for c in coords if len(c)])
@@ -436,12 +471,14 @@ def to_record(
         pairs = [map_joints(c, s, src, dst) for c, s in zip(coords, scores)]
         coords, scores = [p[0] for p in pairs], [p[1] for p in pairs]
         notes.append(f"joints mapped {src} -> {dst}")
-    tr = track_people(coords, scores, ids, max_persons=max_persons, max_gap=max_gap)
+    tr = track_people(coords, scores, ids, max_persons=max_persons, max_gap=max_gap, memo=None if memo is None else memo.tracks)
     if tr.dropped:
         shown = ", ".join(f"track {d['track']} ({d['frames']} frames, score {d['score']:.1f})" for d in tr.dropped[:5])
         more = f" and {len(tr.dropped) - 5} more" if len(tr.dropped) > 5 else ""
         notes.append(f"kept {len(tr.kept)} of {tr.num_tracks} tracks by total keypoint score; dropped {shown}{more}")
     notes += tr.notes
+    if memo is not None:
+        memo.keep_used()
     rec = {"frame_dir": pf.name, "label": int(label), "total_frames": int(tr.keypoint.shape[1]), "layout": dst, "source_format": pf.fmt}
     if shape is not None:
         score = tr.keypoint_score
