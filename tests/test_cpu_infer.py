@@ -151,3 +151,45 @@ def test_bad_input_gets_the_models_error():
     prepared = prepare_inference(_model())
     with pytest.raises(ValueError, match=r"expects input \(N, M=2, T, V=25, C=3\).*got \(2, 2, 20, 17, 3\)"):
         prepared(torch.randn(2, 2, 20, 17, 3, dtype=torch.float64))
+
+
+def test_bf16_is_an_explicit_option_and_really_runs_in_bfloat16():
+    """``dtype="bf16"``: the convolutions hold bfloat16 weights, the logits come back float32 and differ
+    from fp32 by bf16's rounding (not by fp32's: the option is not silently ignored), the default is the
+    model's own dtype, and an unknown name is refused naming the choices."""
+    torch.manual_seed(0)
+    m = perturb(build_model(layout="nturgb+d", num_classes=7, base_channels=16)).eval()
+    x = torch.randn(6, 2, 32, 25, 3)
+    x[2:, 1] = 0
+    f32, b16 = prepare_inference(m), prepare_inference(m, "bf16")
+    assert f32.dtype is None and b16.dtype is torch.bfloat16
+    assert all(b.tcn.weight.dtype == torch.bfloat16 and b.unit.conv.weight.dtype == torch.bfloat16 for b in b16.blocks)
+    assert f32.blocks[0].tcn.weight.dtype == torch.float32
+    with torch.no_grad():
+        want = m(x)
+    got32, got16 = f32(x), b16(x)
+    assert got16.dtype == torch.float32
+    # f32 path: 1e3 terms x 11 layers x eps 1.2e-7 = 1.3e-3 worst case; bf16: no useful worst case (see
+    # test_falls_back_...), typical rounding sqrt(11) x 3.9e-3 = 1.3e-2 of the logits' scale; 5e-2 allowed
+    assert rel(got32, want) < float_bound(torch.float32, terms=1e3, depth=11)
+    assert 1e-4 < rel(got16, want) < 5e-2
+    probs = b16.forward_test(x.unsqueeze(1).expand(-1, 2, -1, -1, -1, -1))
+    assert probs.dtype == torch.float32 and torch.allclose(probs.sum(1), torch.ones(6))
+    with pytest.raises(ValueError, match="bf16"):
+        prepare_inference(m, "int4")
+
+
+def test_bf16_keeps_the_data_dependent_graph_and_the_attention_gates_in_float32():
+    """C_k is a tanh of sums over C_e x T and the gates are sigmoids of means: computed in bf16 they would
+    round twice; the prepared path computes them in the model's precision from bf16 activations."""
+    torch.manual_seed(0)
+    m = perturb(build_model(layout="nturgb+d", num_classes=7, base_channels=16)).eval()
+    b16 = prepare_inference(m, "bf16")
+    unit = b16.blocks[0].unit
+    h = torch.randn(3, 20, 25, 3).to(torch.bfloat16)
+    g = unit.graph(h)
+    assert g.dtype == torch.float32 and g.shape == (3, 3, 25, 25)
+    y = torch.randn(3, 20, 25, 16).to(torch.bfloat16)
+    before = y.clone()
+    out = unit.attend(y)
+    assert out.dtype == torch.bfloat16 and not torch.equal(out, before)

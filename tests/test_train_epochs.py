@@ -379,6 +379,25 @@ def test_the_clip_test_averages_the_softmax_of_each_samples_own_clips(ann):
     assert rel(expected[::-1], expected) > 10 * PROBS
 
 
+def test_cpu_evaluation_under_amp_bf16_runs_the_prepared_path_in_bf16(ann, monkeypatch):
+    """``amp="bf16"`` evaluation on the CPU: the prepared path in bfloat16 (not the plain model under
+    autocast, which the prepared object would fall back to), the same scores as ``dtype="bf16"``."""
+    from aagcn_lab.model import cpu_infer
+
+    torch.manual_seed(0)
+    model = perturb(AAGCN(AAGCNConfig(layout="nturgb+d", num_classes=3, **TINY)))
+    ds = SkeletonDataset(load_annotations(ann), "val", "j", "test", clip_len=8, num_clips=2, layout="nturgb+d")
+    made = []
+    real = cpu_infer.PreparedAAGCN.__init__
+    monkeypatch.setattr(cpu_infer.PreparedAAGCN, "__init__", lambda self, m, dtype=None: (made.append(dtype), real(self, m, dtype))[1])
+    amp = evaluate(model, ds, batch_size=3, amp="bf16")
+    explicit = evaluate(model, ds, batch_size=3, dtype="bf16")
+    fp32 = evaluate(model, ds, batch_size=3)
+    assert made == ["bf16", "bf16", None]
+    assert np.array_equal(amp.probs, explicit.probs)  # exact: the same prepared ops on the same input
+    assert 0 < np.abs(amp.probs - fp32.probs).max() < 0.05  # bf16's rounding, not another function
+
+
 # ------------------------------------------------------------------------------------------------
 # Resuming
 

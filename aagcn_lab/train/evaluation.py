@@ -23,7 +23,7 @@ from ..data.validate import check_int, check_output_path, resolve_device
 from ..metrics import evaluate_scores
 from ..model import AAGCN
 from ..model.checkpoint import read_checkpoint
-from ..model.cpu_infer import prepare_inference
+from ..model.cpu_infer import inference_dtype, prepare_inference
 from ..scores import Scores, save_scores
 from .distributed import DistInfo, gather_rows
 
@@ -41,10 +41,13 @@ def autocast(amp: str, device: torch.device) -> AbstractContextManager:
 def evaluate(
     model: AAGCN, dataset: SkeletonDataset, batch_size: int = 16, device: torch.device | str = "cpu",
     info: DistInfo | None = None, num_workers: int = 0, amp: str = "none", progress: bool = False,
+    dtype: torch.dtype | str | None = None,
 ) -> Scores | None:
     """Test-time probabilities of every sample (softmax per clip, mean over clips).
 
-    Under torch.distributed each rank scores a contiguous shard and rank 0 gathers them; rank 0
+    On the CPU the model runs through :func:`~aagcn_lab.model.cpu_infer.prepare_inference`, in
+    ``dtype`` (``"bf16"``: bfloat16 convolutions; ``amp="bf16"`` means the same there); elsewhere
+    under ``amp``'s autocast. Under torch.distributed each rank scores a contiguous shard and rank 0 gathers them; rank 0
     returns the :class:`Scores` in dataset order, other ranks return ``None``.
     """  # fmt: skip
     info = info or DistInfo(device=torch.device(device))
@@ -52,7 +55,12 @@ def evaluate(
     per = math.ceil(n / info.world_size)
     shard = list(range(info.rank * per, min(n, (info.rank + 1) * per)))
     loader = DataLoader(Subset(dataset, shard), batch_size=batch_size, num_workers=num_workers, pin_memory=info.device.type == "cuda")
-    net = prepare_inference(model)  # eval mode; on the CPU batch norm folded and weights stacked once per evaluation
+    on_cpu = info.device.type == "cpu"
+    if on_cpu and amp == "bf16" and dtype is None:
+        dtype, amp = "bf16", "none"  # CPU autocast would run the plain model: the prepared path in bf16 instead
+    elif not on_cpu and inference_dtype(dtype) == torch.bfloat16:
+        amp = "bf16"
+    net = prepare_inference(model, dtype if on_cpu else None)  # eval mode; on the CPU BN folded, weights stacked once
     probs, idx = [], []
     it = loader
     if progress and info.is_main:
@@ -87,6 +95,7 @@ def test_checkpoint(
     out: str | os.PathLike | None = None,
     device: str = "auto",
     num_workers: int = 2,
+    dtype: torch.dtype | str | None = None,
 ) -> tuple[Scores, dict]:
     """Score every sample of ``split`` with ``checkpoint``; returns the scores and top-1/top-5/mean class acc.
 
@@ -115,8 +124,8 @@ def test_checkpoint(
     )  # fmt: skip
     if ds.num_classes > model.cfg.num_classes:
         raise ValueError(f"{ann.source} has {ds.num_classes} classes but the checkpoint predicts {model.cfg.num_classes}")
-    scores = evaluate(model.to(dev), ds, batch_size, dev, num_workers=num_workers)
-    scores.meta.update({"checkpoint": str(checkpoint), "ann_file": str(ann_file), "label_names": ann.label_names or []})
+    scores = evaluate(model.to(dev), ds, batch_size, dev, num_workers=num_workers, dtype=dtype)
+    scores.meta.update({"dtype": str(inference_dtype(dtype) or torch.float32).removeprefix("torch."), "checkpoint": str(checkpoint), "ann_file": str(ann_file), "label_names": ann.label_names or []})
     metrics = evaluate_scores(scores.probs, scores.labels, model.cfg.num_classes)
     if out is not None:
         save_scores(Path(out), scores)
