@@ -33,3 +33,15 @@ def test_bench_options_section_runs_on_the_cpu(capsys):
                   "samples_s_last_third"):  # fmt: skip
         assert field in text, field
     assert "amp=bf16 channels_last=True compile=False" in text
+
+
+def test_precision_section_times_bf16_and_int8_against_fp32():
+    """The precision section at a tiny size: every figure present and positive, the ratios consistent with them."""
+    out = bench.bench_precision(batch=2, two_person=0.5, iters=1, test_batch=1)
+    for key in ("train", "infer", "infer10"):
+        fp32 = out[f"{key} fp32 samples/s"]
+        bf16 = out[f"{key} bf16 autocast samples/s" if key == "train" else f"{key} bf16 samples/s"]
+        assert fp32 > 0 and bf16 > 0 and out[f"{key} bf16 / fp32"] == pytest.approx(bf16 / fp32)  # one division each
+    assert out["temporal conv 128x128x9 float32 GFLOP/s"] > 0 and out["temporal conv 128x128x9 bfloat16 GFLOP/s"] > 0
+    int8 = out["temporal conv 128x128x9 int8 GFLOP/s"]
+    assert int8 is None or int8 > 0

@@ -13,6 +13,8 @@ Sections:
   T=100, NTU layout; 10-clip inference; the model vs the straightforward transcription of the
   reference equations (the oracle in :mod:`aagcn_lab.model.reference`), with the largest output
   difference; flags ``--amp bf16``, ``--channels-last``, ``--compile``, ``--device cuda``.
+* ``precision`` -- bf16 against fp32 on the CPU, in turns: prepared inference (one and 10 clips),
+  the training step under bf16 autocast, the temporal convolution in fp32, bf16 and int8.
 * ``pipeline`` -- test-mode pipeline samples/s per core for each feature, vs the one-to-one
   transcription of pyskl's transforms (:mod:`aagcn_lab.data.reference`).
 * ``data``     -- Dataset + DataLoader samples/s and private memory per worker for 0..N workers.
@@ -31,8 +33,8 @@ samples carry a second person (``--two-person 1.0`` gives a batch where every sa
 from __future__ import annotations
 
 from .data import bench_data, bench_pipeline, bench_train
-from .model import bench_model, bench_options
+from .model import bench_model, bench_options, bench_precision
 from .stream import bench_stream
 from .timing import machine
 
-__all__ = ["machine", "bench_model", "bench_options", "bench_pipeline", "bench_data", "bench_train", "bench_stream"]
+__all__ = ["machine", "bench_model", "bench_options", "bench_precision", "bench_pipeline", "bench_data", "bench_train", "bench_stream"]

@@ -11,7 +11,7 @@ import torch
 
 from .timing import _faults, _time
 
-__all__ = ["bench_model", "bench_options"]
+__all__ = ["bench_model", "bench_options", "bench_precision"]
 
 
 def _sgd(model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -182,4 +182,59 @@ def bench_options(
         del step, net, model, opt  # the step holds them too
     out["speedup"] = out["fast_samples_s"] / out["fp32_eager_samples_s"]
     out["fast_fraction_of_bf16_matmul_rate"] = out["fast_tflops"] / out["bf16_matmul_tflops"]
+    return out
+
+
+def _int8_temporal_conv(x: torch.Tensor, w: torch.Tensor, iters: int) -> float | None:
+    """GFLOP/s of the temporal convolution in int8 through PyTorch's quantized kernels (x86 engine, per-channel
+    weights), or ``None`` where this build has none; its inputs quantized once, outside the timing."""
+    import warnings
+
+    engines = torch.backends.quantized.supported_engines
+    engine = next((e for e in ("x86", "onednn", "fbgemm") if e in engines), None)
+    if engine is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch 2.13 deprecates quantized tensors (see the README)
+        torch.backends.quantized.engine = engine
+        c_out, c_in, k, _ = w.shape
+        conv = torch.ao.nn.quantized.Conv2d(c_in, c_out, (k, 1), padding=(k // 2, 0))
+        scale = w.abs().amax((1, 2, 3)) / 127
+        qw = torch.quantize_per_channel(w, scale, torch.zeros(c_out, dtype=torch.long), 0, torch.qint8)
+        conv.set_weight_bias(qw, None)
+        conv.scale, conv.zero_point = float(x.abs().max() / 60), 64
+        qx = torch.quantize_per_tensor(x, float(x.abs().max() / 60), 64, torch.quint8).contiguous(memory_format=torch.channels_last)
+        t = _time(lambda: conv(qx), iters=iters)[0]
+    n, _, frames, v = x.shape
+    return 2 * n * c_out * c_in * k * frames * v / t / 1e9
+
+
+def bench_precision(batch: int = 16, two_person: float = 3 / 16, iters: int = 3, test_batch: int = 4) -> dict:
+    """bf16 against fp32 on the CPU, timed in turns: prepared inference (one clip and 10 clips), the training
+    step under bf16 autocast, and the temporal convolution in int8 (PyTorch's quantized kernels)."""
+    from ..model import build_model
+    from ..model.cpu_infer import prepare_inference
+
+    torch.manual_seed(0)
+    model = build_model(layout="nturgb+d", num_classes=60)
+    x, xt = _batch(batch, two_person), _batch(test_batch, two_person, clips=10)
+    y = torch.randint(0, 60, (batch,), generator=torch.Generator().manual_seed(1))
+    bf16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    out: dict = {"batch": batch, "two_person": two_person, "oneDNN bf16 kernels on this CPU": bf16}
+    twin = copy.deepcopy(model)  # the bf16 training steps update their own copy of the weights
+    opt32, opt16 = _sgd(model), _sgd(twin)
+    t32, t16 = _time(partial(_train_step, model, opt32, x, y, "none"), partial(_train_step, twin, opt16, x, y, "bf16"), iters=iters)
+    out["train fp32 samples/s"], out["train bf16 autocast samples/s"] = batch / t32, batch / t16
+    out["train bf16 / fp32"] = t32 / t16
+    f32, f16 = prepare_inference(model), prepare_inference(model, "bf16")
+    for name, run, n in (("infer", lambda net: net(x), batch), ("infer10", lambda net: net.forward_test(xt), test_batch)):
+        a, b = _time(partial(run, f32), partial(run, f16), iters=iters)
+        out[f"{name} fp32 samples/s"], out[f"{name} bf16 samples/s"], out[f"{name} bf16 / fp32"] = n / a, n / b, a / b
+    xc = torch.randn(batch, 128, 50, 25)
+    w = torch.randn(128, 128, 9, 1) / 30
+    flops = 2 * batch * 128 * 128 * 9 * 50 * 25
+    for dtype in (torch.float32, torch.bfloat16):
+        xd, wd = (t.to(dtype).contiguous(memory_format=torch.channels_last) for t in (xc, w))
+        out[f"temporal conv 128x128x9 {str(dtype)[6:]} GFLOP/s"] = flops / _time(lambda: torch.nn.functional.conv2d(xd, wd, padding=(4, 0)), iters=iters)[0] / 1e9  # noqa: B023
+    out["temporal conv 128x128x9 int8 GFLOP/s"] = _int8_temporal_conv(xc, w, iters)
     return out

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 __all__ = ["add_arguments", "run", "main"]
 
-SECTIONS = ("model", "options", "pipeline", "data", "train", "stream", "shared", "peak", "profile", "revisions", "all")
+SECTIONS = ("model", "precision", "options", "pipeline", "data", "train", "stream", "shared", "peak", "profile", "revisions", "all")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"malloc: {'freed memory kept for reuse (aagcn_lab.runtime)' if kept else 'default'}")
     if args.section in ("model", "all"):
         _print("model (NTU layout, M=2, T=100)", bench.bench_model(args.device, args.batch, args.two_person, args.amp, args.channels_last, args.compile, args.iters, not args.no_oracle, share_absent=not args.no_share_absent))
+    if args.section in ("precision", "all") and args.device == "cpu":
+        _print("bf16 and int8 against fp32 on the CPU (NTU layout, M=2, T=100)", bench.bench_precision(args.batch, args.two_person, args.iters))
     if args.section == "options" or (args.section == "all" and args.device.startswith("cuda")):
         _print(f"training options at batch {args.options_batch} (NTU layout, T={args.frames})", bench.bench_options(
             args.device, args.options_batch, args.two_person, args.frames, max(args.iters, 10) if args.device.startswith("cuda") else args.iters, not args.no_compile))
