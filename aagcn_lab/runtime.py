@@ -16,6 +16,21 @@ the cost is that the process keeps its peak memory until it exits.
 The entry points (``aagcn-lab train|test|predict|bench``, ``python -m aagcn_lab.train``) call
 :func:`keep_freed_memory`; set ``AAGCN_LAB_MALLOC=default`` to leave malloc alone. Library users
 (notebooks) can call it themselves.
+
+Threads (issue #29). torch's CPU wheels run their intra-op threads on GNU OpenMP (libgomp), whose
+threads spin at every barrier and between parallel regions (up to 300,000 spins) before they sleep.
+When another process shares the cores, a thread that spins holds a core the thread it waits for
+needs: a training step of the lab's small model took 17x longer beside a light job. With
+``OMP_WAIT_POLICY=PASSIVE`` the threads sleep at once and hand the core over; ``python -m
+aagcn_lab.bench shared`` times the step alone and beside a busy process per policy (a short spin,
+``GOMP_SPINCOUNT=10000``, was still several times slower beside one in a check on busy cores; one thread gives up the
+second core when the machine is idle). OpenMP reads the variable once, when torch loads it, so
+:func:`apply_thread_policy` puts it into the environment at the command-line entry points before
+torch is imported (their children, torchrun's workers and the lab's notebook kernels inherit it;
+:func:`run_lab` adds it for its kernels also when called from Python). Nothing changes on
+``import aagcn_lab``. The user's own ``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT`` or ``KMP_BLOCKTIME`` wins,
+``OMP_NUM_THREADS`` is never set here (the trainer keeps a core per data worker), and
+``AAGCN_LAB_THREADS=default`` leaves OpenMP as it is.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ No timing here: ``aagcn-lab bench shared`` measures; these tests check where the
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -125,3 +126,18 @@ def test_the_shared_section_runs_at_a_tiny_size_and_returns_its_keys():
     assert "omp" in out["openmp"]  # torch's OpenMP runtime, as the child loaded it
     assert out["1thread_alone_s"] > 0 and out["1thread_beside_python_s"] > 0
     assert out["1thread_beside_python_ratio"] == pytest.approx(out["1thread_beside_python_s"] / out["1thread_alone_s"])
+
+
+@pytest.mark.parametrize("command", ["predict", "train"])  # predict's parser loads torch; train's does not
+def test_the_cli_applies_the_policy_before_torch_loads(command, tmp_path):
+    """OpenMP reads its wait policy once, when torch loads it: a fresh interpreter tells the order."""
+    code = (
+        "import sys, aagcn_lab.runtime as r\n"
+        "apply = r.apply_thread_policy\n"
+        "r.apply_thread_policy = lambda: print('torch loaded' if 'torch' in sys.modules else 'torch not loaded') or apply()\n"
+        "from aagcn_lab.cli import main\n"
+        f"main([{command!r}, '--no-such-option'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in runtime.THREAD_VARS}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert out.stdout.splitlines()[:1] == ["torch not loaded"], out.stdout + out.stderr[-2000:]

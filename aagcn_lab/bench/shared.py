@@ -4,19 +4,19 @@ One training step of the lab's small model (the ``ucla_cpu_j`` preset: batch 16,
 channels, 52 frames of 20 joints, one person) is timed alone and beside a competing CPU-bound
 process, for each thread policy. A policy is a set of environment variables (threads, OpenMP's
 wait policy), and OpenMP reads them once, when its runtime loads, so every measurement runs in a
-fresh child process (``python -m aagcn_lab.bench.shared step``) and so does every competitor
-(``... busy python`` or ``... busy torch``), started before the child and killed after it.
+fresh child process (:func:`time_steps`) and so does every competitor (:func:`busy`), started
+before the child and killed after it.
 
 Competitors: ``python``, one busy Python/numpy loop (one core, like a browser tab or the notebook
 server at work); ``torch``, the same training in another process with torch's defaults (all cores,
 libgomp's spinning wait: a job that is not ours); ``twin``, the same training under the same
-policy (a second notebook of the lab training at once). The ratio ``beside / alone`` of a policy is what issue #29 asks to keep at or
-below 2.5; ``alone_vs_default`` is what the policy costs when the cores are idle.
+policy (a second notebook of the lab training at once). The ratio ``beside / alone`` of a policy
+is what issue #29 asks to keep at or below 2.5; ``alone_vs_default`` is what the policy costs when
+the cores are idle.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 from ..runtime import THREAD_VARS, thread_policy_env, usable_cores
 
-__all__ = ["POLICIES", "COMPETITORS", "policy_env", "bench_shared"]
+__all__ = ["POLICIES", "COMPETITORS", "policy_env", "bench_shared", "time_steps", "busy"]
 
 COMPETITORS = ("python", "torch", "twin")
 # name -> what it sets in a clean environment; "all" stands for the number of usable cores
@@ -52,13 +52,14 @@ def policy_env(policy: str, base: Mapping[str, str] | None = None) -> dict[str, 
     return env
 
 
-def _child(*args: str) -> list[str]:
-    return [sys.executable, "-m", "aagcn_lab.bench.shared", *args]
+def _child(call: str) -> list[str]:
+    """The command line of a fresh Python that runs ``call`` of this module."""
+    return [sys.executable, "-c", f"from aagcn_lab.bench.shared import busy, time_steps; {call}"]
 
 
 def _run_step(env: Mapping[str, str], steps: int, batch: int, frames: int) -> dict:
     """Run the timed child under ``env``; its JSON line."""
-    cmd = _child("step", "--steps", str(steps), "--batch", str(batch), "--frames", str(frames))
+    cmd = _child(f"time_steps({int(steps)}, {int(batch)}, {int(frames)})")
     done = subprocess.run(cmd, env=dict(env), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"bench shared: the timed child failed (status {done.returncode}): {done.stderr.strip()[-2000:]}")
@@ -67,7 +68,7 @@ def _run_step(env: Mapping[str, str], steps: int, batch: int, frames: int) -> di
 
 def _start_competitor(kind: str, env: Mapping[str, str], batch: int, frames: int) -> subprocess.Popen:
     """Start a competitor under ``env`` and return once it is busy (it prints a line when it is)."""
-    proc = subprocess.Popen(_child("busy", "python" if kind == "python" else "torch", "--batch", str(batch), "--frames", str(frames)), env=env,
+    proc = subprocess.Popen(_child(f"busy({'python' if kind == 'python' else 'torch'!r}, {int(batch)}, {int(frames)})"), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
     if not proc.stdout or not proc.stdout.readline():
         proc.kill()
@@ -89,7 +90,8 @@ def bench_shared(
     policies: Sequence[str] = tuple(POLICIES), competitors: Sequence[str] = COMPETITORS, steps: int = 10, batch: int = 16,
     frames: int = 52,
 ) -> dict:
-    """Seconds per training step of the lab's small model, alone and beside each competitor, per policy."""  # fmt: skip
+    """Median seconds per training step of the lab's small model, alone and beside each competitor, per policy
+    (``steps`` steps after two of warm-up, fewer, at least 3, where they take more than 30 s)."""  # fmt: skip
     for kind in competitors:
         if kind not in COMPETITORS:
             raise ValueError(f"--competitors: unknown competitor {kind!r} (known: {', '.join(COMPETITORS)})")
@@ -144,39 +146,34 @@ def _step_fn(batch: int, frames: int):  # noqa: ANN202 (a closure over torch obj
     return lambda: _train_step(model, opt, x, y, "none")
 
 
-def _child_main(argv: Sequence[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m aagcn_lab.bench.shared")
-    p.add_argument("mode", choices=("step", "busy"))
-    p.add_argument("kind", nargs="?", default="python", choices=("python", "torch"))
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--frames", type=int, default=52)
-    a = p.parse_args(argv)
-    if a.mode == "busy" and a.kind == "python":
+def busy(kind: str, batch: int = 16, frames: int = 52) -> None:
+    """A competitor (runs until killed): ``python``, a numpy loop on one core; ``torch``, the training step."""
+    if kind == "python":
         import numpy as np
 
         x = np.random.default_rng(0).random(4096)
         print("busy", flush=True)
         while True:  # a Python loop around small numpy calls: one core, all the time
             x = np.sin(x) + 0.5
-    step = _step_fn(a.batch, a.frames)
-    if a.mode == "busy":
+    step = _step_fn(batch, frames)
+    step()
+    print("busy", flush=True)
+    while True:
         step()
-        print("busy", flush=True)
-        while True:
-            step()
+
+
+def time_steps(steps: int = 10, batch: int = 16, frames: int = 52) -> None:
+    """The timed child: print one JSON line with the median seconds per training step, threads and OpenMP runtime."""
     import torch
 
+    step = _step_fn(batch, frames)
     step()
     step()  # warm-up: allocator, oneDNN's kernels
-    times = []
-    for _ in range(a.steps):
+    times: list[float] = []
+    start = time.perf_counter()
+    # `steps`, or fewer (at least 3) once 30 s have passed: a spinning policy beside a busy process takes seconds a step
+    while len(times) < steps and (len(times) < 3 or time.perf_counter() - start < 30):
         t = time.perf_counter()
         step()
         times.append(time.perf_counter() - t)
-    print(json.dumps({"step_s": statistics.median(times), "threads": torch.get_num_threads(), "openmp": _openmp()}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1:]))
+    print(json.dumps({"step_s": statistics.median(times), "steps": len(times), "threads": torch.get_num_threads(), "openmp": _openmp()}))

@@ -140,10 +140,11 @@ def _sample_error() -> type:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``aagcn-lab``."""
-    from ..runtime import apply_thread_policy
-
-    apply_thread_policy()  # before torch loads OpenMP: threads wait without spinning (see aagcn_lab.runtime)
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not {"-h", "--help"} & set(argv):  # a command will run (--help loads nothing more than the parser)
+        from ..runtime import apply_thread_policy
+
+        apply_thread_policy()  # before the parser, which loads torch for some commands (see aagcn_lab.runtime)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else "")  # `aagcn-lab --help` imports no command
     args, extra = parser.parse_known_args(argv)
