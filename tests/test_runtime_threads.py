@@ -126,6 +126,7 @@ def test_the_shared_section_runs_at_a_tiny_size_and_returns_its_keys():
     assert "omp" in out["openmp"]  # torch's OpenMP runtime, as the child loaded it
     assert out["1thread_alone_s"] > 0 and out["1thread_beside_python_s"] > 0
     assert out["1thread_beside_python_ratio"] == pytest.approx(out["1thread_beside_python_s"] / out["1thread_alone_s"])
+    assert out["1thread_worst_ratio"] == out["1thread_beside_python_ratio"]  # the only competitor
 
 
 @pytest.mark.parametrize("command", ["predict", "train"])  # predict's parser loads torch; train's does not

@@ -99,23 +99,27 @@ def bench_shared(
     out: dict = {"cores": usable_cores(), "batch": batch, "frames": frames, "steps": steps}
     base = {p: _run_step(envs[p], steps, batch, frames) for p in policies}
     out["openmp"] = base[policies[0]]["openmp"] if policies else ""
-    default_alone = base["default"]["step_s"] if "default" in base else None
-    for p in policies:
-        settings = {k: v for k, v in envs[p].items() if k in THREAD_VARS}
-        out[f"{p}_settings"] = " ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "(none)"
-        out[f"{p}_threads"] = base[p]["threads"]
-        out[f"{p}_alone_s"] = base[p]["step_s"]
-        if default_alone:
-            out[f"{p}_alone_vs_default"] = base[p]["step_s"] / default_alone
-    for kind in competitors:
+    beside: dict[tuple[str, str], float] = {}
+    for kind in competitors:  # policies in turn within a competitor: a machine that drifts affects them alike
         for p in policies:
             proc = _start_competitor(kind, envs[p] if kind == "twin" else policy_env("default"), batch, frames)
             try:
-                beside = _run_step(envs[p], steps, batch, frames)["step_s"]
+                beside[p, kind] = _run_step(envs[p], steps, batch, frames)["step_s"]
             finally:
                 _stop(proc)
-            out[f"{p}_beside_{kind}_s"] = beside
-            out[f"{p}_beside_{kind}_ratio"] = beside / base[p]["step_s"]
+    default_alone = base["default"]["step_s"] if "default" in base else None
+    for p in policies:  # one block of lines a policy
+        settings = {k: v for k, v in envs[p].items() if k in THREAD_VARS}
+        out[f"{p}_settings"] = " ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "(none)"
+        out[f"{p}_threads"] = base[p]["threads"]
+        out[f"{p}_alone_s"] = alone = base[p]["step_s"]
+        if default_alone:
+            out[f"{p}_alone_vs_default"] = alone / default_alone
+        for kind in competitors:
+            out[f"{p}_beside_{kind}_s"] = beside[p, kind]
+            out[f"{p}_beside_{kind}_ratio"] = beside[p, kind] / alone
+        if competitors:
+            out[f"{p}_worst_ratio"] = max(beside[p, kind] for kind in competitors) / alone  # issue #29: at most 2.5
     return out
 
 
