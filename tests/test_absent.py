@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from aagcn_lab import build_model
-from aagcn_lab.model.absent import WeightedBatchNorm2d, count_rows, plan_shared_rows, weighted_batch_norm
+from aagcn_lab.model.absent import (
+    WeightedBatchNorm2d,
+    WeightedBatchNormFunction,
+    count_rows,
+    plan_shared_rows,
+    weighted_batch_norm,
+)
 
 from .conftest import perturb
 from .tolerances import float_bound
@@ -105,6 +111,110 @@ def test_weighted_batch_norm_with_cumulative_momentum():
     # f64: 4 weighted rows x 30 = 120 terms, two updates -> 5.3e-14 (1e-13 and allclose's atol 1e-8 kept)
     assert torch.allclose(bn.running_mean, plain.running_mean, rtol=1e-13)
     assert torch.allclose(bn.running_var, plain.running_var, rtol=1e-13)
+
+
+def _composed_weighted_batch_norm(bn: torch.nn.BatchNorm2d, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The weighted batch norm written as plain tensor operations, autograd differentiating them (the
+    implementation before the closed-form backward): the oracle for outputs, gradients and running stats."""
+    n = weight.sum() * x.shape[2] * x.shape[3]
+    mean = (weight @ x.sum((2, 3))) / n
+    centred = x - mean[None, :, None, None]
+    var = (weight @ centred.square().sum((2, 3))) / n
+    with torch.no_grad():
+        bn.num_batches_tracked += 1
+        mom = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+        bn.running_mean.mul_(1 - mom).add_(mom * mean)
+        bn.running_var.mul_(1 - mom).add_(mom * var * n / (n - 1))
+    scale = bn.weight * torch.rsqrt(var + bn.eps)
+    return centred * scale[None, :, None, None] + bn.bias[None, :, None, None]
+
+
+def _weighted_bn_case(momentum: float | None = 0.1) -> tuple[torch.Tensor, torch.Tensor, WeightedBatchNorm2d]:
+    """float64 activations off-centre (mean 1, std 2), counts 1-4, gamma and beta away from 1 and 0."""
+    torch.manual_seed(0)
+    x = torch.randn(5, 6, 7, 8, dtype=torch.float64) * 2 + 1
+    weight = torch.tensor([1.0, 4, 1, 2, 1], dtype=torch.float64)
+    bn = WeightedBatchNorm2d(6, momentum=momentum).double().train()
+    with torch.no_grad():
+        bn.weight.copy_(torch.linspace(0.5, 1.5, 6))
+        bn.bias.copy_(torch.linspace(-1, 1, 6))
+    return x, weight, bn
+
+
+def test_weighted_batch_norm_backward_passes_gradcheck():
+    """The closed-form backward against finite differences (float64): inputs, gamma and beta."""
+    x, weight, bn = _weighted_bn_case()
+    x = x[:, :3, :4, :5].clone().requires_grad_()  # small: gradcheck differentiates every element
+    gamma = bn.weight[:3].detach().clone().requires_grad_()
+    beta = bn.bias[:3].detach().clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda a, g, b: WeightedBatchNormFunction.apply(a, weight, g, b, 1e-5)[0], (x, gamma, beta))
+    # the statistics it returns are the weighted mean and biased variance, and not differentiable
+    y, mean, var = WeightedBatchNormFunction.apply(x, weight, gamma, beta, 1e-5)
+    repeated = x.detach().repeat_interleave(weight.long(), dim=0)
+    # f64: 9 weighted rows x 20 pixels = 180 terms
+    assert torch.allclose(mean, repeated.mean((0, 2, 3)), rtol=float_bound(torch.float64, terms=180), atol=0)
+    assert torch.allclose(var, repeated.var((0, 2, 3), unbiased=False), rtol=float_bound(torch.float64, terms=180, depth=2), atol=0)
+    assert not mean.requires_grad and not var.requires_grad and y.requires_grad
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_weighted_batch_norm_equals_the_composed_one(memory_format, momentum):
+    """Outputs, gradients of x / gamma / beta and running statistics equal autograd through the plain
+    operations (float64, two training steps), for contiguous and channels-last activations."""
+    x0, weight, bn = _weighted_bn_case(momentum)
+    ref = copy.deepcopy(bn)
+    upstream = torch.randn(x0.shape, dtype=torch.float64)
+    for step in range(2):
+        x = (x0 + step).contiguous(memory_format=memory_format).requires_grad_()
+        xr = (x0 + step).requires_grad_()
+        out, want = weighted_batch_norm(bn, x, weight), _composed_weighted_batch_norm(ref, xr, weight)
+        (out * upstream).sum().backward()
+        (want * upstream).sum().backward()
+        # f64: statistics over 9 weighted rows x 56 pixels = 504 terms, forward and backward (2 layers)
+        bound = float_bound(torch.float64, terms=504, depth=2)  # 2.2e-13
+        assert rel(out, want) < bound
+        assert rel(x.grad, xr.grad) < bound
+    for name in ("weight", "bias"):  # accumulated over the two steps
+        assert rel(getattr(bn, name).grad, getattr(ref, name).grad) < bound, name
+    for name in ("running_mean", "running_var"):
+        assert rel(getattr(bn, name), getattr(ref, name)) < bound, name
+    assert int(bn.num_batches_tracked) == int(ref.num_batches_tracked) == 2
+
+
+def test_weighted_batch_norm_gradients_equal_batch_norm_over_the_repeated_rows():
+    """As the backbone uses it -- one computed row, expanded to its copies -- the gradients of x, gamma
+    and beta equal nn.BatchNorm2d's over the batch that holds every copy (float64)."""
+    x0, weight, bn = _weighted_bn_case()
+    plain = torch.nn.BatchNorm2d(6).double().train()
+    plain.load_state_dict(bn.state_dict())
+    copies = torch.arange(len(weight)).repeat_interleave(weight.long())  # expand: row of each copy
+    upstream = torch.randn((len(copies),) + x0.shape[1:], dtype=torch.float64)
+    x, xr = x0.clone().requires_grad_(), x0.clone().requires_grad_()
+    bn.row_weight = weight
+    (bn(x)[copies] * upstream).sum().backward()
+    (plain(xr[copies]) * upstream).sum().backward()
+    bound = float_bound(torch.float64, terms=504, depth=2)  # f64: 504 weighted terms, forward and backward
+    assert rel(x.grad, xr.grad) < bound
+    assert rel(bn.weight.grad, plain.weight.grad) < bound and rel(bn.bias.grad, plain.bias.grad) < bound
+
+
+def test_weighted_batch_norm_backward_under_autocast():
+    """Under bf16 autocast the backward runs in float32 too: the float32 gradients, dx rounded to bf16."""
+    torch.manual_seed(0)
+    x = (torch.randn(6, 16, 20, 25) * 3 + 1).bfloat16().requires_grad_()
+    x32 = x.detach().float().requires_grad_()
+    weight = torch.tensor([1.0, 1, 4, 1, 1, 2])
+    upstream = torch.randn(x.shape).bfloat16().float()  # bf16 values: the bf16 output's gradient holds them exactly
+    bn, bn32 = WeightedBatchNorm2d(16).train(), WeightedBatchNorm2d(16).train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = weighted_batch_norm(bn, x, weight)
+    (out.float() * upstream).sum().backward()
+    (weighted_batch_norm(bn32, x32, weight) * upstream).sum().backward()
+    assert x.grad.dtype == torch.bfloat16 and bn.weight.grad.dtype == torch.float32
+    # exact: the same f32 operations on the same values (the output's bf16 rounding is not on the gradient's path)
+    assert torch.equal(bn.weight.grad, bn32.weight.grad) and torch.equal(bn.bias.grad, bn32.bias.grad)
+    assert rel(x.grad.float(), x32.grad) < float_bound(torch.bfloat16)  # dx rounded to bf16 once: eps 7.8e-3
 
 
 def test_state_dict_keys_are_pyskls():

@@ -11,7 +11,8 @@ work on NTU, where most actions have one person.
   (which rows to compute, how to expand them back, how many persons each row stands for), or
   ``None`` when no two absent persons share a slot;
 * :class:`WeightedBatchNorm2d` is ``nn.BatchNorm2d`` (same parameters and buffers, so pyskl's
-  state-dict keys are unchanged) whose training statistics count row ``i`` ``row_weight[i]`` times;
+  state-dict keys are unchanged) whose training statistics count row ``i`` ``row_weight[i]`` times
+  (:func:`weighted_batch_norm`, with the closed-form backward of :class:`WeightedBatchNormFunction`);
 * :func:`count_rows` hands the row weights to every such BN of a module (the backbone does it, in
   one place, around its blocks) and takes them back.
 
@@ -21,11 +22,13 @@ In eval mode BN treats rows independently, so the rows are shared without any we
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
-__all__ = ["SharedRows", "plan_shared_rows", "WeightedBatchNorm2d", "weighted_batch_norm", "count_rows"]
+__all__ = ["SharedRows", "plan_shared_rows", "WeightedBatchNorm2d", "WeightedBatchNormFunction", "weighted_batch_norm", "count_rows"]
 
 
 @dataclass(frozen=True)
@@ -76,23 +79,80 @@ def plan_shared_rows(x: Tensor) -> SharedRows | None:
     return SharedRows(keep, inverse, weight)
 
 
+class WeightedBatchNormFunction(torch.autograd.Function):
+    """Batch norm over ``x`` ``(R, C, H, W)`` whose statistics count row ``r`` ``w_r`` times, with a
+    closed-form backward (a few passes over the activations instead of autograd's chain of them).
+
+    Forward, per channel, with ``n = H * W * sum_r w_r`` and sums over rows ``r`` and pixels ``p``::
+
+        mean = sum_r w_r sum_p x_rp / n
+        c    = x - mean                                     # saved for backward
+        var  = sum_r w_r sum_p c_rp^2 / n                   # biased, as BatchNorm2d normalises
+        s    = 1 / sqrt(var + eps)
+        y    = gamma * s * c + beta
+
+    Backward, from ``g = dL/dy`` (each computed row once: its copies' gradients arrive already summed)::
+
+        dbeta  = sum_r sum_p g_rp
+        dgamma = s * sum_r sum_p g_rp c_rp
+        dx_rp  = gamma s ( g_rp - w_r / n * (dbeta + s^2 c_rp sum_r' sum_p' g c) )
+
+    -- the usual batch-norm backward, with ``w_r / n`` in place of ``1 / n`` because the mean and the
+    variance weight row ``r`` by ``w_r``. Returns ``(y, mean, var)``; ``mean`` and ``var`` (biased)
+    are not differentiable, they feed the running statistics. ``row_weight`` gets no gradient (counts).
+    Every operation is elementwise or a sum, none of which autocast lowers.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, row_weight: Tensor, weight: Tensor, bias: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+        """``(y, mean, var)`` of the weighted batch norm (see the class docstring)."""
+        w = row_weight[:, None]  # (R, 1)
+        n = row_weight.sum() * (x.shape[2] * x.shape[3])
+        mean = (w * x.sum((2, 3))).sum(0) / n  # (C,)
+        centred = x - mean[:, None, None]
+        var = (w * torch.linalg.vector_norm(centred, dim=(2, 3)).square()).sum(0) / n  # one read, no squared copy
+        invstd = torch.rsqrt(var + eps)
+        y = torch.addcmul(bias[:, None, None], centred, (weight * invstd)[:, None, None])
+        ctx.save_for_backward(centred, row_weight, weight, invstd, n)
+        ctx.mark_non_differentiable(mean, var)
+        return y, mean, var
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor, _mean: Tensor, _var: Tensor) -> tuple[Tensor | None, ...]:
+        """Gradients of ``x``, ``weight`` and ``bias`` from ``dL/dy`` (see the class docstring)."""
+        centred, row_weight, weight, invstd, n = ctx.saved_tensors
+        dbias = grad.sum((2, 3)).sum(0)  # (C,)
+        grad_x = grad * centred  # a buffer: first the products, then dx
+        g_dot_c = grad_x.sum((2, 3)).sum(0)  # (C,)
+        dweight = g_dot_c * invstd
+        if ctx.needs_input_grad[0]:
+            k = weight * invstd  # gamma s
+            w = row_weight[:, None]  # (R, 1)
+            shift, slope = w * (k * dbias / n), w * (k * invstd.square() * g_dot_c / n)  # (R, C) each
+            torch.addcmul(-shift[:, :, None, None], centred, -slope[:, :, None, None], out=grad_x)
+            grad_x.addcmul_(grad, k[:, None, None])  # gamma s g - w_r (...)
+        else:
+            grad_x = None
+        return grad_x, None, dweight if ctx.needs_input_grad[2] else None, dbias if ctx.needs_input_grad[3] else None, None
+
+
 def weighted_batch_norm(bn: nn.BatchNorm2d, x: Tensor, weight: Tensor) -> Tensor:
     """Training-mode ``bn(x)`` where row ``i`` of ``x`` counts ``weight[i]`` times in the batch
-    statistics; the running statistics are updated exactly as ``nn.BatchNorm2d`` keeps them."""
+    statistics (:class:`WeightedBatchNormFunction`); the running statistics are updated exactly as
+    ``nn.BatchNorm2d`` keeps them: momentum (or the cumulative average when it is ``None``) and the
+    unbiased variance ``var * n / (n - 1)`` with the weighted count ``n``."""
     if x.dtype != bn.weight.dtype:  # autocast: statistics in the parameters' precision, as BatchNorm2d keeps them
         with torch.autocast(x.device.type, enabled=False):
             return weighted_batch_norm(bn, x.to(bn.weight.dtype), weight.to(bn.weight.dtype)).to(x.dtype)
-    n = weight.sum() * x.shape[2] * x.shape[3]
-    mean = (weight @ x.sum((2, 3))) / n
-    centred = x - mean[None, :, None, None]
-    var = (weight @ centred.square().sum((2, 3))) / n
+    y, mean, var = WeightedBatchNormFunction.apply(x, weight, bn.weight, bn.bias, bn.eps)
     with torch.no_grad():
+        n = weight.sum() * (x.shape[2] * x.shape[3])
         bn.num_batches_tracked += 1
         mom = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
         bn.running_mean.mul_(1 - mom).add_(mom * mean)
         bn.running_var.mul_(1 - mom).add_(mom * var * n / (n - 1))  # unbiased, as BatchNorm2d
-    scale = bn.weight * torch.rsqrt(var + bn.eps)
-    return centred * scale[None, :, None, None] + bn.bias[None, :, None, None]
+    return y
 
 
 class WeightedBatchNorm2d(nn.BatchNorm2d):
