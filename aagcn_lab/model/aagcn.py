@@ -203,7 +203,8 @@ class AdaptiveGraphConv(nn.Module):
         y   = sum_k W_k (x G_k)                              # aggregate joints, then 1x1 conv
         y   = ReLU( BN(y) + down(x) )                        # down: identity, or 1x1 conv + BN
 
-    Spatial, temporal and channel attention, in this order, each residual ``y <- y * a + y``::
+    Spatial, temporal and channel attention, in this order, each residual ``y <- y * (1 + a)``
+    (the paper's ``f * (1 + M)``, pyskl's ``y * a + y``)::
 
         spatial   a = sigmoid( conv_sa( mean_T y ) )                # (N, V)
         temporal  a = sigmoid( conv_ta( mean_V y ) )                # (N, T)
@@ -315,8 +316,8 @@ class AdaptiveGraphConv(nn.Module):
         ('tip') or ``softmax`` over source joints ('cvpr'). One batched product, no copies."""
         n, _, t, v = emb.shape
         k, ci = self.num_subset, self.inter_c
-        emb = emb.reshape(n * k, 2, ci * t, v)  # (N*K, [theta, phi], C_e*T, V)
-        scores = torch.bmm(emb[:, 0].transpose(1, 2), emb[:, 1]).view(n, k, v, v) / (ci * t)
+        theta, phi = emb.reshape(n * k, 2, ci * t, v).unbind(1)  # (N*K, C_e*T, V) each
+        scores = torch.bmm(theta.transpose(1, 2), phi).view(n, k, v, v) / (ci * t)
         return torch.tanh(scores) if self.graph == "tip" else torch.softmax(scores, dim=-2)
 
     def gated_graph(self, c: Tensor) -> Tensor:
@@ -361,13 +362,14 @@ class AdaptiveGraphConv(nn.Module):
         return torch.sigmoid(self.fc2c(F.relu(self.fc1c(y.mean((2, 3))))))
 
     def attend(self, y: Tensor) -> Tensor:
-        """Spatial, then temporal, then channel attention, each residual: ``y * a + y``."""
+        """Spatial, then temporal, then channel attention, each residual: ``y * (1 + a)`` (= ``y * a + y``,
+        one pass over ``y`` instead of two)."""
         if self.use_spatial:
-            y = y * self.spatial_map(y)[:, None, None, :] + y
+            y = y * (1 + self.spatial_map(y))[:, None, None, :]
         if self.use_temporal:
-            y = y * self.temporal_map(y)[:, None, :, None] + y
+            y = y * (1 + self.temporal_map(y))[:, None, :, None]
         if self.use_channel:
-            y = y * self.channel_map(y)[:, :, None, None] + y
+            y = y * (1 + self.channel_map(y))[:, :, None, None]
         return y
 
 
