@@ -3,6 +3,7 @@ resumed, seeds aggregated as computed by hand, and the verdict on whether two va
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from pathlib import Path
@@ -298,3 +299,32 @@ def test_a_verdict_built_on_a_collapsed_seed_reports_no_difference_and_says_why(
     result = ablation.AblationResult(Path("."), {"full": full, "no_attention": off}, {})
     table = result.table()
     assert "41.5!" in table and "collapsed" in table and "76.0!" not in table, table
+
+
+# ------------------------------------------------------------------------------------------------
+# Notebook 08's default schedule: one at which no seed collapsed
+# ------------------------------------------------------------------------------------------------
+
+# Checked on CPU (issue #27) for seeds 0, 1 and 2 of full, no_attention and fixed_graph: no collapsed seed at a
+# batch of 8 for 5 epochs (the lr scaled down with the batch). At the preset's batch of 32 (a quarter of the optimizer
+# steps) full seed 0 is still on its early loss plateau when the cosine lr has decayed, and ends at 46.0 % against
+# 74.8 % for seed 1; a 1-epoch warm-up (42.9 against 71.0 %) or half the lr (44.9 % for seed 0) does not help.
+NOTEBOOK_08_SCHEDULE = {"epochs": 5, "batch_size": 8}
+
+
+def _parameters(nb: Path) -> dict:
+    """The literal assignments of a notebook's cell tagged ``parameters``."""
+    cell = next(c for c in json.loads(nb.read_text(encoding="utf-8"))["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    return {n.targets[0].id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)}
+
+
+def test_notebook_08_defaults_run_three_variants_on_the_schedule_checked_for_collapses(tmp_path):
+    from aagcn_lab.lab import list_notebooks, training_options
+
+    p = _parameters(list_notebooks(only=["08"])[0])
+    chosen = resolve_variants(p["variants"])
+    assert len(chosen) >= 3 and p["preset"] == "builtin" and not p["gpus"]
+    runs = plan_runs(tmp_path, chosen, [0], p["preset"], **training_options(p["options"], p["epochs"]))
+    for cfg in runs.values():
+        assert {k: getattr(cfg, k) for k in NOTEBOOK_08_SCHEDULE} == NOTEBOOK_08_SCHEDULE, cfg.work_dir
