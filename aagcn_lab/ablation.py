@@ -18,7 +18,7 @@ What the numbers mean:
   over chance is under two thirds of its best sibling's) is flagged in the table (``!``), and a
   verdict that rests on one reports no difference, whatever the intervals say. On built-in data, 5 epochs at
   the preset's batch of 32 collapse ``full`` seed 0 (its loss leaves its early plateau only once the cosine lr
-  has decayed); at a batch of 8 (more optimizer steps, about the same CPU time) no seed 0-2 of ``full``,
+  has decayed); at a batch of 8 (more optimizer steps, little more CPU time) no seed 0-2 of ``full``,
   ``no_attention`` or ``fixed_graph`` collapsed: notebook 08's default.
 
 ::
