@@ -2,7 +2,7 @@
 
 ::
 
-    aagcn-lab ablation --variants full,no_attention --seeds 0,1 --epochs 5     # CPU, built-in data
+    aagcn-lab ablation --variants full,no_attention,fixed_graph --seeds 0,1 --epochs 5 --batch_size 8   # CPU, built-in data (notebook 08)
     aagcn-lab ablation --variants all --seeds 0,1,2 --root runs/ablation_full  # every variant
     aagcn-lab ablation --preset aagcn_pyskl_ntu60_xsub_3dkp --variants all --seeds 0,1,2 \\
         --gpus 0,1,2,3,4,5,6,7 --parallel --ann_file data/nturgbd/ntu60_3danno.pkl
