@@ -24,7 +24,7 @@ import numpy as np
 
 from ..graph import PERSON_SLOTS
 
-__all__ = ["TrackResult", "TrackMemo", "keypoint_boxes", "box_iou", "link_tracks", "tracks_from_ids", "select_tracks", "track_people"]
+__all__ = ["TrackResult", "KeptCache", "TrackMemo", "keypoint_boxes", "box_iou", "link_tracks", "tracks_from_ids", "select_tracks", "track_people"]
 
 SCORE_THRESHOLD = 0.05  # joints at or below this score do not count for boxes and closeness
 
@@ -81,6 +81,29 @@ def _closeness(det: np.ndarray, det_vis: np.ndarray, ref: np.ndarray, ref_vis: n
     return float(np.exp(-d2 / (2 * (0.25 * size) ** 2)).mean())
 
 
+class KeptCache:
+    """Values by key across the overlapping windows of a stream: a window reads what the previous one used
+    (:attr:`held`, :meth:`get`), marks what it uses itself (:meth:`use`), and :meth:`roll` then forgets the
+    rest (frames that have left the window)."""
+
+    def __init__(self) -> None:
+        self.held: dict = {}
+        self._used: dict = {}
+
+    def get(self, key: object) -> object | None:
+        """The value kept for ``key``, or ``None``."""
+        return self.held.get(key)
+
+    def use(self, key: object, value: object) -> object:
+        """Mark ``value`` as used by this window (kept by the next :meth:`roll`); returns it."""
+        self._used[key] = value
+        return value
+
+    def roll(self) -> None:
+        """Keep only what was used since the last roll."""
+        self.held, self._used = self._used, {}
+
+
 class TrackMemo:
     """What :func:`link_tracks` computes for each detection (visible joints, box) and for each pair of a
     detection and a track's last pose (the similarity), remembered by the detections' values so that the
@@ -93,9 +116,8 @@ class TrackMemo:
     """
 
     def __init__(self) -> None:
-        self.detections: dict = {}  # key -> (visible (V,), box (4,))
-        self.pairs: dict = {}  # (key, key) -> similarity
-        self._used: tuple[dict, dict] = ({}, {})
+        self.detections = KeptCache()  # key -> (visible (V,), box (4,))
+        self.pairs = KeptCache()  # (key, key) -> similarity
 
     @staticmethod
     def key(c: np.ndarray, s: np.ndarray, thr: float) -> tuple:
@@ -110,17 +132,17 @@ class TrackMemo:
             vis, boxes = _visible(c, s, thr), keypoint_boxes(c, s, thr)
             got = [(vis[i], boxes[i]) for i in range(len(c))]
         for k, g in zip(keys, got):
-            self._used[0][k] = g
+            self.detections.use(k, g)
         return keys, np.stack([v for v, _ in got]), np.stack([b for _, b in got])
 
     def remember(self, pair: tuple, similarity: float) -> None:
         """Keep the similarity of a pair of detection keys for the next call."""
-        self._used[1][pair] = similarity
+        self.pairs.use(pair, similarity)
 
     def keep_used(self) -> None:
         """Forget what the last call did not use (frames that have left the window)."""
-        self.detections, self.pairs = self._used
-        self._used = ({}, {})
+        self.detections.roll()
+        self.pairs.roll()
 
 
 def link_tracks(
@@ -152,7 +174,7 @@ def link_tracks(
             alive = [k for k, (f, *_) in last.items() if t - f <= max_gap + 1]
             if alive:
                 pairs = [[(keys[i], last[k][4]) for k in alive] for i in range(len(c))]
-                known = {} if memo is None else {p: memo.pairs[p] for row in pairs for p in row if p in memo.pairs}
+                known = {} if memo is None else {p: memo.pairs.held[p] for row in pairs for p in row if p in memo.pairs.held}
                 iou = None if len(known) == len(c) * len(alive) else box_iou(boxes, np.stack([last[k][3] for k in alive]))
                 sim = np.zeros((len(c), len(alive)))
                 for i in range(len(c)):

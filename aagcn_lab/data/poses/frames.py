@@ -39,7 +39,7 @@ import numpy as np
 from ...graph import PERSON_SLOTS
 from ...io import InputError
 from ..joint_maps import READ_AS, SOURCE_JOINTS, map_joints
-from ..tracking import TrackMemo, track_people
+from ..tracking import KeptCache, TrackMemo, track_people
 from ..validate import (
     MOSTLY_OUTSIDE,
     check_record,
@@ -396,21 +396,17 @@ class RecordMemo:
 
     def __init__(self) -> None:
         self.tracks = TrackMemo()
-        self.problems: dict = {}
-        self._used: dict = {}
+        self.problems = KeptCache()
 
     def frame_problems(self, c: np.ndarray, shape: tuple[int, int] | None, body: float | None) -> dict:
         """:func:`_frame_problems`, remembered (the caller only reads the dict)."""
         key = (c.shape, c.dtype.str, c.tobytes(), shape, body)
         got = self.problems.get(key)
-        if got is None:
-            got = _frame_problems(c, shape, body)
-        self._used[key] = got
-        return got
+        return self.problems.use(key, _frame_problems(c, shape, body) if got is None else got)
 
     def keep_used(self) -> None:
         """Forget the frames the last window did not hold."""
-        self.problems, self._used = self._used, {}
+        self.problems.roll()
 
 
 def to_record(
