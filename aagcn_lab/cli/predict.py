@@ -43,6 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stride", type=positive_int, default=10, help="--stream: a prediction every this many frames, at most --window (default: 10)")
 
 
+def _clips(args: argparse.Namespace) -> dict:
+    """``num_clips`` when ``--clips`` was given; else nothing, so the callee's default holds (10 offline, 1 streaming)."""
+    return {} if args.clips is None else {"num_clips": args.clips}
+
+
 def _stream(checkpoints, args: argparse.Namespace) -> int:
     """``--stream``: JSON frames on stdin -> one JSON line per prediction on stdout."""
     from ..data.poses.frames import parse_img_size
@@ -50,8 +55,8 @@ def _stream(checkpoints, args: argparse.Namespace) -> int:
 
     check_window(args.window, args.stride, ("--window", "--stride"))  # before the models load
     sp = StreamingPredictor(
-        checkpoints, window=args.window, stride=args.stride, num_clips=1 if args.clips is None else args.clips,
-        img_shape=parse_img_size(args.img_size), device=args.device, dtype=args.dtype,
+        checkpoints, window=args.window, stride=args.stride, img_shape=parse_img_size(args.img_size), device=args.device,
+        dtype=args.dtype, **_clips(args),
     )  # fmt: skip
     return run_stream(sp, sys.stdin, sys.stdout, sys.stderr, args.top_k, window_name="--window")
 
@@ -76,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
             return _stream(ckpts, args)
         with print_notes(sys.stderr):  # what a pose reader left out or assumed, as 'note: ...' lines
             preds = predict(
-                ckpts, args.input, args.sample, num_clips=10 if args.clips is None else args.clips, with_score=args.with_score,
-                device=args.device, fmt=args.format, img_shape=parse_img_size(args.img_size), dtype=args.dtype,
+                ckpts, args.input, args.sample, with_score=args.with_score, device=args.device, fmt=args.format,
+                img_shape=parse_img_size(args.img_size), dtype=args.dtype, **_clips(args),
             )  # fmt: skip
     except (ValueError, KeyError, OSError) as e:
         print(f"aagcn-lab predict: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)

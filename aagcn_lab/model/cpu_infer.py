@@ -103,7 +103,7 @@ class _Unit:
     """One :class:`~aagcn_lab.model.aagcn.AdaptiveGraphConv`, prepared: ``(N, T, V, C) -> (N, T, V, C_out)``."""
 
     def __init__(self, gcn: AdaptiveGraphConv, dtype: torch.dtype | None = None) -> None:
-        self.k, self.dtype = gcn.num_subset, dtype
+        self.k = gcn.num_subset
         self.static = _copy(gcn.static_graph())  # (K, V, V), in the model's precision
         self.alpha = _copy(gcn.alpha) if hasattr(gcn, "alpha") else None
         self.embedding = None  # theta_k / phi_k of all subsets as one (K*2*C_e, C) matrix and bias

@@ -46,8 +46,8 @@ def evaluate(
     """Test-time probabilities of every sample (softmax per clip, mean over clips).
 
     On the CPU the model runs through :func:`~aagcn_lab.model.cpu_infer.prepare_inference`, in
-    ``dtype`` (``"bf16"``: bfloat16 convolutions; ``amp="bf16"`` means the same there); elsewhere
-    under ``amp``'s autocast. Under torch.distributed each rank scores a contiguous shard and rank 0 gathers them; rank 0
+    ``dtype`` (``"bf16"``: bfloat16 convolutions; ``amp="bf16"`` means the same there); elsewhere the
+    model itself, under ``amp``'s autocast (bf16 autocast for ``dtype="bf16"``). Under torch.distributed each rank scores a contiguous shard and rank 0 gathers them; rank 0
     returns the :class:`Scores` in dataset order, other ranks return ``None``.
     """  # fmt: skip
     info = info or DistInfo(device=torch.device(device))
@@ -55,12 +55,9 @@ def evaluate(
     per = math.ceil(n / info.world_size)
     shard = list(range(info.rank * per, min(n, (info.rank + 1) * per)))
     loader = DataLoader(Subset(dataset, shard), batch_size=batch_size, num_workers=num_workers, pin_memory=info.device.type == "cuda")
-    on_cpu = info.device.type == "cpu"
-    if on_cpu and amp == "bf16" and dtype is None:
+    if info.device.type == "cpu" and amp == "bf16" and dtype is None:
         dtype, amp = "bf16", "none"  # CPU autocast would run the plain model: the prepared path in bf16 instead
-    elif not on_cpu and inference_dtype(dtype) == torch.bfloat16:
-        amp = "bf16"
-    net = prepare_inference(model, dtype if on_cpu else None)  # eval mode; on the CPU BN folded, weights stacked once
+    net = prepare_inference(model, dtype)  # eval mode; on the CPU BN folded and weights stacked once per evaluation
     probs, idx = [], []
     it = loader
     if progress and info.is_main:
