@@ -41,12 +41,11 @@ from functools import partial
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.autograd.profiler import record_function
 
 from .model import _batch, _sgd, _train_step
-from .timing import _time
+from .timing import _conv_rate, _time
 
 __all__ = ["CATEGORIES", "bench_peak", "bench_profile", "profile_lines", "category_flops", "categorise", "bench_revisions"]
 
@@ -104,17 +103,6 @@ def _stage_shapes(model: nn.Module, frames: int) -> tuple[list[tuple[int, int]],
             conv1.append((g.num_subset * g.in_channels, g.out_channels, t))
         t = t_out
     return tcn, conv1
-
-
-def _conv_rate(rows: int, ci: int, co: int, t: int, v: int, kt: int, dtype: torch.dtype, channels_last: bool, iters: int) -> float:
-    """GFLOP/s of one ``(kt, 1)`` convolution ``(rows, ci, t, v) -> (rows, co, t, v)``."""
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    x = torch.randn(rows, ci, t, v).to(dtype).contiguous(memory_format=fmt)
-    w = (torch.randn(co, ci, kt, 1) * ci**-0.5).to(dtype).contiguous(memory_format=fmt)
-    b = torch.zeros(co, dtype=dtype)
-    with torch.inference_mode():
-        sec = _time(lambda: F.conv2d(x, w, b, padding=((kt - 1) // 2, 0)), iters=iters)[0]
-    return 2 * rows * co * ci * kt * t * v / sec / 1e9
 
 
 def bench_peak(

@@ -1,4 +1,4 @@
-"""What every section shares: the machine's description and interleaved timing."""
+"""What every section shares: the machine's description, interleaved timing and a convolution's rate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 __all__ = ["machine"]
 
@@ -57,3 +58,14 @@ def _faults(fn: Callable[[], object]) -> tuple[int, float]:
     fn()
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     return r1.ru_minflt - r0.ru_minflt, r1.ru_stime - r0.ru_stime
+
+
+def _conv_rate(rows: int, ci: int, co: int, t: int, v: int, kt: int, dtype: torch.dtype, channels_last: bool, iters: int) -> float:
+    """GFLOP/s of one ``(kt, 1)`` convolution ``(rows, ci, t, v) -> (rows, co, t, v)``."""
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(rows, ci, t, v).to(dtype).contiguous(memory_format=fmt)
+    w = (torch.randn(co, ci, kt, 1) * ci**-0.5).to(dtype).contiguous(memory_format=fmt)
+    b = torch.zeros(co, dtype=dtype)
+    with torch.inference_mode():
+        sec = _time(lambda: F.conv2d(x, w, b, padding=((kt - 1) // 2, 0)), iters=iters)[0]
+    return 2 * rows * co * ci * kt * t * v / sec / 1e9
