@@ -247,7 +247,7 @@ def test_the_grader_runs_the_planted_submissions_headless_and_a_timeout_is_grade
     pid_file = tmp_path / "kernel.pid"
     sleeper = write_notebook(tmp_path / "frank.ipynb", [HEAD, MAKE_EX, PARTITION,
                              f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(3600)", SUMS])  # fmt: skip
-    late = grader.grade([sleeper], tmp_path / "late.csv", timeout=60, echo=None, cell_timeout=None)
+    late = grader.grade([sleeper], tmp_path / "late.csv", timeout=30, echo=None, cell_timeout=None)
     rows = {r["exercise"]: r for r in late.rows}
     assert {r["status"] for r in rows.values()} == {"timed out"} and {r["student"] for r in rows.values()} == {"frank"}
     assert rows["inward_column_sums"]["message"].startswith("never reached: the notebook timed out")
@@ -265,11 +265,11 @@ def test_the_grader_runs_the_planted_submissions_headless_and_a_timeout_is_grade
              "time.sleep(120 if first else 0)").format(str(mark))
     write_notebook(tmp_path / "gina" / FILE, [HEAD, MAKE_EX, PARTITION, hangs, SUMS])
     write_notebook(tmp_path / "hal" / FILE, [HEAD, MAKE_EX, PARTITION, "import time\ntime.sleep(120)", SUMS])
-    again = grader.grade([tmp_path / "gina", tmp_path / "hal"], tmp_path / "again.csv", timeout=400, cell_timeout=25, echo=None)
+    again = grader.grade([tmp_path / "gina", tmp_path / "hal"], tmp_path / "again.csv", timeout=400, cell_timeout=15, echo=None)
     gina = {r["exercise"]: r for r in again.rows if r["student"] == "gina"}
     hal = {r["exercise"]: r for r in again.rows if r["student"] == "hal"}
     assert {r["status"] for r in gina.values()} == {"ok"} and mark.exists()
     assert [(gina[e]["passed"], gina[e]["attempts"]) for e in CHECKED] == [(True, 1), (True, 1)]
-    assert {(r["status"], r["error"]) for r in hal.values()} == {("timed out", "a cell ran past 25 s, 2 times")}
+    assert {(r["status"], r["error"]) for r in hal.values()} == {("timed out", "a cell ran past 15 s, 2 times")}
     assert (hal["partition"]["passed"], hal["partition"]["attempts"]) == (True, 1)
     capsys.readouterr()
