@@ -116,6 +116,8 @@ def test_the_bench_refuses_an_unknown_policy_or_competitor_before_starting_anyth
     assert "unknown policy 'fast'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="--competitors: unknown competitor 'chrome'"):
         shared.bench_shared(["1thread"], ["chrome"])
+    with pytest.raises(ValueError, match="--workload: unknown workload 'infer'"):
+        shared.bench_shared(["1thread"], ["python"], workload="infer")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/maps for the OpenMP runtime")
@@ -127,6 +129,14 @@ def test_the_shared_section_runs_at_a_tiny_size_and_returns_its_keys():
     assert out["1thread_alone_s"] > 0 and out["1thread_beside_python_s"] > 0
     assert out["1thread_beside_python_ratio"] == pytest.approx(out["1thread_beside_python_s"] / out["1thread_alone_s"])
     assert out["1thread_worst_ratio"] == out["1thread_beside_python_ratio"]  # the only competitor
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/maps for the OpenMP runtime")
+def test_the_shared_section_times_a_streaming_prediction_under_the_policy():
+    """The stream workload: each timed call is one prediction (the child asserts it), in the policy's environment."""
+    out = shared.bench_shared(["1thread"], ["python"], steps=1, workload="stream", window=20, stride=5, dtype="bf16")
+    assert out["workload"] == "stream" and out["window / stride / dtype"] == "20 / 5 / bf16" and "batch" not in out
+    assert out["1thread_threads"] == 1 and out["1thread_alone_s"] > 0 and out["1thread_beside_python_s"] > 0
 
 
 @pytest.mark.parametrize("command", ["predict", "train"])  # predict's parser loads torch; train's does not

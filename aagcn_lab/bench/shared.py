@@ -1,8 +1,11 @@
-"""The ``shared`` section: the lab's training step when another process shares the cores (issue #29).
+"""The ``shared`` section: a workload's speed when another process shares the cores (issue #29).
 
-One training step of the lab's small model (the ``ucla_cpu_j`` preset: batch 16, six blocks of 16
-channels, 52 frames of 20 joints, one person) is timed alone and beside a competing CPU-bound
-process, for each thread policy. A policy is a set of environment variables (threads, OpenMP's
+The workload (``--workload``) is timed alone and beside a competing CPU-bound process, for each
+thread policy: ``train``, one training step of the lab's small model (the ``ucla_cpu_j`` preset:
+batch 16, six blocks of 16 channels, 52 frames of 20 joints, one person); ``stream``, one
+prediction of the live streaming predictor (a full-width COCO-17 joint model, window 100, a
+prediction every ``stride`` frames, one clip, ``dtype``: the ``stream`` section's setting), where
+the competitor stands for the pose estimator that shares the CPU in a live demo. A policy is a set of environment variables (threads, OpenMP's
 wait policy), and OpenMP reads them once, when its runtime loads, so every measurement runs in a
 fresh child process (:func:`time_steps`) and so does every competitor (:func:`busy`), started
 before the child and killed after it.
@@ -27,7 +30,7 @@ from collections.abc import Mapping, Sequence
 
 from ..runtime import THREAD_VARS, thread_policy_env, usable_cores
 
-__all__ = ["POLICIES", "COMPETITORS", "policy_env", "bench_shared", "time_steps", "busy"]
+__all__ = ["POLICIES", "COMPETITORS", "WORKLOADS", "policy_env", "bench_shared", "time_steps", "busy"]
 
 COMPETITORS = ("python", "torch", "twin")
 # name -> what it sets in a clean environment; "all" stands for the number of usable cores
@@ -57,9 +60,9 @@ def _child(call: str) -> list[str]:
     return [sys.executable, "-c", f"from aagcn_lab.bench.shared import busy, time_steps; {call}"]
 
 
-def _run_step(env: Mapping[str, str], steps: int, batch: int, frames: int) -> dict:
+def _run_step(env: Mapping[str, str], steps: int, batch: int, frames: int, workload: str = "train", stream: Mapping | None = None) -> dict:
     """Run the timed child under ``env``; its JSON line."""
-    cmd = _child(f"time_steps({int(steps)}, {int(batch)}, {int(frames)})")
+    cmd = _child(f"time_steps({int(steps)}, {int(batch)}, {int(frames)}, {workload!r}, {dict(stream or {})!r})")
     done = subprocess.run(cmd, env=dict(env), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"bench shared: the timed child failed (status {done.returncode}): {done.stderr.strip()[-2000:]}")
@@ -86,25 +89,33 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+WORKLOADS = ("train", "stream")
+
+
 def bench_shared(
     policies: Sequence[str] = tuple(POLICIES), competitors: Sequence[str] = COMPETITORS, steps: int = 10, batch: int = 16,
-    frames: int = 52,
+    frames: int = 52, workload: str = "train", stride: int = 5, dtype: str = "fp32", window: int = 100,
 ) -> dict:
-    """Median seconds per training step of the lab's small model, alone and beside each competitor, per policy
-    (``steps`` steps after two of warm-up, fewer, at least 3, where they take more than 30 s)."""  # fmt: skip
+    """Median seconds per training step of the lab's small model (``workload="train"``) or per streaming
+    prediction (``"stream"``: ``window``, ``stride``, ``dtype``), alone and beside each competitor, per policy
+    (``steps`` after two of warm-up, fewer, at least 3, where they take more than 30 s)."""  # fmt: skip
     for kind in competitors:
         if kind not in COMPETITORS:
             raise ValueError(f"--competitors: unknown competitor {kind!r} (known: {', '.join(COMPETITORS)})")
+    if workload not in WORKLOADS:
+        raise ValueError(f"--workload: unknown workload {workload!r} (known: {', '.join(WORKLOADS)})")
     envs = {p: policy_env(p) for p in policies}  # unknown names are refused before anything runs
-    out: dict = {"cores": usable_cores(), "batch": batch, "frames": frames, "steps": steps}
-    base = {p: _run_step(envs[p], steps, batch, frames) for p in policies}
+    stream = {"window": window, "stride": stride, "dtype": dtype}
+    out: dict = {"workload": workload, "cores": usable_cores(), "steps": steps}
+    out.update({"batch": batch, "frames": frames} if workload == "train" else {"window / stride / dtype": f"{window} / {stride} / {dtype}"})
+    base = {p: _run_step(envs[p], steps, batch, frames, workload, stream) for p in policies}
     out["openmp"] = base[policies[0]]["openmp"] if policies else ""
     beside: dict[tuple[str, str], float] = {}
     for kind in competitors:  # policies in turn within a competitor: a machine that drifts affects them alike
         for p in policies:
             proc = _start_competitor(kind, envs[p] if kind == "twin" else policy_env("default"), batch, frames)
             try:
-                beside[p, kind] = _run_step(envs[p], steps, batch, frames)["step_s"]
+                beside[p, kind] = _run_step(envs[p], steps, batch, frames, workload, stream)["step_s"]
             finally:
                 _stop(proc)
     default_alone = base["default"]["step_s"] if "default" in base else None
@@ -150,6 +161,32 @@ def _step_fn(batch: int, frames: int):  # noqa: ANN202 (a closure over torch obj
     return lambda: _train_step(model, opt, x, y, "none")
 
 
+def _prediction_fn(window: int = 100, stride: int = 5, dtype: str = "fp32"):  # noqa: ANN202 (a closure over a predictor)
+    """One streaming prediction as a function of nothing: the next ``stride`` COCO-17 frames pushed to a
+    full-width joint-model :class:`~aagcn_lab.streaming.StreamingPredictor`, the last one predicting."""
+    import itertools
+
+    import torch
+
+    from ..model import AAGCN, AAGCNConfig
+    from ..stream_models import from_model
+    from ..streaming import StreamingPredictor
+    from .stream import _coco_frames
+
+    torch.manual_seed(0)
+    model = from_model(AAGCN(AAGCNConfig(layout="coco", num_classes=60, in_channels=3)).eval(), "j", clip_len=100)
+    sp = StreamingPredictor({"j": model}, window=window, stride=stride, num_clips=1, img_shape=(1080, 1920), dtype=dtype)
+    frames = itertools.cycle(_coco_frames(window + 100 * stride))  # a hundred predictions before the walk starts over
+    for _ in range(window - stride):  # then every call ends on a stride
+        sp.push(next(frames))
+
+    def predict() -> None:
+        results = [sp.push(next(frames)) for _ in range(stride)]
+        assert results[-1] is not None and all(r is None for r in results[:-1]), "bench shared: not one prediction a stride"
+
+    return predict
+
+
 def busy(kind: str, batch: int = 16, frames: int = 52) -> None:
     """A competitor (runs until killed): ``python``, a numpy loop on one core; ``torch``, the training step."""
     if kind == "python":
@@ -166,11 +203,12 @@ def busy(kind: str, batch: int = 16, frames: int = 52) -> None:
         step()
 
 
-def time_steps(steps: int = 10, batch: int = 16, frames: int = 52) -> None:
-    """The timed child: print one JSON line with the median seconds per training step, threads and OpenMP runtime."""
+def time_steps(steps: int = 10, batch: int = 16, frames: int = 52, workload: str = "train", stream: Mapping | None = None) -> None:
+    """The timed child: print one JSON line with the median seconds per training step (or streaming prediction),
+    threads and OpenMP runtime."""
     import torch
 
-    step = _step_fn(batch, frames)
+    step = _step_fn(batch, frames) if workload == "train" else _prediction_fn(**dict(stream or {}))
     step()
     step()  # warm-up: allocator, oneDNN's kernels
     times: list[float] = []

@@ -6,6 +6,7 @@
     aagcn-lab bench pipeline                 # the test-mode pipeline against pyskl's transcription
     aagcn-lab bench options --device cuda    # fp32 eager against bf16 + channels-last + compile
     aagcn-lab bench shared                   # a training step alone and beside a busy process, per thread policy
+    aagcn-lab bench shared --workload stream --stride 5 --dtype bf16   # the same for a live streaming prediction
     aagcn-lab bench all                      # every section (what `make bench` runs)
 
 The sections are described in :mod:`aagcn_lab.bench`, which holds the measurements.
@@ -44,12 +45,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--default-malloc", action="store_true", help="leave glibc malloc as it is (see aagcn_lab.runtime)")
     p.add_argument("--policies", default="default,active,passive,spin10k,1thread,lab", help="shared section: thread policies (see aagcn_lab.bench.shared)")
     p.add_argument("--competitors", default="python,torch,twin", help="shared section: competing processes")
+    p.add_argument("--workload", default="train", choices=("train", "stream"),
+                   help="shared section: a training step of the lab's small model, or a streaming prediction (--stride, --dtype)")
     p.add_argument("--window", type=positive_int, default=100, help="stream section: frames per prediction")
-    p.add_argument("--stride", type=positive_int, default=10, help="stream section: a prediction every this many frames")
+    p.add_argument("--stride", type=positive_int, default=10, help="stream section (and shared --workload stream): a prediction every this many frames")
     p.add_argument("--clips", type=positive_int, default=1, help="stream section: test clips per prediction (default: 1, as streaming)")
     p.add_argument("--streams", default="1,4", help="stream section: numbers of independent streams served at once")
     p.add_argument("--fused", action="store_true", help="stream section: one video through four models (j, b, jm, bm) fused, instead")
-    p.add_argument("--dtype", default="fp32", choices=("fp32", "bf16"), help="stream section: precision of the convolutions (default: fp32)")
+    p.add_argument("--dtype", default="fp32", choices=("fp32", "bf16"), help="stream section (and shared --workload stream): precision of the convolutions (default: fp32)")
     p.add_argument("--predictions", type=positive_int, default=5, help="stream section: predictions timed after the first")
     p.add_argument("--profile-batch", type=positive_int, default=8, help="profile and revisions sections: batch")
     p.add_argument("--profile-two-person", type=float, default=0.5, help="profile and revisions sections: fraction of samples with two persons")
@@ -96,8 +99,10 @@ def run(args: argparse.Namespace) -> int:
     if args.section == "shared" or (args.section == "all" and args.device == "cpu"):
         from ..bench.shared import bench_shared
 
-        _print("training step of the lab's small model (ucla_cpu_j), alone and beside a busy process", bench_shared(
-            args.policies.split(","), args.competitors.split(","), batch=args.batch))
+        what = "training step of the lab's small model (ucla_cpu_j)" if args.workload == "train" else "streaming prediction (full-width COCO-17 model)"
+        _print(f"{what}, alone and beside a busy process", bench_shared(
+            args.policies.split(","), args.competitors.split(","), batch=args.batch, workload=args.workload, stride=args.stride,
+            dtype=args.dtype, window=args.window))
     if args.section in ("peak", "profile", "revisions", "all"):  # the hardware sections (--dtype: the profile's precision)
         from ..bench import hardware
 
