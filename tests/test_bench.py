@@ -45,3 +45,5 @@ def test_precision_section_times_bf16_and_int8_against_fp32():
     assert out["temporal conv 128x128x9 float32 GFLOP/s"] > 0 and out["temporal conv 128x128x9 bfloat16 GFLOP/s"] > 0
     int8 = out["temporal conv 128x128x9 int8 GFLOP/s"]
     assert int8 is None or int8 > 0
+    a32, a16 = out["attention passes 64x100x25 fp32 ms"], out["attention passes 64x100x25 bf16 ms"]
+    assert a32 > 0 and a16 > 0 and out["attention passes bf16 / fp32 time"] == pytest.approx(a16 / a32)

@@ -211,7 +211,8 @@ def _int8_temporal_conv(x: torch.Tensor, w: torch.Tensor, iters: int) -> float |
 
 def bench_precision(batch: int = 16, two_person: float = 3 / 16, iters: int = 3, test_batch: int = 4) -> dict:
     """bf16 against fp32 on the CPU, timed in turns: prepared inference (one clip and 10 clips), the training
-    step under bf16 autocast, and the temporal convolution in int8 (PyTorch's quantized kernels)."""
+    step under bf16 autocast, the temporal convolution (and in int8, PyTorch's quantized kernels), and one
+    attention's memory-bound passes over an activation."""
     from ..model import build_model
     from ..model.cpu_infer import prepare_inference
 
@@ -233,4 +234,24 @@ def bench_precision(batch: int = 16, two_person: float = 3 / 16, iters: int = 3,
     for dtype in (torch.float32, torch.bfloat16):  # the peak section's measurement, at the stage-2 shape
         out[f"temporal conv 128x128x9 {str(dtype)[6:]} GFLOP/s"] = _conv_rate(batch, 128, 128, 50, 25, 9, dtype, True, iters)
     out["temporal conv 128x128x9 int8 GFLOP/s"] = _int8_temporal_conv(torch.randn(batch, 128, 50, 25), torch.randn(128, 128, 9, 1) / 30, iters)
+    # the memory-bound rest: one attention's passes over a first-stage activation, as the prepared path runs them
+    a32, a16 = _time(partial(_attention_pass, batch, torch.float32), partial(_attention_pass, batch, torch.bfloat16), iters=max(iters, 20))
+    out["attention passes 64x100x25 fp32 ms"], out["attention passes 64x100x25 bf16 ms"] = 1000 * a32, 1000 * a16
+    out["attention passes bf16 / fp32 time"] = a16 / a32
     return out
+
+
+_ATTENTION_INPUTS: dict = {}
+
+
+def _attention_pass(rows: int, dtype: torch.dtype) -> None:
+    """One attention's memory passes on ``(rows, 100, 25, 64)`` activations laid out ``(N, T, V, C)`` in ``dtype``:
+    the mean over frames (accumulated in float32) and the in-place gate multiply ``y *= (1 + a)``."""
+    key = (rows, dtype)
+    if key not in _ATTENTION_INPUTS:  # made once per shape: the timing is of the passes alone
+        _ATTENTION_INPUTS.clear()
+        gate = 1 + torch.rand(rows, 1, 25, 1) / 1000  # close to 1: a thousand rounds grow y by at most e
+        _ATTENTION_INPUTS[key] = (torch.randn(rows, 100, 25, 64).to(dtype), gate.to(dtype))
+    y, gate = _ATTENTION_INPUTS[key]
+    y.mean(1, dtype=torch.float32)
+    y.mul_(gate)
