@@ -235,23 +235,15 @@ def bench_precision(batch: int = 16, two_person: float = 3 / 16, iters: int = 3,
         out[f"temporal conv 128x128x9 {str(dtype)[6:]} GFLOP/s"] = _conv_rate(batch, 128, 128, 50, 25, 9, dtype, True, iters)
     out["temporal conv 128x128x9 int8 GFLOP/s"] = _int8_temporal_conv(torch.randn(batch, 128, 50, 25), torch.randn(128, 128, 9, 1) / 30, iters)
     # the memory-bound rest: one attention's passes over a first-stage activation, as the prepared path runs them
-    a32, a16 = _time(partial(_attention_pass, batch, torch.float32), partial(_attention_pass, batch, torch.bfloat16), iters=max(iters, 20))
+    act = {dt: (torch.randn(batch, 100, 25, 64).to(dt), (1 + torch.rand(batch, 1, 25, 1) / 1000).to(dt)) for dt in (torch.float32, torch.bfloat16)}
+    a32, a16 = _time(partial(_attention_pass, *act[torch.float32]), partial(_attention_pass, *act[torch.bfloat16]), iters=max(iters, 20))
     out["attention passes 64x100x25 fp32 ms"], out["attention passes 64x100x25 bf16 ms"] = 1000 * a32, 1000 * a16
     out["attention passes bf16 / fp32 time"] = a16 / a32
     return out
 
 
-_ATTENTION_INPUTS: dict = {}
-
-
-def _attention_pass(rows: int, dtype: torch.dtype) -> None:
-    """One attention's memory passes on ``(rows, 100, 25, 64)`` activations laid out ``(N, T, V, C)`` in ``dtype``:
-    the mean over frames (accumulated in float32) and the in-place gate multiply ``y *= (1 + a)``."""
-    key = (rows, dtype)
-    if key not in _ATTENTION_INPUTS:  # made once per shape: the timing is of the passes alone
-        _ATTENTION_INPUTS.clear()
-        gate = 1 + torch.rand(rows, 1, 25, 1) / 1000  # close to 1: a thousand rounds grow y by at most e
-        _ATTENTION_INPUTS[key] = (torch.randn(rows, 100, 25, 64).to(dtype), gate.to(dtype))
-    y, gate = _ATTENTION_INPUTS[key]
+def _attention_pass(y: torch.Tensor, gate: torch.Tensor) -> None:
+    """One attention's memory passes over ``y`` ``(N, T, V, C)``: the mean over frames (accumulated in float32)
+    and the in-place gate multiply ``y *= (1 + a)`` (``gate`` close to 1: a thousand rounds grow ``y`` by at most e)."""
     y.mean(1, dtype=torch.float32)
     y.mul_(gate)
