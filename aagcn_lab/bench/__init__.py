@@ -14,7 +14,8 @@ Sections:
   reference equations (the oracle in :mod:`aagcn_lab.model.reference`), with the largest output
   difference; flags ``--amp bf16``, ``--channels-last``, ``--compile``, ``--device cuda``.
 * ``precision`` -- bf16 against fp32 on the CPU, in turns: prepared inference (one and 10 clips),
-  the training step under bf16 autocast, the temporal convolution in fp32, bf16 and int8.
+  the training step under bf16 autocast, the temporal convolution in fp32, bf16 and int8, and one
+  attention's memory-bound passes in fp32 and bf16.
 * ``pipeline`` -- test-mode pipeline samples/s per core for each feature, vs the one-to-one
   transcription of pyskl's transforms (:mod:`aagcn_lab.data.reference`).
 * ``data``     -- Dataset + DataLoader samples/s and private memory per worker for 0..N workers.
@@ -24,7 +25,12 @@ Sections:
   frames with two people, the default model size: latency of a frame that completes a window
   (pipeline + model over ``--clips`` test clips) and of one that does not, and the frames per
   second sustained on the CPU by one and by four streams served from one process.
-* ``all``      -- everything above with defaults (``options`` only with ``--device cuda``).
+* ``shared``   -- (:mod:`.shared`) the lab's small-model training step, or (``--workload stream``) one
+  live streaming prediction, alone and beside a busy process, per thread policy.
+* ``peak``, ``profile``, ``revisions`` -- (:mod:`.hardware`) this CPU's fp32/bf16 peak rates, a
+  per-operator profile of ours against pyskl's AAGCN, and the training step of several source trees
+  in turns.
+* ``all``      -- every section with defaults (``options`` only with ``--device cuda``).
 
 The batch mix matters: in NTU-60, 11 of 60 actions have two persons, so by default 3 of the 16
 samples carry a second person (``--two-person 1.0`` gives a batch where every sample has two).
