@@ -249,6 +249,7 @@ def run_lab(
     import papermill
 
     from ..runtime import thread_policy_environ
+    from .kernel import SlicedKernelManager
 
     out = Path(out_dir).resolve()
     folder = Path(notebooks_folder or notebooks_dir())
@@ -272,7 +273,8 @@ def run_lab(
             try:
                 with thread_policy_environ():  # the kernel's OpenMP threads wait without spinning (see aagcn_lab.runtime)
                     papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder),
-                                              progress_bar=False, execution_timeout=cell_timeout)
+                                              progress_bar=False, execution_timeout=cell_timeout,
+                                              kernel_manager_class=SlicedKernelManager)  # replies polled in slices (lab/kernel.py)
                 entry["status"] = "ok"
             except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
                 if "Timeout" in type(e).__name__ and retried < timeout_retries:  # nbclient's CellTimeoutError
