@@ -166,16 +166,9 @@ def _prediction_fn(window: int = 100, stride: int = 5, dtype: str = "fp32"):  # 
     full-width joint-model :class:`~aagcn_lab.streaming.StreamingPredictor`, the last one predicting."""
     import itertools
 
-    import torch
+    from .stream import _coco_frames, _coco_models, _predictor
 
-    from ..model import AAGCN, AAGCNConfig
-    from ..stream_models import from_model
-    from ..streaming import StreamingPredictor
-    from .stream import _coco_frames
-
-    torch.manual_seed(0)
-    model = from_model(AAGCN(AAGCNConfig(layout="coco", num_classes=60, in_channels=3)).eval(), "j", clip_len=100)
-    sp = StreamingPredictor({"j": model}, window=window, stride=stride, num_clips=1, img_shape=(1080, 1920), dtype=dtype)
+    sp = _predictor(_coco_models(), window, stride, 1, dtype)
     frames = itertools.cycle(_coco_frames(window + 100 * stride))  # a hundred predictions before the walk starts over
     for _ in range(window - stride):  # then every call ends on a stride
         sp.push(next(frames))

@@ -18,9 +18,13 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from ..streaming import StreamingPredictor
 
 __all__ = ["bench_stream", "FUSED_STREAMS"]
 
@@ -36,6 +40,27 @@ def _coco_frames(n: int, seed: int = 0) -> list[np.ndarray]:
         people = [np.concatenate([b + (2.0 * f, 5 * np.sin(f / 5)), rng.uniform(0.4, 1, (17, 1))], 1) for b in bodies]
         frames.append(np.stack(people))
     return frames
+
+
+def _coco_models(names: Sequence[str] = ("j",), base_channels: int = 64) -> dict:
+    """Untrained COCO-17 stream models ``{feature: StreamModel}`` (60 classes, clips of 100 frames), the i-th
+    seeded with i: what the stream benches time."""
+    from ..model import AAGCN, AAGCNConfig
+    from ..stream_models import from_model
+
+    models = {}
+    for i, name in enumerate(names):
+        torch.manual_seed(i)
+        net = AAGCN(AAGCNConfig(layout="coco", num_classes=60, in_channels=3, base_channels=base_channels)).eval()
+        models[name] = from_model(net, name, clip_len=100)
+    return models
+
+
+def _predictor(models: dict, window: int, stride: int, num_clips: int = 1, dtype: str | None = None) -> StreamingPredictor:
+    """A streaming predictor over ``models`` for :func:`_coco_frames` (1920x1080 pixels)."""
+    from ..streaming import StreamingPredictor
+
+    return StreamingPredictor(models, window=window, stride=stride, num_clips=num_clips, img_shape=(1080, 1920), dtype=dtype)
 
 
 def _steady_state(predictors: list, frames: list[np.ndarray]) -> tuple[list[float], list[float], float, int]:
@@ -74,25 +99,17 @@ def bench_stream(
 ) -> dict:
     """Steady-state latency per prediction and sustained frames/s on the CPU: ``streams`` independent joint-model
     streams each, or (``fused``) one video through four models fused (see the module docstring)."""
-    from ..model import AAGCN, AAGCNConfig
-    from ..stream_models import from_model
-    from ..streaming import StreamingPredictor, check_window
+    from ..streaming import check_window
 
     window, stride = check_window(window, stride)
     if predictions < 1:
         raise ValueError(f"predictions {predictions}: at least one prediction after the first is timed")
-
-    def model(seed: int) -> AAGCN:
-        torch.manual_seed(seed)
-        return AAGCN(AAGCNConfig(layout="coco", num_classes=60, in_channels=3, base_channels=base_channels)).eval()
-
     first = stride * -(-window // stride)  # the frame count at the first prediction: a full window, on a stride
     frames = _coco_frames(first + predictions * stride)
-    names = FUSED_STREAMS if fused else ("j",)
-    models = {s: from_model(model(i), s, clip_len=100) for i, s in enumerate(names)}
+    models = _coco_models(FUSED_STREAMS if fused else ("j",), base_channels)
 
     def predictor() -> StreamingPredictor:
-        return StreamingPredictor(models, window=window, stride=stride, num_clips=num_clips, img_shape=(1080, 1920), dtype=dtype)
+        return _predictor(models, window, stride, num_clips, dtype)
 
     out: dict = {
         "window / stride / clips / dtype": f"{window} / {stride} / {num_clips} / {dtype or 'fp32'}",
