@@ -8,6 +8,7 @@ from queue import Empty
 
 import pytest
 
+from aagcn_lab.cli import run_notebook
 from aagcn_lab.lab import kernel
 
 
@@ -64,7 +65,7 @@ def test_papermill_runs_a_notebook_through_the_sliced_client_and_a_cell_timeout_
     monkeypatch.setattr(kernel.AsyncZMQSocketChannel, "get_msg", spy)
     ok = tmp_path / "ok.ipynb"
     nbformat.write(_notebook(nbformat, "import time; time.sleep(2.5); print(x)"), ok)
-    kernel.main([str(ok), str(tmp_path / "ok_out.ipynb"), "--parameters", '{"x": "done"}', "--cwd", str(tmp_path),
+    run_notebook.main([str(ok), str(tmp_path / "ok_out.ipynb"), "--parameters", '{"x": "done"}', "--cwd", str(tmp_path),
                  "--kernel", "python3", "--execution-timeout", "60"])  # the grader's child, here in-process  # fmt: skip
     out = nbformat.read(tmp_path / "ok_out.ipynb", as_version=4)
     assert out.cells[-1].outputs[0]["text"] == "done\n"  # the parameter was injected
@@ -81,7 +82,7 @@ def test_papermill_runs_a_notebook_through_the_sliced_client_and_a_cell_timeout_
 
 @pytest.mark.slow
 def test_the_graders_child_process_runs_papermill_with_the_sliced_client(tmp_path):
-    """grade._papermill runs ``python -m aagcn_lab.lab.kernel``: a cell past its timeout is read from its log as
+    """grade._papermill runs ``python -m aagcn_lab.cli.run_notebook``: a cell past its timeout is read from its log as
     a cell timeout (what the grader retries on), a finished notebook as ok."""
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("papermill")

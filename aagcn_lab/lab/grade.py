@@ -1,7 +1,7 @@
 """The grader: students' notebooks run headless, every check re-run, one CSV row per student, notebook and exercise.
 
 ``aagcn-lab grade`` (:mod:`aagcn_lab.cli.grade`) is its command line. Each notebook runs with papermill in
-a process and kernel of its own (``python -m aagcn_lab.lab.kernel``: the lab's sliced kernel client), in a fresh temporary run folder (its ``run_root`` and working folder),
+a process and kernel of its own (``python -m aagcn_lab.cli.run_notebook``: the lab's sliced kernel client), in a fresh temporary run folder (its ``run_root`` and working folder),
 with ``solutions=False`` injected and :data:`~aagcn_lab.exercises.GRADING_ENV` set: the notebook's
 :class:`~aagcn_lab.exercises.Notebook` then keeps solutions off whatever a cell says, and records what the
 notebook asked for (``solutions_mode``) and every ``ex.solution`` call. The checks run from the installed
@@ -222,7 +222,7 @@ def _papermill(nb: Path, run: Path, params: Mapping[str, Any], kernel: str, cell
     ``(status, error)``, the status ``ok``, ``crashed``, ``skipped``, ``timed out`` (past ``budget`` seconds)
     or ``cell timed out`` (a cell ran past ``cell_timeout``)."""
     executed, log_path = run / nb.name, run / "papermill.log"
-    cmd = [sys.executable, "-m", "aagcn_lab.lab.kernel", str(nb.resolve()), str(executed), "--parameters", json.dumps(dict(params)),
+    cmd = [sys.executable, "-m", "aagcn_lab.cli.run_notebook", str(nb.resolve()), str(executed), "--parameters", json.dumps(dict(params)),
            "--cwd", str(run), "--kernel", kernel]  # papermill with the sliced kernel client (lab/kernel.py)  # fmt: skip
     if cell_timeout:
         cmd += ["--execution-timeout", f"{cell_timeout:g}"]

@@ -12,13 +12,11 @@ slices of at most :data:`SLICE` seconds up to the same deadline: the same messag
 timeouts (``queue.Empty`` once the deadline has passed, never before), and a missed wake-up found
 at the end of the slice it happened in. :func:`~aagcn_lab.lab.runner.run_lab` runs every notebook
 with it; the grader (:mod:`aagcn_lab.lab.grade`) runs each student's notebook in a process of its own
-through :func:`main` (``python -m aagcn_lab.lab.kernel``), papermill's command line with this client.
+through ``python -m aagcn_lab.cli.run_notebook``, papermill's command line with this client.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from queue import Empty
 from time import monotonic
 from typing import Any
@@ -28,7 +26,7 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
-__all__ = ["SLICE", "SlicedChannel", "SlicedKernelClient", "SlicedKernelManager", "main"]
+__all__ = ["SLICE", "SlicedChannel", "SlicedKernelClient", "SlicedKernelManager"]
 
 SLICE = 1.0  # seconds of one poll
 
@@ -61,27 +59,3 @@ class SlicedKernelManager(AsyncKernelManager):
     client_class = DottedObjectName("aagcn_lab.lab.kernel.SlicedKernelClient")
     client_factory = Type(SlicedKernelClient)  # what client() makes (AsyncKernelManager sets it, not from client_class)
 
-
-def main(argv: list[str] | None = None) -> None:
-    """Run one notebook with papermill through :class:`SlicedKernelManager` (the grader's child process).
-
-    Papermill's own command line cannot choose the kernel manager. Errors propagate as they do there:
-    the traceback is the process's last output (``nbclient.exceptions.CellTimeoutError`` for a cell past
-    ``--execution-timeout``) and the exit status is 1."""
-    parser = argparse.ArgumentParser(prog="python -m aagcn_lab.lab.kernel", description=main.__doc__.splitlines()[0])
-    parser.add_argument("notebook")
-    parser.add_argument("output")
-    parser.add_argument("--parameters", default="{}", help="the parameters as one JSON object")
-    parser.add_argument("--cwd", default=None, help="the kernel's working folder")
-    parser.add_argument("--kernel", default=None, help="the kernel's name (default: the notebook's)")
-    parser.add_argument("--execution-timeout", type=float, default=None, help="seconds one cell may run")
-    args = parser.parse_args(argv)
-    import papermill
-
-    papermill.execute_notebook(args.notebook, args.output, parameters=json.loads(args.parameters), kernel_name=args.kernel,
-                               cwd=args.cwd, progress_bar=False, execution_timeout=args.execution_timeout,
-                               kernel_manager_class=SlicedKernelManager)  # fmt: skip
-
-
-if __name__ == "__main__":
-    main()

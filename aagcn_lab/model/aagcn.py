@@ -9,7 +9,8 @@ the whole :class:`AAGCN`. Each class has one ``forward``; this file is the model
 
 How it is run lives beside it, each strategy in its own module with its own tests:
 :mod:`.absent` computes each slot's zero-padded person once (switched in
-:meth:`AAGCNBackbone.forward`), :mod:`.cpu_infer` is the CPU inference path with batch norm
+:meth:`AAGCNBackbone.forward`), :mod:`.gate_conv` computes the attention's one-channel
+convolutions as a product and a sum of taps, :mod:`.cpu_infer` is the CPU inference path with batch norm
 folded and weights stacked once (``prepare_inference(model)``), :mod:`.inspection` is the traced
 walk behind :meth:`AAGCN.inspect`, and :mod:`.reference` is the plain transcription the tests and
 the bench compare against.
@@ -32,6 +33,7 @@ from torch import Tensor, nn
 
 from ..graph import PERSON_SLOTS, Layout, get_layout, spatial_partition
 from .absent import WeightedBatchNorm2d, count_rows, plan_shared_rows
+from .gate_conv import GateConv1d
 from .inspection import Inspection, LayerTrace, inspect_model
 from .modes import eval_mode
 
@@ -252,10 +254,10 @@ class AdaptiveGraphConv(nn.Module):
 
         self.use_spatial, self.use_temporal, self.use_channel = spatial_attention, temporal_attention, channel_attention
         if temporal_attention:
-            self.conv_ta = nn.Conv1d(out_channels, 1, 9, padding=4)
+            self.conv_ta = GateConv1d(out_channels, 1, 9, padding=4)  # nn.Conv1d (see model/gate_conv.py)
         if spatial_attention:
             ks = num_joints if num_joints % 2 else num_joints - 1
-            self.conv_sa = nn.Conv1d(out_channels, 1, ks, padding=(ks - 1) // 2)
+            self.conv_sa = GateConv1d(out_channels, 1, ks, padding=(ks - 1) // 2)
         if channel_attention:
             rr = 2
             self.fc1c = nn.Linear(out_channels, out_channels // rr)

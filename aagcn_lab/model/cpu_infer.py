@@ -40,6 +40,7 @@ from torch import Tensor, nn
 
 from .aagcn import GCNHead, clip_probabilities
 from .absent import plan_shared_rows
+from .gate_conv import gate_conv
 from .modes import eval_mode
 
 if TYPE_CHECKING:
@@ -113,8 +114,8 @@ class _Unit:
             self.data_graph_of_embeddings = gcn.data_graph_of_embeddings  # reads only the unit's sizes
         self.conv = _Conv(*gcn.stacked_weights(), gcn.bn, dtype=dtype)  # BN(sum_k W_k ...) in one convolution
         self.down = None if isinstance(gcn.down, nn.Identity) else _Conv.of(gcn.down[0], gcn.down[1], dtype)
-        self.spatial = (_copy(gcn.conv_sa.weight), _copy(gcn.conv_sa.bias), 1, gcn.conv_sa.padding) if gcn.use_spatial else None
-        self.temporal = (_copy(gcn.conv_ta.weight), _copy(gcn.conv_ta.bias), 1, gcn.conv_ta.padding) if gcn.use_temporal else None
+        self.spatial = (_copy(gcn.conv_sa.weight), _copy(gcn.conv_sa.bias), gcn.conv_sa.padding[0]) if gcn.use_spatial else None
+        self.temporal = (_copy(gcn.conv_ta.weight), _copy(gcn.conv_ta.bias), gcn.conv_ta.padding[0]) if gcn.use_temporal else None
         fc = (gcn.fc1c.weight, gcn.fc1c.bias, gcn.fc2c.weight, gcn.fc2c.bias) if gcn.use_channel else None
         self.channel = tuple(_copy(t) for t in fc) if fc else None
 
@@ -141,14 +142,15 @@ class _Unit:
 
     def attend(self, y: Tensor) -> Tensor:
         """Spatial, temporal, channel attention in place, ``y * (1 + a)``; the means reduce in memory order
-        (the gates in the model's precision when ``y`` is bf16: they are small)."""
+        and the gates' one-channel convolutions read them channels-last (model/gate_conv.py), in the
+        model's precision when ``y`` is bf16 (they are small)."""
         n, t, v, c = y.shape
         full = self.static.dtype
         if self.spatial is not None:
-            a = torch.sigmoid(F.conv1d(y.mean(1, dtype=full).transpose(1, 2).contiguous(), *self.spatial))[:, 0]  # (N, V)
+            a = torch.sigmoid(gate_conv(y.mean(1, dtype=full), *self.spatial))  # (N, V)
             y.mul_((1 + a).to(y.dtype).view(n, 1, v, 1))
         if self.temporal is not None:
-            a = torch.sigmoid(F.conv1d(y.mean(2, dtype=full).transpose(1, 2).contiguous(), *self.temporal))[:, 0]  # (N, T)
+            a = torch.sigmoid(gate_conv(y.mean(2, dtype=full), *self.temporal))  # (N, T)
             y.mul_((1 + a).to(y.dtype).view(n, t, 1, 1))
         if self.channel is not None:
             w1, b1, w2, b2 = self.channel

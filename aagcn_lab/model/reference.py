@@ -40,10 +40,10 @@ def reference_unit(gcn: AdaptiveGraphConv, x: Tensor) -> Tensor:
     y = F.relu(y)
     if gcn.use_spatial:
         se = y.mean(-2)  # N C V
-        y = y * torch.sigmoid(gcn.conv_sa(se)).unsqueeze(-2) + y
+        y = y * torch.sigmoid(F.conv1d(se, gcn.conv_sa.weight, gcn.conv_sa.bias, padding=gcn.conv_sa.padding)).unsqueeze(-2) + y
     if gcn.use_temporal:
         se = y.mean(-1)  # N C T
-        y = y * torch.sigmoid(gcn.conv_ta(se)).unsqueeze(-1) + y
+        y = y * torch.sigmoid(F.conv1d(se, gcn.conv_ta.weight, gcn.conv_ta.bias, padding=gcn.conv_ta.padding)).unsqueeze(-1) + y
     if gcn.use_channel:
         se = y.mean(-1).mean(-1)
         se2 = torch.sigmoid(gcn.fc2c(F.relu(gcn.fc1c(se))))
