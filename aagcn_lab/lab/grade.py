@@ -1,8 +1,8 @@
 """The grader: students' notebooks run headless, every check re-run, one CSV row per student, notebook and exercise.
 
 ``aagcn-lab grade`` (:mod:`aagcn_lab.cli.grade`) is its command line. Each notebook runs with papermill in
-a process and kernel of its own (``python -m aagcn_lab.cli.run_notebook``: the lab's sliced kernel client), in a fresh temporary run folder (its ``run_root`` and working folder),
-with ``solutions=False`` injected and :data:`~aagcn_lab.exercises.GRADING_ENV` set: the notebook's
+a process and kernel of its own (``python -m aagcn_lab.cli.run_notebook``: the lab's sliced kernel
+client), in a fresh temporary run folder (its ``run_root`` and working folder), with ``solutions=False`` injected and :data:`~aagcn_lab.exercises.GRADING_ENV` set: the notebook's
 :class:`~aagcn_lab.exercises.Notebook` then keeps solutions off whatever a cell says, and records what the
 notebook asked for (``solutions_mode``) and every ``ex.solution`` call. The checks run from the installed
 package when the student's cells call them; the grader reads :func:`~aagcn_lab.exercises.summary` of the

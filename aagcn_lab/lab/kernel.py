@@ -58,4 +58,3 @@ class SlicedKernelManager(AsyncKernelManager):
 
     client_class = DottedObjectName("aagcn_lab.lab.kernel.SlicedKernelClient")
     client_factory = Type(SlicedKernelClient)  # what client() makes (AsyncKernelManager sets it, not from client_class)
-

@@ -12,8 +12,8 @@ nine times as long as the same sums written as
 
 (zero rows stand for the padding; the second line is a strided view of ``taps`` summed once). The
 function is the convolution's, summed in another order, so it differs from it by rounding only.
-For the lab's small model this made a training step 7 % faster on one thread (325 against 304 ms,
-the same batches in turns); see the README's Performance section for the inference figures.
+For the lab's small model this made a training step 2-4 % faster on one thread and its 10-clip
+test 5 % (the same batches, both versions in turns); the README's Performance section has the figures.
 
 :class:`GateConv1d` is ``nn.Conv1d`` with this forward (its parameters, names and initialisation are
 ``Conv1d``'s, so checkpoints are unchanged); :func:`gate_conv` is the function, on channels-last
