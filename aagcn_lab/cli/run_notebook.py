@@ -27,13 +27,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--kernel", default=None, help="the kernel's name (default: the notebook's)")
     parser.add_argument("--execution-timeout", type=float, default=None, help="seconds one cell may run")
     args = parser.parse_args(argv)
-    import papermill
+    from ..lab.kernel import execute_notebook
 
-    from ..lab.kernel import SlicedKernelManager
-
-    papermill.execute_notebook(args.notebook, args.output, parameters=json.loads(args.parameters), kernel_name=args.kernel,
-                               cwd=args.cwd, progress_bar=False, execution_timeout=args.execution_timeout,
-                               kernel_manager_class=SlicedKernelManager)  # fmt: skip
+    execute_notebook(args.notebook, args.output, json.loads(args.parameters), args.kernel, args.cwd, args.execution_timeout)
 
 
 if __name__ == "__main__":

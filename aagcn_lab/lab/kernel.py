@@ -17,6 +17,7 @@ through ``python -m aagcn_lab.cli.run_notebook``, papermill's command line with 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from queue import Empty
 from time import monotonic
 from typing import Any
@@ -26,7 +27,7 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
-__all__ = ["SLICE", "SlicedChannel", "SlicedKernelClient", "SlicedKernelManager"]
+__all__ = ["SLICE", "SlicedChannel", "SlicedKernelClient", "SlicedKernelManager", "execute_notebook"]
 
 SLICE = 1.0  # seconds of one poll
 
@@ -58,3 +59,13 @@ class SlicedKernelManager(AsyncKernelManager):
 
     client_class = DottedObjectName("aagcn_lab.lab.kernel.SlicedKernelClient")
     client_factory = Type(SlicedKernelClient)  # what client() makes (AsyncKernelManager sets it, not from client_class)
+
+
+def execute_notebook(notebook: str, output: str, parameters: Mapping[str, Any], kernel: str | None, cwd: str | None,
+                     timeout: float | None) -> None:  # fmt: skip
+    """``papermill.execute_notebook`` through :class:`SlicedKernelManager`, without a progress bar (``timeout``:
+    seconds one cell may run); papermill's errors propagate."""
+    import papermill
+
+    papermill.execute_notebook(notebook, output, parameters=dict(parameters), kernel_name=kernel, cwd=cwd, progress_bar=False,
+                               execution_timeout=timeout, kernel_manager_class=SlicedKernelManager)  # fmt: skip

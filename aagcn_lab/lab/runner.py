@@ -246,10 +246,10 @@ def run_lab(
     the index as ``retried``). That is for a known client-side hang (nbclient, a cell with widgets:
     the kernel idle, the client still waiting for its reply); an error in a cell is never retried.
     """
-    import papermill
+    import papermill  # noqa: F401  (absent papermill fails here, before any folder is made)
 
     from ..runtime import thread_policy_environ
-    from .kernel import SlicedKernelManager
+    from .kernel import execute_notebook
 
     out = Path(out_dir).resolve()
     folder = Path(notebooks_folder or notebooks_dir())
@@ -272,9 +272,7 @@ def run_lab(
         while True:
             try:
                 with thread_policy_environ():  # the kernel's OpenMP threads wait without spinning (see aagcn_lab.runtime)
-                    papermill.execute_notebook(str(nb), str(target), parameters=given, kernel_name=kernel, cwd=str(folder),
-                                              progress_bar=False, execution_timeout=cell_timeout,
-                                              kernel_manager_class=SlicedKernelManager)  # replies polled in slices (lab/kernel.py)
+                    execute_notebook(str(nb), str(target), given, kernel, str(folder), cell_timeout)  # replies polled in slices
                 entry["status"] = "ok"
             except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
                 if "Timeout" in type(e).__name__ and retried < timeout_retries:  # nbclient's CellTimeoutError
