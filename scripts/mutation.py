@@ -112,6 +112,12 @@ MUTANTS = [
            "out[..., :2][out[..., 2] < threshold] = 0", PIPE, "a 2D joint with score exactly 0.01 keeps its x, y"),
     Mutant("2d-width-height-swapped", "aagcn_lab/data/pipeline.py", "    h, w = img_shape\n", "    w, h = img_shape\n", PIPE,
            "2D x normalised by the image height and y by its width"),
+    Mutant("features-before-augment", "aagcn_lab/data/pipeline.py",
+           "        if self.augment is not None:  # features come after the random augmentation, in draw\n            return kp\n", "", PIPE,
+           "prepare computes the features before the augmentation, which then moves bones and motion as if they were joints"),
+    Mutant("kept-work-keyed-by-draw", "aagcn_lab/data/dataset.py", "self.pipeline.draw(self._prepare(index, rec), rec, rng)",
+           "self.pipeline.draw(self._prepare(int(key), rec), rec, rng)", ("tests/test_dataset.py", "-k", "kept_work"),
+           "the kept pipeline work is keyed by the draw (round and index), so a later epoch never finds it and memory fills"),
     # --- metrics -----------------------------------------------------------------------------------
     Mutant("predicted-never-true-dropped", "aagcn_lab/metrics.py", "classes = np.union1d(labels, pred)", "classes = np.unique(labels)",
            ("tests/test_metrics.py",), "mean class accuracy without pyskl's rule for a class predicted but never true"),

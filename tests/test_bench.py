@@ -47,3 +47,9 @@ def test_precision_section_times_bf16_and_int8_against_fp32():
     assert int8 is None or int8 > 0
     a32, a16 = out["attention passes 64x100x25 fp32 ms"], out["attention passes 64x100x25 bf16 ms"]
     assert a32 > 0 and a16 > 0 and out["attention passes bf16 / fp32 time"] == pytest.approx(a16 / a32)
+
+
+def test_data_section_reports_loaders_and_the_kept_work_epoch():
+    out = bench.bench_data(workers=(0,), samples=48)
+    assert set(out) == {"samples", "data_mb", "workers0_samples_s", "workers0_kept_samples_s"}
+    assert all(0 < out[k] < float("inf") for k in ("workers0_samples_s", "workers0_kept_samples_s"))

@@ -9,7 +9,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from aagcn_lab.data import save_annotations
-from aagcn_lab.data.dataset import SampleError, SkeletonDataset
+from aagcn_lab.data.dataset import SampleError, SkeletonDataset, sample_rng
+from aagcn_lab.data.pipeline import FEATS, Augment
 
 
 def _write(path: Path, n: int = 40, t: int = 60, m: int = 2, seed: int = 0) -> Path:
@@ -50,6 +51,50 @@ def test_per_sample_randomness_is_keyed_by_round_and_index(tmp_path):
     loader = DataLoader(torch.utils.data.Subset(ds, keys), batch_size=4, num_workers=2)
     parallel = torch.cat([b[0] for b in loader])
     assert torch.equal(torch.stack(serial), parallel)  # workers do not change the clips (exact: as above, in another process)
+
+
+def test_a_reseeded_rng_draws_what_a_new_one_draws():
+    reused = np.random.RandomState(0)
+    for seed, round_, index in [(7, 0, 3), (7, 1, 3), (2**40 + 7, 5, 0), (0, 0, 999)]:
+        fresh = sample_rng(seed, round_, index)
+        again = sample_rng(seed, round_, index, reused)
+        assert again is reused
+        assert fresh.normal(size=3).tolist() == again.normal(size=3).tolist()  # exact: the same stream
+        assert fresh.rand(4).tolist() == again.rand(4).tolist() and fresh.randint(0, 100, 5).tolist() == again.randint(0, 100, 5).tolist()
+
+
+@pytest.mark.parametrize("feat", FEATS)
+def test_kept_work_gives_the_same_clips_and_stays_within_its_budget(tmp_path, feat):
+    ann = _write(tmp_path / "a.pkl")
+    cases = [("train", None), ("train", Augment(rotate_deg=20, noise_std=0.01)), ("val", None), ("test", None)]
+    for mode, aug in cases:
+        kw = dict(feat=feat, mode=mode, clip_len=16, augment=aug, seed=3)
+        plain, kept = SkeletonDataset(ann, "train", **kw), SkeletonDataset(ann, "train", cache_mb=64, **kw)
+        keys = [k for r in range(3) for k in range(r * len(plain), (r + 1) * len(plain), 4)]
+        for k in keys:  # exact: the same numpy steps on the same arrays, kept or recomputed
+            assert torch.equal(plain[k][0], kept[k][0]), (mode, aug, k)
+        assert not plain._prepared and len(kept._prepared) == len(range(0, len(plain), 4))
+        assert all(not a.flags.writeable for a in kept._prepared.values())  # draw must never write into it
+    one = next(iter(kept._prepared.values())).nbytes
+    small = SkeletonDataset(ann, "train", feat=feat, mode="val", clip_len=16, cache_mb=2.5 * one / 2**20)
+    for k in range(len(small)):
+        small[k]
+    assert len(small._prepared) == 2 and 0 <= small._cache_left < one  # the budget holds (samples here are about the same size)
+
+
+def test_kept_work_is_not_kept_in_workers_or_pickles(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ann = _write(tmp_path / "a.pkl")
+    ds = SkeletonDataset(ann, "train", clip_len=16, cache_mb=64)
+    serial = [ds[k][0] for k in range(60)]
+    with ThreadPoolExecutor(4) as pool:  # each thread reseeds its own RandomState
+        assert all(torch.equal(a, b) for a, b in zip(serial, pool.map(lambda k: ds[k][0], range(60))))
+    copy = pickle.loads(pickle.dumps(ds))
+    assert len(ds._prepared) == len(ds) and not copy._prepared and torch.equal(copy[5][0], serial[5])
+    monkeypatch.setattr("aagcn_lab.data.dataset.get_worker_info", lambda: object())  # as inside a DataLoader worker
+    fresh = SkeletonDataset(ann, "train", clip_len=16, cache_mb=64)
+    assert torch.equal(fresh[5][0], serial[5]) and not fresh._prepared
 
 
 def test_mmap_storage_equals_memory_and_pickles_small(tmp_path):

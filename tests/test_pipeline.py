@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from aagcn_lab.data.pipeline import FEATS, Augment, build_pipeline, sample_indices
+from aagcn_lab.data.pipeline import FEATS, Augment, bone_parents, build_pipeline, prenormalize, sample_indices
 from aagcn_lab.data.reference import reference_pipeline
 from aagcn_lab.graph import get_layout
 
@@ -157,6 +157,27 @@ def test_augmentations_off_by_default_and_not_at_test():
     aug = Augment(rotate_deg=30, scale=0.1, noise_std=0.01, flip_prob=1.0)
     t1 = build_pipeline("j", "test", augment=aug)(dict(rec))["keypoint"]
     assert np.array_equal(t1, build_pipeline("j", "test")(dict(rec))["keypoint"])
+
+
+@pytest.mark.parametrize("feat", FEATS)
+def test_an_augmented_sample_is_augment_then_features_then_frames(feat):
+    """With augmentation, prepare stops at the normalised joints and draw computes the features of the
+    augmented ones; composed here from the parts, the features written out (bones, motion by hand)."""
+    aug = Augment(rotate_deg=30, scale=0.1, noise_std=0.01, flip_prob=0.5)
+    for rec in _records()[:5]:
+        lay = get_layout("nturgb+d")
+        rng = np.random.RandomState(11)
+        x = aug(prenormalize(rec, lay), lay, rng)  # draws first, then the frames
+        inds = sample_indices(x.shape[1], 24, 1, False, rng)
+        if feat in ("b", "bm"):
+            x = x - x[:, :, bone_parents(lay)]
+        if feat in ("jm", "bm"):
+            x = np.concatenate([x[:, 1:] - x[:, :-1], np.zeros_like(x[:, :1])], axis=1)  # the step to the next original frame
+        want = np.zeros((2, 24, 25, 3))
+        want[: x.shape[0]] = x[:, inds]
+        got = build_pipeline(feat, "train", clip_len=24, augment=aug)(dict(rec), np.random.RandomState(11))["keypoint"][0]
+        # bones are cast to float32 before their motion (as pyskl does): <= 2 roundings of 6e-8 of the coordinates (|x| < 3)
+        assert np.abs(got - want).max() <= 4 * 2**-24 * max(np.abs(x).max(), 1.0), rec["frame_dir"]
 
 
 def test_augment_geometry():

@@ -12,6 +12,15 @@ Randomness: the clip of a training sample is drawn from a ``RandomState`` seeded
 (``key = round * len(dataset) + index``). The clip therefore depends on nothing but the seed, the
 epoch and the sample -- not on workers, batch order or process -- which is what makes an
 interrupted run resume exactly.
+
+Work kept per sample: the pipeline's deterministic part (:meth:`Pipeline.prepare
+<aagcn_lab.data.pipeline.Pipeline.prepare>`: the checks, PreNormalize3D/2D and, without
+augmentation, the feature of every frame) gives the same array every epoch. With ``cache_mb > 0``
+the process that loads without DataLoader workers keeps it per sample, up to that many MiB, and
+later epochs only draw frames: the trainer asks for it for its training and validation sets
+(``TrainConfig.cache_mb``), which the CPU presets load in the training process itself, where the
+pipeline's time adds to every step. Workers keep nothing (their memory stays flat; they run beside
+the model anyway).
 """
 
 from __future__ import annotations
@@ -20,12 +29,13 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 
 from ..graph import PERSON_SLOTS, Layout, get_layout
 from .pipeline import Augment, build_pipeline
@@ -38,10 +48,14 @@ class SampleError(RuntimeError):
     """The pipeline failed on one sample; the message names it."""
 
 
-def sample_rng(seed: int, round_: int, index: int) -> np.random.RandomState:
-    """The legacy-stream RNG for one draw of one sample (independent of workers and order)."""
+def sample_rng(seed: int, round_: int, index: int, out: np.random.RandomState | None = None) -> np.random.RandomState:
+    """The legacy-stream RNG for one draw of one sample (independent of workers and order); ``out``
+    is reseeded and returned instead of a new one (the same stream, a sixth of the time)."""
     state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(round_), int(index)]).generate_state(4)
-    return np.random.RandomState(state)
+    if out is None:
+        return np.random.RandomState(state)
+    out.seed(state)
+    return out
 
 
 class PackedSkeletons:
@@ -138,6 +152,7 @@ class SkeletonDataset(Dataset):
     (for example the memory-mapped authors' arrays of :mod:`aagcn_lab.data.dense`). ``split`` is
     the split name in the file (``'xsub_train'``...); ``mode`` the pipeline mode (``'train'``,
     ``'val'``, ``'test'``). Items are ``(keypoint (num_clips, M, T, V, C) float32, label, index)``.
+    ``cache_mb``: MiB of the pipeline's per-sample work to keep for later epochs (module docstring).
     """
 
     def __init__(
@@ -155,6 +170,7 @@ class SkeletonDataset(Dataset):
         cache_dir: str | os.PathLike | None = None,
         num_person: int = PERSON_SLOTS,
         protocol: str = "pyskl",
+        cache_mb: float = 0.0,
     ) -> None:
         if storage not in ("memory", "mmap"):
             raise ValueError("storage must be 'memory' or 'mmap'")
@@ -184,6 +200,20 @@ class SkeletonDataset(Dataset):
         self.layout = get_layout(layout)
         self.split, self.feat, self.mode, self.seed = split, feat, mode, int(seed)
         self.pipeline = build_pipeline(feat, mode, self.layout, clip_len, num_clips, num_person, augment, protocol)
+        self.cache_mb = float(cache_mb)
+        self._prepared: dict[int, np.ndarray] = {}  # index -> pipeline.prepare(record), this process's
+        self._cache_left: int | None = None  # bytes this process may still keep (set on first use)
+        self._local = threading.local()  # one reseeded RandomState per thread (see sample_rng)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_prepared"], state["_cache_left"] = {}, None  # a worker or a copy keeps its own
+        del state["_local"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -215,11 +245,29 @@ class SkeletonDataset(Dataset):
         """The pipeline output for ``key = round * len(self) + index`` (see the module docstring)."""
         round_, index = divmod(int(key), len(self))
         rec = self.records[index]
-        rng = sample_rng(self.seed, round_, index) if self.mode == "train" else None
+        rng = None
+        if self.mode == "train":
+            rng = getattr(self._local, "rng", None) or np.random.RandomState()
+            self._local.rng = rng = sample_rng(self.seed, round_, index, rng)
         try:
-            return self.pipeline(rec, rng)
+            return self.pipeline.draw(self._prepare(index, rec), rec, rng)
         except Exception as e:
             raise SampleError(f"sample {rec.get('frame_dir', index)} of {self.source_name}: {type(e).__name__}: {e}") from e
+
+    def _prepare(self, index: int, rec: dict) -> np.ndarray:
+        """``pipeline.prepare(rec)``, kept for the next epoch while ``cache_mb`` lasts (not in a DataLoader worker)."""
+        out = self._prepared.get(index)
+        if out is not None:
+            return out
+        out = self.pipeline.prepare(rec)
+        if self.cache_mb > 0 and self.pipeline.prepares_work and get_worker_info() is None:  # workers keep nothing
+            if self._cache_left is None:
+                self._cache_left = int(self.cache_mb * 2**20)
+            if out.nbytes <= self._cache_left:
+                out.setflags(write=False)  # draw only reads it; a write would change later epochs
+                self._prepared[index] = out
+                self._cache_left -= out.nbytes
+        return out
 
     def __getitem__(self, key: int) -> tuple[torch.Tensor, int, int]:
         out = self.get(key)

@@ -292,7 +292,7 @@ class Pipeline:
             bone[..., 2] = (kp[..., 2] + kp[:, :, self._parent, 2]) / 2
         return bone
 
-    def features(self, kp: np.ndarray, inds: np.ndarray, with_score: bool = False) -> np.ndarray:
+    def features(self, kp: np.ndarray, inds: np.ndarray | slice, with_score: bool = False) -> np.ndarray:
         """The requested feature at frames ``inds`` of normalised keypoints ``(M, T, V, C)``.
 
         Bones and motion are computed on the original frames, then gathered: motion at a sampled
@@ -310,21 +310,41 @@ class Pipeline:
             motion[:, :-1, :, 2] = (x[:, :-1, :, 2] + x[:, 1:, :, 2]) / 2
         return motion[:, inds]
 
-    def __call__(self, record: dict, rng: np.random.RandomState | None = None) -> dict:
+    prepares_work = True  # prepare normalises (and computes the features): worth keeping per sample
+
+    def prepare(self, record: dict) -> np.ndarray:
+        """The part of the pipeline that draws nothing, ``(M, T', V, C)``: the record checked and
+        normalised, and, without augmentation, the feature of every frame in float32.
+
+        :class:`~aagcn_lab.data.dataset.SkeletonDataset` keeps it per sample (``cache_mb``), so an
+        epoch after the first only samples frames; :meth:`draw` finishes the sample."""
         check_pipeline_input(record, self.layout.num_joints)  # NaN, inf, dtype, joints: aagcn_lab.data.validate
         kp = prenormalize(record, self.layout)
         if kp.shape[1] == 0 or not kp.any():
             raise InputError(f"sample {record.get('frame_dir', '?')}: no frame with a body after normalisation")
         if not np.isfinite(kp).all():  # checked after the float16 arithmetic of PreNormalize3D
             raise InputError(f"sample {record['frame_dir']}: normalisation overflowed (coordinates too far apart for float16)")
+        if self.augment is not None:  # features come after the random augmentation, in draw
+            return kp
+        # every feature is elementwise over frames or a step to the next original frame, and the
+        # float32 cast is elementwise: gathering frames afterwards gives the same numbers
+        return self.features(kp, slice(None), "keypoint_score" in record).astype(np.float32, copy=False)
+
+    def draw(self, prepared: np.ndarray, record: dict, rng: np.random.RandomState | None = None) -> dict:
+        """The sample from :meth:`prepare`'s output: augmentation (if any), frames, person slots."""
+        kp = prepared
         if self.augment is not None:
             rng = rng if rng is not None else np.random.RandomState()
-            kp = self.augment(kp, self.layout, rng, "keypoint_score" in record)
+            kp = self.features(self.augment(kp, self.layout, rng, "keypoint_score" in record), slice(None), "keypoint_score" in record)
         inds = sample_indices(kp.shape[1], self.clip_len, self.num_clips, self.test_mode, rng)
-        x = self.features(kp, inds, "keypoint_score" in record).astype(np.float32, copy=False)  # (M, nc*L, V, C)
+        x = kp[:, inds].astype(np.float32, copy=False)  # (M, nc*L, V, C)
         x = _pad_persons(x, self.num_person)
         x = x.reshape(self.num_person, self.num_clips, self.clip_len, *x.shape[2:]).transpose(1, 0, 2, 3, 4)
         return {"keypoint": np.ascontiguousarray(x), "label": int(record["label"]), "frame_dir": record["frame_dir"]}
+
+    def __call__(self, record: dict, rng: np.random.RandomState | None = None) -> dict:
+        """``record -> {'keypoint': (num_clips, M, clip_len, V, C) float32, 'label', 'frame_dir'}``."""
+        return self.draw(self.prepare(record), record, rng)
 
 
 def _pad_persons(x: np.ndarray, num_person: int) -> np.ndarray:
@@ -441,7 +461,13 @@ class CTRGCNPipeline:
             x = motion
         return x
 
-    def __call__(self, record: dict, rng: np.random.RandomState | None = None) -> dict:
+    @property
+    def prepares_work(self) -> bool:
+        """Whether :meth:`prepare` does work worth keeping: in test mode it normalises (training rotates first)."""
+        return self.test_mode
+
+    def prepare(self, record: dict) -> np.ndarray:
+        """The part that draws nothing: the record checked, and in test mode normalised (steps 1-3)."""
         check_pipeline_input(record, self.layout.num_joints)  # NaN, inf, dtype, joints: aagcn_lab.data.validate
         name = record.get("frame_dir", "?")
         if "keypoint_score" in record or record["keypoint"].shape[-1] != 3:
@@ -449,12 +475,21 @@ class CTRGCNPipeline:
         kp = np.asarray(record["keypoint"])
         if not kp.any():
             raise InputError(f"sample {name}: every joint of every frame is zero")
+        return self.normalise(kp) if self.test_mode else kp
+
+    def draw(self, prepared: np.ndarray, record: dict, rng: np.random.RandomState | None = None) -> dict:
+        """The sample from :meth:`prepare`'s output: the rotation and normalisation (training), frames, features."""
+        x = prepared
         if not self.test_mode:
             rng = rng if rng is not None else np.random.RandomState()
-        x = self.normalise(kp, rng)
-        x = self.features(x[:, self.frame_indices(kp.shape[1], rng)])
+            x = self.normalise(x, rng)
+        x = self.features(x[:, self.frame_indices(x.shape[1], rng)])
         x = _pad_persons(x.astype(np.float32), self.num_person)
         return {"keypoint": np.ascontiguousarray(x[None]), "label": int(record["label"]), "frame_dir": record["frame_dir"]}
+
+    def __call__(self, record: dict, rng: np.random.RandomState | None = None) -> dict:
+        """``record -> {'keypoint': (1, M, clip_len, V, 3) float32, 'label', 'frame_dir'}``."""
+        return self.draw(self.prepare(record), record, rng)
 
 
 def build_pipeline(

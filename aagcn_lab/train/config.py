@@ -37,6 +37,7 @@ class TrainConfig:
     protocol: str = "pyskl"  # the data pipeline: 'pyskl', or 'ctrgcn' (NW-UCLA's published protocol)
     storage: str = "memory"  # 'memory' (shared by forked workers) or 'mmap'
     num_workers: int = 2
+    cache_mb: float = 512.0  # MiB per set of the pipeline's per-sample work kept for later epochs where loaded in this process (0: off)
     # model: AAGCNConfig overrides (layout and num_classes come from the data)
     model: dict = field(default_factory=dict)
     # schedule
@@ -91,7 +92,7 @@ class TrainConfig:
         from ..data.validate import check_choice, check_int, check_number
 
         check_number("lr", self.lr, 0, low_open=True)
-        for name in ("min_lr", "weight_decay", "warmup_epochs"):
+        for name in ("min_lr", "weight_decay", "warmup_epochs", "cache_mb"):
             check_number(name, getattr(self, name), 0)
         check_number("momentum", self.momentum, 0, 1, high_open=True)
         for name in ("num_workers", "val_interval", "save_interval", "max_steps", "seed"):

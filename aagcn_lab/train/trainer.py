@@ -122,8 +122,9 @@ class Trainer:
         # the model's person slots and the run's protocol reach every pipeline of the run (the tuning split's too)
         self.pipeline_options = dict(num_person=cfg.model.get("num_person", AAGCNConfig.num_person), protocol=cfg.protocol)
         common = dict(feat=cfg.feat, clip_len=cfg.clip_len, layout=self.layout, seed=cfg.seed, storage=cfg.storage, **self.pipeline_options)
-        self.train_set = SkeletonDataset(self.ann, cfg.train_split, mode="train", augment=augment, **common)
-        self.val_set = SkeletonDataset(self.ann, cfg.val_split, mode="val", **common) if cfg.val_split else None
+        # sets drawn every epoch keep the pipeline's per-sample work (SkeletonDataset: in this process only)
+        self.train_set = SkeletonDataset(self.ann, cfg.train_split, mode="train", augment=augment, cache_mb=cfg.cache_mb, **common)
+        self.val_set = SkeletonDataset(self.ann, cfg.val_split, mode="val", cache_mb=cfg.cache_mb, **common) if cfg.val_split else None
         test_split = cfg.resolved_test_split()
         self.test_set = SkeletonDataset(self.ann, test_split, mode="test", num_clips=cfg.test_clips, **common) if test_split else None
         self.num_classes = self.ann.num_classes
