@@ -11,6 +11,7 @@ from aagcn_lab.model.absent import (
     WeightedBatchNorm2d,
     WeightedBatchNormFunction,
     count_rows,
+    outside_compile,
     plan_shared_rows,
     weighted_batch_norm,
 )
@@ -281,3 +282,29 @@ def test_compiled_training_step_equals_eager_with_absent_persons_shared():
         assert (p.grad - q.grad).abs().max() <= grad_bound * max(q.grad.abs().max(), 1e-3), name
     for (name, b), c in zip(m.named_buffers(), ref.buffers()):  # O(1) statistics: the forward's bound
         assert torch.allclose(b.double(), c.double(), rtol=bound, atol=bound), name
+
+
+def test_bookkeeping_runs_outside_compiled_graphs_and_importing_the_model_skips_dynamo():
+    """``outside_compile`` functions run eagerly under ``torch.compile`` (dynamo never traces them), the
+    same function when not compiled; and importing the model does not import dynamo (a second a process)."""
+    import subprocess
+    import sys
+
+    seen = []
+
+    @outside_compile
+    def rows(x):
+        seen.append(torch.compiler.is_compiling())  # True only if dynamo traced this body
+        return (x.abs().sum(1) > 0).nonzero()[:, 0], int((x == 0).all(1).sum())  # data-dependent, a Python int
+
+    def f(x):
+        keep, absent = rows(x)
+        return x[keep].sin().sum() * (absent + 1)
+
+    x = torch.randn(6, 3)
+    x[2] = 0
+    want = f(x)
+    got = torch.compile(f, backend="eager")(x)
+    assert torch.equal(got, want) and seen == [False, False]  # exact: the same eager ops either way
+    code = "import sys, aagcn_lab.model, aagcn_lab.train.trainer; print('torch._dynamo' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

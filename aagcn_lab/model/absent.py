@@ -21,6 +21,8 @@ In eval mode BN treats rows independently, so the rows are shared without any we
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,27 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 __all__ = ["SharedRows", "plan_shared_rows", "WeightedBatchNorm2d", "WeightedBatchNormFunction", "weighted_batch_norm", "count_rows"]
+
+
+_OUTSIDE: dict[Callable, Callable] = {}  # fn -> torch.compiler.disable(fn), made on first use under torch.compile
+
+
+def outside_compile(fn: Callable) -> Callable:
+    """``fn`` run eagerly, outside any graph ``torch.compile`` traces: ``torch.compiler.disable(fn)``,
+    made the first time a compiled caller reaches it. Applying ``torch.compiler.disable`` at import
+    imports dynamo, over a second of every process's start (each training run, each command) that
+    only ``torch.compile`` needs."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not torch.compiler.is_compiling():  # eager (dynamo reads this as True while it traces)
+            return fn(*args, **kwargs)
+        disabled = _OUTSIDE.get(fn)
+        if disabled is None:
+            disabled = _OUTSIDE[fn] = torch.compiler.disable(fn)
+        return disabled(*args, **kwargs)
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -53,7 +76,7 @@ class SharedRows:
         return h[self.inverse]
 
 
-@torch.compiler.disable  # data-dependent bookkeeping on an (N, M) mask: eager, outside any compiled graph
+@outside_compile  # data-dependent bookkeeping on an (N, M) mask: eager, outside any compiled graph
 def plan_shared_rows(x: Tensor) -> SharedRows | None:
     """The rows to compute for input ``(N, M, T, V, C)``, or ``None`` when nothing can be shared.
 
@@ -170,7 +193,7 @@ class WeightedBatchNorm2d(nn.BatchNorm2d):
         return weighted_batch_norm(self, x, self.row_weight)
 
 
-@torch.compiler.disable  # module bookkeeping (dynamo would break on it anyway), kept out of compiled graphs
+@outside_compile  # module bookkeeping (dynamo would break on it anyway), kept out of compiled graphs
 def count_rows(module: nn.Module, weight: Tensor | None) -> None:
     """Let every :class:`WeightedBatchNorm2d` in ``module`` count row ``i`` ``weight[i]`` times
     (``None``: every row once)."""
