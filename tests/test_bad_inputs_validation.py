@@ -433,6 +433,8 @@ def test_float16_normalisation_overflow_is_caught() -> None:
         ({"storage": "disk"}, "storage"),
         ({"device": "gpu"}, "device"),
         ({"num_workers": "-1"}, "num_workers"),
+        ({"cache_mb": "-1"}, "cache_mb"),
+        ({"cache_mb": "NaN"}, "cache_mb"),
     ],
 )
 def test_training_options_are_validated(overrides: dict, needle: str) -> None:
