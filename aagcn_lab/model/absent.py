@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-__all__ = ["SharedRows", "plan_shared_rows", "WeightedBatchNorm2d", "WeightedBatchNormFunction", "weighted_batch_norm", "count_rows"]
+__all__ = ["outside_compile", "SharedRows", "plan_shared_rows", "WeightedBatchNorm2d", "WeightedBatchNormFunction", "weighted_batch_norm", "count_rows"]
 
 
 _OUTSIDE: dict[Callable, Callable] = {}  # fn -> torch.compiler.disable(fn), made on first use under torch.compile
@@ -39,8 +39,8 @@ _OUTSIDE: dict[Callable, Callable] = {}  # fn -> torch.compiler.disable(fn), mad
 def outside_compile(fn: Callable) -> Callable:
     """``fn`` run eagerly, outside any graph ``torch.compile`` traces: ``torch.compiler.disable(fn)``,
     made the first time a compiled caller reaches it. Applying ``torch.compiler.disable`` at import
-    imports dynamo, over a second of every process's start (each training run, each command) that
-    only ``torch.compile`` needs."""
+    imports dynamo: 1.3 s of the start of every process that runs a model (``predict``, ``test``, a
+    notebook; a training run imports it anyway, for its optimizer), which only ``torch.compile`` needs."""
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
