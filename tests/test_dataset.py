@@ -66,16 +66,21 @@ def test_a_reseeded_rng_draws_what_a_new_one_draws():
 @pytest.mark.parametrize("feat", FEATS)
 def test_kept_work_gives_the_same_clips_and_stays_within_its_budget(tmp_path, feat):
     ann = _write(tmp_path / "a.pkl")
-    cases = [("train", None), ("train", Augment(rotate_deg=20, noise_std=0.01)), ("val", None), ("test", None)]
-    for mode, aug in cases:
-        kw = dict(feat=feat, mode=mode, clip_len=16, augment=aug, seed=3)
+    cases = [("train", None, "pyskl"), ("train", Augment(rotate_deg=20, noise_std=0.01), "pyskl"), ("val", None, "pyskl"),
+             ("test", None, "pyskl"), ("train", None, "ctrgcn"), ("test", None, "ctrgcn")]  # fmt: skip
+    for mode, aug, protocol in cases:
+        kw = dict(feat=feat, mode=mode, clip_len=16, augment=aug, seed=3, protocol=protocol)
         plain, kept = SkeletonDataset(ann, "train", **kw), SkeletonDataset(ann, "train", cache_mb=64, **kw)
         keys = [k for r in range(3) for k in range(r * len(plain), (r + 1) * len(plain), 4)]
         for k in keys:  # exact: the same numpy steps on the same arrays, kept or recomputed
-            assert torch.equal(plain[k][0], kept[k][0]), (mode, aug, k)
-        assert not plain._prepared and len(kept._prepared) == len(range(0, len(plain), 4))
+            assert torch.equal(plain[k][0], kept[k][0]), (mode, aug, protocol, k)
+        # NW-UCLA's protocol keeps nothing in training: it rotates before it normalises
+        expected = 0 if (protocol, mode) == ("ctrgcn", "train") else len(range(0, len(plain), 4))
+        assert not plain._prepared and len(kept._prepared) == expected
         assert all(not a.flags.writeable for a in kept._prepared.values())  # draw must never write into it
-    one = next(iter(kept._prepared.values())).nbytes
+    probe = SkeletonDataset(ann, "train", feat=feat, mode="val", clip_len=16, cache_mb=64)
+    probe[0]
+    one = probe._prepared[0].nbytes
     small = SkeletonDataset(ann, "train", feat=feat, mode="val", clip_len=16, cache_mb=2.5 * one / 2**20)
     for k in range(len(small)):
         small[k]
