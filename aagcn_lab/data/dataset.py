@@ -202,12 +202,12 @@ class SkeletonDataset(Dataset):
         self.pipeline = build_pipeline(feat, mode, self.layout, clip_len, num_clips, num_person, augment, protocol)
         self.cache_mb = float(cache_mb)
         self._prepared: dict[int, np.ndarray] = {}  # index -> pipeline.prepare(record), this process's
-        self._cache_left: int | None = None  # bytes this process may still keep (set on first use)
+        self._cache_left = int(self.cache_mb * 2**20)  # bytes this process may still keep
         self._local = threading.local()  # one reseeded RandomState per thread (see sample_rng)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_prepared"], state["_cache_left"] = {}, None  # a worker or a copy keeps its own
+        state["_prepared"], state["_cache_left"] = {}, int(self.cache_mb * 2**20)  # a worker or a copy keeps its own
         del state["_local"]
         return state
 
@@ -247,8 +247,9 @@ class SkeletonDataset(Dataset):
         rec = self.records[index]
         rng = None
         if self.mode == "train":
-            rng = getattr(self._local, "rng", None) or np.random.RandomState()
-            self._local.rng = rng = sample_rng(self.seed, round_, index, rng)
+            if not hasattr(self._local, "rng"):
+                self._local.rng = np.random.RandomState()
+            rng = sample_rng(self.seed, round_, index, self._local.rng)
         try:
             return self.pipeline.draw(self._prepare(index, rec), rec, rng)
         except Exception as e:
@@ -260,13 +261,10 @@ class SkeletonDataset(Dataset):
         if out is not None:
             return out
         out = self.pipeline.prepare(rec)
-        if self.cache_mb > 0 and self.pipeline.prepares_work and get_worker_info() is None:  # workers keep nothing
-            if self._cache_left is None:
-                self._cache_left = int(self.cache_mb * 2**20)
-            if out.nbytes <= self._cache_left:
-                out.setflags(write=False)  # draw only reads it; a write would change later epochs
-                self._prepared[index] = out
-                self._cache_left -= out.nbytes
+        if out.nbytes <= self._cache_left and self.pipeline.prepares_work and get_worker_info() is None:  # workers keep nothing
+            out.setflags(write=False)  # draw only reads it; a write would change later epochs
+            self._prepared[index] = out
+            self._cache_left -= out.nbytes
         return out
 
     def __getitem__(self, key: int) -> tuple[torch.Tensor, int, int]:
