@@ -1,7 +1,7 @@
 """Train the four streams of MS-AAGCN (joints, bones, joint motion, bone motion), then fuse them.
 
-Each stream trains in its own run folder ``<root>/<stream>`` through the trainer (via torchrun, so
-a notebook cell can run it), one after another or side by side on disjoint GPU sets. A stream
+Each stream trains in its own run folder ``<root>/<stream>`` through the trainer (in a child process,
+so a notebook cell can run it), one after another or side by side on disjoint GPU sets. A stream
 whose run finished is not trained again; an interrupted one resumes from its ``latest.pt``. At
 the end the test-split score files are fused (pyskl's 2:2:1:1) and, when the validation split is
 disjoint from the test split, fusion weights are also searched on the validation scores.

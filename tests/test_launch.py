@@ -9,7 +9,7 @@ import pytest
 
 from aagcn_lab.train import launch as launch_mod
 from aagcn_lab.train.config import preset
-from aagcn_lab.train.launch import cpu_waves, launch_all
+from aagcn_lab.train.launch import cpu_waves, launch_all, launch_command
 from aagcn_lab.train.rundir import RunResult
 
 
@@ -27,6 +27,14 @@ from aagcn_lab.train.rundir import RunResult
 )
 def test_cpu_waves_give_one_core_per_run_and_the_last_wave_every_core(count, cores, waves):
     assert cpu_waves(count, cores) == waves
+
+
+def test_one_process_on_one_node_starts_without_torchrun():
+    alone = launch_command("run/launch_config.json", resume="auto")
+    assert alone[1:] == ["-m", "aagcn_lab.train", "--config", "run/launch_config.json", "--resume", "auto"]
+    for kw in ({"nproc": 2}, {"nnodes": 2, "rdzv_endpoint": "node0:29500"}, {"rdzv_endpoint": "node0:29500"}):
+        cmd = launch_command("run/launch_config.json", **kw)
+        assert cmd[1:3] == ["-m", "torch.distributed.run"] and cmd[-2:] == ["--config", "run/launch_config.json"], kw
 
 
 class _Recorder:

@@ -19,7 +19,7 @@ from aagcn_lab.model.checkpoint import read_checkpoint
 from aagcn_lab.scores import load_scores
 from aagcn_lab.train import DivergenceError, KeySampler, TrainConfig, apply_overrides, preset, train
 from aagcn_lab.train.evaluation import test_checkpoint as score_checkpoint
-from aagcn_lab.train.launch import LaunchError, launch, torchrun_command
+from aagcn_lab.train.launch import LaunchError, launch, launch_command, torchrun_command
 
 from .tolerances import float_bound
 
@@ -391,8 +391,8 @@ def test_a_crashed_process_ends_the_job_clearly_and_the_run_resumes(tiny_ann, tm
     assert res.val and read_checkpoint(work / "latest.pt").raw["train_state"]["global_step"] == 12
 
 
-def _training_processes(config_path: Path) -> list[int]:
-    """PIDs of the per-rank training processes torchrun started for this config (not torchrun itself)."""
+def _training_processes(config_path: Path, launchers: bool = False) -> list[int]:
+    """PIDs of the per-rank training processes of this config (``launchers``: of torchrun itself instead)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -402,14 +402,15 @@ def _training_processes(config_path: Path) -> list[int]:
         except OSError:
             continue
         text = b" ".join(args).decode(errors="replace")
-        if "aagcn_lab.train" in text and str(config_path) in text and "torch.distributed.run" not in text:
+        if "aagcn_lab.train" in text and str(config_path) in text and ("torch.distributed.run" in text) == launchers:
             pids.append(int(proc.name))
     return pids
 
 
-def _launch_and_kill(cfg: TrainConfig, tmp_path: Path) -> None:
-    """Run launch() while a watcher SIGKILLs one of its training processes once this launch has
-    logged its first training step (a fixed delay raced a quick run to its end)."""
+def _launch_and_kill(cfg: TrainConfig, tmp_path: Path, nproc: int = 2, launchers: list[int] | None = None) -> None:
+    """Run launch() while a watcher SIGKILLs one of its ``nproc`` training processes once this launch
+    has logged its first training step (a fixed delay raced a quick run to its end); the PIDs of the
+    torchrun launchers running then go into ``launchers``."""
     import threading
 
     config_path = cfg.resolved_work_dir() / "launch_config.json"
@@ -421,7 +422,9 @@ def _launch_and_kill(cfg: TrainConfig, tmp_path: Path) -> None:
         while time.time() < deadline:
             lines = metrics.read_text().splitlines()[seen:] if metrics.exists() else []
             pids = _training_processes(config_path)
-            if len(pids) >= 2 and any('"split": "train"' in line for line in lines):
+            if len(pids) >= nproc and any('"split": "train"' in line for line in lines):
+                if launchers is not None:
+                    launchers.extend(_training_processes(config_path, launchers=True))
                 os.kill(max(pids), signal.SIGKILL)
                 return
             time.sleep(0.02)
@@ -429,9 +432,22 @@ def _launch_and_kill(cfg: TrainConfig, tmp_path: Path) -> None:
     th = threading.Thread(target=killer, daemon=True)
     th.start()
     try:
-        launch(cfg, nproc=2, resume=True, quiet=True)
+        launch(cfg, nproc=nproc, resume=True, quiet=True)
     finally:
         th.join(timeout=5)
+
+
+@pytest.mark.slow  # a training process
+def test_one_process_runs_without_torchrun_and_a_killed_run_resumes(tiny_ann, tmp_path):
+    cfg = tiny_cfg(tiny_ann, tmp_path / "alone", epochs=2, save_interval=2, test_after=False)
+    resume = " ".join(launch_command(cfg.resolved_work_dir() / "launch_config.json", resume="auto"))
+    launchers: list[int] = []  # torchrun launchers of this config, looked for when the killer struck
+    with pytest.raises(LaunchError, match=r"(?s)status -9 \(the training process was killed by signal 9\)") as err:
+        _launch_and_kill(cfg, tmp_path, nproc=1, launchers=launchers)
+    assert str(err.value).endswith(f"Resume with: {resume}") and "torch.distributed.run" not in resume
+    assert launchers == []  # none: the training process ran alone
+    res = launch(cfg, nproc=1, resume=True, quiet=True)
+    assert res.val and read_checkpoint(cfg.resolved_work_dir() / "latest.pt").raw["train_state"]["global_step"] == 24
 
 
 def test_bad_data_is_a_clear_error(tmp_path):

@@ -96,7 +96,7 @@ def ensure_stream(
     **overrides: Any,
 ) -> Path:
     """A trained checkpoint of one stream: ``checkpoint`` if given, else the lab's run of that
-    stream (trained now through torchrun if it has not finished yet). ``name``: the run's folder
+    stream (trained now in a child process, :func:`~aagcn_lab.train.launch.launch`, if it has not finished yet). ``name``: the run's folder
     under :func:`stream_root` (default: the stream's name), for variants such as other settings."""
     if checkpoint:
         if not Path(checkpoint).exists():

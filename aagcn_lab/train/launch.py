@@ -1,7 +1,9 @@
-"""Start a training run through ``torchrun`` as a subprocess -- from a notebook cell or a script.
+"""Start a training run as a subprocess -- from a notebook cell or a script.
 
-:func:`launch` writes the config into the run folder, starts ``python -m torch.distributed.run``
-(one node or several, with c10d rendezvous), streams the run's progress (a tqdm bar fed by the
+:func:`launch` writes the config into the run folder, starts the training process (one process on
+one node: ``python -m aagcn_lab.train`` itself, which saves ``torchrun``'s 1.8 s launcher start-up;
+otherwise ``python -m torch.distributed.run``, one node or several, with c10d rendezvous; see
+:func:`launch_command`), streams the run's progress (a tqdm bar fed by the
 trainer's JSON log lines, plus anything else it prints), and returns its :class:`RunResult`. A
 failure in any process ends the whole job; :class:`LaunchError` then carries the last lines of
 output and the command that resumes the run.
@@ -34,7 +36,7 @@ from .config import TrainConfig
 from .log import parse_line
 from .rundir import RunDir, RunResult
 
-__all__ = ["LaunchError", "launch", "launch_all", "cpu_waves", "torchrun_command"]
+__all__ = ["LaunchError", "launch", "launch_all", "cpu_waves", "launch_command", "torchrun_command"]
 
 
 class LaunchError(RuntimeError):
@@ -66,6 +68,22 @@ def torchrun_command(
     return cmd
 
 
+def launch_command(
+    config_path: str | os.PathLike,
+    nproc: int = 1,
+    nnodes: int = 1,
+    rdzv_endpoint: str | None = None,
+    rdzv_id: str = "aagcn-lab",
+    node_rank: int | None = None,
+    resume: str | None = None,
+) -> list[str]:
+    """The command that runs a config: the training process itself for one process on one node
+    (no rendezvous to make: the trainer reads no torchrun variable it lacks), else :func:`torchrun_command`."""
+    if nproc == 1 and nnodes == 1 and rdzv_endpoint is None:
+        return [sys.executable, "-m", "aagcn_lab.train", "--config", str(config_path)] + (["--resume", str(resume)] if resume else [])
+    return torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, resume)
+
+
 def launch(
     cfg: TrainConfig,
     nproc: int = 1,
@@ -77,14 +95,14 @@ def launch(
     env: dict | None = None,
     quiet: bool = False,
 ) -> RunResult:
-    """Run ``cfg`` on ``nproc`` processes per node through torchrun; stream progress; return results.
+    """Run ``cfg`` on ``nproc`` processes per node (:func:`launch_command`); stream progress; return results.
 
     ``resume=True`` continues from the run folder's ``latest.pt`` when there is one.
     """
     run = RunDir.of(cfg)
     config_path = run.write_launch_config(cfg)
     resume_arg = "auto" if resume is True else (str(resume) if resume else None)
-    cmd = torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, resume_arg)
+    cmd = launch_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, resume_arg)
     run_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     tail: collections.deque[str] = collections.deque(maxlen=40)
     bar = None
@@ -123,9 +141,10 @@ def launch(
         root = text[text.find("Root Cause") :] if "Root Cause" in text else text  # torchrun's summary
         killed = re.search(r"rank\s*:\s*(\d+).*?exitcode\s*:\s*-(\d+)", root, re.S)
         why = f" (the process of rank {killed.group(1)} was killed by signal {killed.group(2)})" if killed else ""
-        raise LaunchError(
-            f"training exited with status {code}{why}. Last output:\n" + "\n".join(tail) + f"\nResume with: {' '.join(torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, 'auto'))}"
-        )
+        if code < 0:  # the training process itself (one process, no torchrun between)
+            why = f" (the training process was killed by signal {-code})"
+        resume_cmd = " ".join(launch_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, "auto"))
+        raise LaunchError(f"training exited with status {code}{why}. Last output:\n" + "\n".join(tail) + f"\nResume with: {resume_cmd}")
     result = run.result()
     if result is None:
         raise LaunchError(f"the run finished but wrote no {run.results}")
