@@ -67,7 +67,8 @@ def check_runs(out: dict, names: set, batch: int, frames: int) -> None:
         training = name.endswith("train")
         if training:
             assert table["batch_norm"]["ms"] > 0 and table["other"]["ms"] > 0  # BN statistics; loss and optimizer
-        rows = int(out["rows computed (ours / pyskl)"].split(" / ")[0 if name.startswith("ours") else 1])
+        column = 2 if name.startswith("pyskl") else 1 if "prepared" in name else 0  # the prepared path skips absent persons
+        rows = int(out["rows computed (ours / prepared / pyskl)"].split(" / ")[column])
         flops = hardware.category_flops(model, rows, frames, batch)
         for cat, row in table.items():
             assert row["gflop"] == pytest.approx((3 if training else 1) * flops.get(cat, 0.0) / 1e9)
@@ -83,7 +84,7 @@ def check_runs(out: dict, names: set, batch: int, frames: int) -> None:
 def test_profile_of_ours_adds_up(dtype):
     out = hardware.bench_profile(dtype, batch=2, two_person=0.5, frames=8, iters=1, pyskl=False, peaks=FAKE_PEAKS, model_kwargs=SMALL)
     assert out["pyskl"].startswith("skipped") or not have_pyskl()
-    assert out["rows computed (ours / pyskl)"] == "4 / 4" and out["peak conv9x1 GFLOP/s"] == 1000.0
+    assert out["rows computed (ours / prepared / pyskl)"] == "4 / 3 / 4" and out["peak conv9x1 GFLOP/s"] == 1000.0
     check_runs(out, {"ours train", "ours infer (prepared)", "ours infer (eval)"}, batch=2, frames=8)
     assert not any(k.startswith("speedup") for k in out)
     text = "\n".join(hardware.profile_lines(out))
@@ -156,7 +157,7 @@ def test_pyskl_model_has_our_weights_and_function():
 @pytest.mark.skipif(not have_pyskl(), reason="pyskl's source is not here ($PYSKL_SRC)")
 def test_profile_against_pyskl_adds_up():
     out = hardware.bench_profile("fp32", batch=2, two_person=0.5, frames=8, iters=1, peaks=FAKE_PEAKS, model_kwargs=SMALL)
-    assert out["rows computed (ours / pyskl)"] == "4 / 4"
+    assert out["rows computed (ours / prepared / pyskl)"] == "4 / 3 / 4"
     names = {"ours train", "ours infer (prepared)", "ours infer (eval)", "pyskl train", "pyskl infer (eval)"}
     check_runs(out, names, batch=2, frames=8)
     runs = out["runs"]

@@ -64,6 +64,33 @@ def test_prepared_path_equals_the_model_and_the_oracle(overrides):
         assert rel(prepared.forward_test(clips), m.forward_test(clips)) < PROBS_F64
 
 
+def test_absent_persons_are_computed_once_per_slot_and_shape_then_kept():
+    """A one-person stream in a two-person model: the blocks see one row a call once the absent
+    person's features are kept; each slot (its own data BN) and each clip shape has its own, and an
+    all-zero sample needs no row at all. The logits stay the model's (float64)."""
+    m = _model()
+    prepared = prepare_inference(m)
+    seen = []
+    first = prepared.blocks[0]
+    prepared.blocks[0] = lambda h: seen.append(h.shape[0]) or first(h)
+    torch.manual_seed(3)
+    x = torch.randn(1, 2, 16, 25, 3, dtype=torch.float64)
+    x[:, 1] = 0
+    with torch.no_grad():
+        for t in (16, 16, 12):
+            clip = x[:, :, :t]
+            assert rel(prepared(clip), m(clip)) < LOGITS_F64, t
+    assert seen == [1, 1, 1, 1, 1]  # T = 16: the person, then the absent one alone; again the person only; T = 12 anew
+    assert len(prepared._absent) == 2  # (slot 1, T = 16) and (slot 1, T = 12)
+    seen.clear()
+    both = torch.cat([x.flip(1), torch.zeros_like(x)])  # slot 0 absent in sample 0; sample 1 all zero
+    with torch.no_grad():
+        assert rel(prepared(both), m(both)) < LOGITS_F64
+    assert seen == [1, 1]  # sample 0's person, then slot 0's absent person; the rest kept
+    assert prepared.absent_features(0, both).shape == (m.cls_head.fc_cls.in_features,)
+    assert not torch.equal(prepared.absent_features(0, both), prepared.absent_features(1, both))  # data BN per slot
+
+
 def test_folds_once_and_is_a_snapshot(monkeypatch):
     """Batch norm is folded when the object is made, never per call; later weight changes do not
     reach it (make a new one), the model itself sees them."""

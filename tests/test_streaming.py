@@ -195,8 +195,11 @@ def test_bench_stream_reports_the_steady_state_consistent_with_latency_and_strid
 
     stride = 4
     d = bench_stream(streams=(1, 2), window=8, stride=stride, num_clips=1, predictions=3, base_channels=8)
-    fused = bench_stream(window=10, stride=stride, predictions=2, base_channels=8, dtype="bf16", fused=True)
+    fused = bench_stream(window=10, stride=stride, predictions=2, base_channels=8, dtype="bf16", fused=True, persons=1)
     assert d["window / stride / clips / dtype"] == "8 / 4 / 1 / fp32" and fused["window / stride / clips / dtype"] == "10 / 4 / 1 / bf16"
+    assert d["people in view"] == 2 and fused["people in view"] == 1
+    with pytest.raises(ValueError, match="persons 3"):
+        bench_stream(window=8, stride=stride, persons=3)
     for out, label, n in ((d, "1 stream(s)", 1), (d, "2 stream(s)", 2), (fused, "fused j+b+jm+bm", 1)):
         latency = out[f"{label}: latency per prediction (ms, mean)"] / 1000
         assert out[f"{label}: latency per prediction (ms, max)"] / 1000 >= latency > out[f"{label}: other frames (ms, median)"] / 1000 > 0

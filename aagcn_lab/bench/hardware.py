@@ -245,7 +245,7 @@ def _labelled(kind: str, net: Any) -> Iterator[None]:
     lab = _Labels()
     try:
         if kind == "prepared":
-            lab.method(net, "_features", "backbone")
+            lab.method(net, "_rows", "backbone")
             for block in net.blocks:
                 lab.method(block.unit, "graph", "embeddings")  # theta / phi as one product, then C_k inside
                 if block.unit.embedding is not None:
@@ -358,9 +358,13 @@ def _profile_step(fn: Callable[[], object], kind: str, net: Any, joints: int) ->
 # ------------------------------------------------------------------------------------------------
 
 
-def _computed_rows(x: torch.Tensor, share: bool) -> int:
+def _computed_rows(x: torch.Tensor, share: bool, prepared: bool = False) -> int:
+    """Person rows the model computes for ``x`` (absent persons once per slot), or the prepared inference
+    path (``prepared``: present persons only, the absent ones' features are kept)."""
     from ..model.absent import plan_shared_rows
 
+    if prepared and share:
+        return int((x.reshape(x.shape[0] * x.shape[1], -1).abs().amax(-1) > 0).sum())
     shared = plan_shared_rows(x) if share else None
     return x.shape[0] * x.shape[1] if shared is None else len(shared.keep)
 
@@ -384,11 +388,12 @@ def bench_profile(
     x = _batch(batch, two_person, t=frames)
     y = torch.randint(0, model.cfg.num_classes, (batch,), generator=torch.Generator().manual_seed(1))
     src = find_source(source) if pyskl else None
-    rows = {"ours": _computed_rows(x, model.backbone.share_absent_persons), "pyskl": batch * model.cfg.num_person}
+    share = model.backbone.share_absent_persons
+    rows = {"ours": _computed_rows(x, share), "prepared": _computed_rows(x, share, prepared=True), "pyskl": batch * model.cfg.num_person}
     if peaks is None:
         peaks = bench_peak((dtype,), batch, two_person, frames, iters=iters, model=model)
     out: dict[str, Any] = {"dtype": dtype, "batch": batch, "two_person": two_person, "frames": frames,
-                           "rows computed (ours / pyskl)": f"{rows['ours']} / {rows['pyskl']}",
+                           "rows computed (ours / prepared / pyskl)": f"{rows['ours']} / {rows['prepared']} / {rows['pyskl']}",
                            "pyskl": str(src) if src else f"skipped: no pyskl source (set ${ENV}; default {DEFAULT_SOURCE})"}  # fmt: skip
     for kind in ("matmul", "conv9x1", "conv1x1", "peak"):
         out[f"peak {kind} GFLOP/s"] = peaks[f"{dtype}_{kind}"]
@@ -406,7 +411,7 @@ def bench_profile(
     # run name -> (step, labelling kind, labelled object, rows, training)
     runs: dict[str, tuple[Callable[[], None], str, Any, int, bool]] = {
         "ours train": (partial(_train_step, train_ours, _sgd(train_ours), x, y, amp), "ours", train_ours, rows["ours"], True),
-        "ours infer (prepared)": (partial(infer, prepared, False), "prepared", prepared, rows["ours"], False),
+        "ours infer (prepared)": (partial(infer, prepared, False), "prepared", prepared, rows["prepared"], False),
         "ours infer (eval)": (partial(infer, eval_ours), "ours", eval_ours, rows["ours"], False),
     }
     if src is not None:

@@ -1,6 +1,7 @@
 """The ``stream`` section: the streaming predictor's latency per prediction and the frames/s it sustains.
 
-Two modes on the same COCO-17 frames (two walking people, 1920x1080 pixels), full-width models:
+Two modes on the same COCO-17 frames (two walking people, or one: ``persons``; 1920x1080 pixels),
+full-width models of two person slots:
 
 * ``N stream(s)``: N independent streams (one joint model each) served from one process, every
   frame pushed to each of them in turn;
@@ -31,10 +32,10 @@ __all__ = ["bench_stream", "FUSED_STREAMS"]
 FUSED_STREAMS = ("j", "b", "jm", "bm")
 
 
-def _coco_frames(n: int, seed: int = 0) -> list[np.ndarray]:
-    """``n`` frames of two walking COCO-17 people ``(2, 17, 3)`` (x, y pixels, score)."""
+def _coco_frames(n: int, seed: int = 0, persons: int = 2) -> list[np.ndarray]:
+    """``n`` frames of ``persons`` walking COCO-17 people ``(persons, 17, 3)`` (x, y pixels, score)."""
     rng = np.random.default_rng(seed)
-    bodies = [rng.uniform(0, 150, (17, 2)) + (300 + 700 * k, 300) for k in range(2)]
+    bodies = [rng.uniform(0, 150, (17, 2)) + (300 + 700 * k, 300) for k in range(2)][:persons]
     frames = []
     for f in range(n):
         people = [np.concatenate([b + (2.0 * f, 5 * np.sin(f / 5)), rng.uniform(0.4, 1, (17, 1))], 1) for b in bodies]
@@ -96,16 +97,20 @@ def bench_stream(
     base_channels: int = 64,
     dtype: str | None = None,
     fused: bool = False,
+    persons: int = 2,
 ) -> dict:
     """Steady-state latency per prediction and sustained frames/s on the CPU: ``streams`` independent joint-model
-    streams each, or (``fused``) one video through four models fused (see the module docstring)."""
+    streams each, or (``fused``) one video through four models fused, of ``persons`` people in view (see the
+    module docstring)."""
     from ..streaming import check_window
 
     window, stride = check_window(window, stride)
     if predictions < 1:
         raise ValueError(f"predictions {predictions}: at least one prediction after the first is timed")
     first = stride * -(-window // stride)  # the frame count at the first prediction: a full window, on a stride
-    frames = _coco_frames(first + predictions * stride)
+    if persons not in (1, 2):
+        raise ValueError(f"persons {persons}: the models have two person slots; 1 or 2 people in view")
+    frames = _coco_frames(first + predictions * stride, persons=persons)
     models = _coco_models(FUSED_STREAMS if fused else ("j",), base_channels)
 
     def predictor() -> StreamingPredictor:
@@ -113,6 +118,7 @@ def bench_stream(
 
     out: dict = {
         "window / stride / clips / dtype": f"{window} / {stride} / {num_clips} / {dtype or 'fp32'}",
+        "people in view": persons,
         "parameters per model": models["j"].net.num_parameters(),
         "torch threads": torch.get_num_threads(),
         "predictions timed": predictions,

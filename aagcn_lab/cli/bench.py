@@ -52,6 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clips", type=positive_int, default=1, help="stream section: test clips per prediction (default: 1, as streaming)")
     p.add_argument("--streams", default="1,4", help="stream section: numbers of independent streams served at once")
     p.add_argument("--fused", action="store_true", help="stream section: one video through four models (j, b, jm, bm) fused, instead")
+    p.add_argument("--persons", type=int, default=2, choices=(1, 2), help="stream section: people in view (the models have two person slots)")
     p.add_argument("--dtype", default="fp32", choices=("fp32", "bf16"), help="stream section (and shared --workload stream): precision of the convolutions (default: fp32)")
     p.add_argument("--predictions", type=positive_int, default=5, help="stream section: predictions timed after the first")
     p.add_argument("--profile-batch", type=positive_int, default=8, help="profile and revisions sections: batch")
@@ -93,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
     if args.section in ("train", "all"):
         _print("training loop, built-in dataset", bench.bench_train(args.steps, "auto" if args.device == "cpu" else args.device))
     if args.section in ("stream", "all"):
-        _print("streaming predictor, COCO-17 2D frames, two people, CPU, steady state", bench.bench_stream(
+        people = "two people" if args.persons == 2 else "one person"
+        _print(f"streaming predictor, COCO-17 2D frames, {people}, CPU, steady state", bench.bench_stream(
             int_list(args.streams, "--streams", low=1), *check_window(args.window, args.stride, ("--window", "--stride")), args.clips,
-            args.predictions, dtype=args.dtype, fused=args.fused))
+            args.predictions, dtype=args.dtype, fused=args.fused, persons=args.persons))
     if args.section == "shared" or (args.section == "all" and args.device == "cpu"):
         from ..bench.shared import bench_shared
 

@@ -13,7 +13,10 @@ precompute:
 The returned :class:`PreparedAAGCN` computes the model's eval-mode function with activations laid
 out ``(N, T, V, C)`` (oneDNN's fastest layout for these 1x1 and ``(k, 1)`` convolutions, and the
 means of the attention reduce in memory order), the K aggregations written side by side, and the
-residuals, ReLUs and attention applied in place. Absent persons are shared as in the model.
+residuals, ReLUs and attention applied in place. An absent (all-zero) person is not computed at
+all: in eval mode its pooled features depend only on the weights, its person slot and the clip's
+shape, so each is computed once, alone, and kept (:meth:`PreparedAAGCN.absent_features`). A live
+stream of one person in a two-person model computes one row instead of two.
 
 ``dtype=torch.bfloat16`` (or ``"bf16"``) is the reduced-precision option, never a default: the
 convolutions, the aggregation and the embeddings run in bfloat16 (oneDNN's AVX-512 BF16 / AMX
@@ -38,8 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .aagcn import GCNHead, clip_probabilities
-from .absent import plan_shared_rows
+from .aagcn import clip_probabilities
 from .gate_conv import gate_conv
 from .modes import eval_mode
 
@@ -197,6 +199,7 @@ class PreparedAAGCN:
             self.blocks = [_Block(block, self.dtype) for block in bb.gcn]
             self.head = (_copy(model.cls_head.fc_cls.weight), _copy(model.cls_head.fc_cls.bias))
         self.share_absent_persons = bb.share_absent_persons
+        self._absent: dict[tuple, Tensor] = {}  # (slot, T, V, C, input dtype) -> pooled features (C',)
 
     @staticmethod
     def _data_bn(bn: nn.Module, kind: str, m: int, v: int, c: int) -> tuple[Tensor, Tensor] | None:
@@ -212,23 +215,42 @@ class PreparedAAGCN:
         if self.blocks is None or x.device.type != "cpu" or torch.is_autocast_enabled("cpu") or self.model.training:
             return _plain_eval(self.model, x, self.dtype)  # where the prepared path does not apply: the model itself
         with torch.no_grad():
-            return F.linear(GCNHead.pool(self._features(x).to(self.head[0].dtype)), *self.head)
+            return F.linear(self._pooled(x).mean(1), *self.head)
 
-    def _features(self, x: Tensor) -> Tensor:
-        """Backbone features ``(N, M, C', T', V)`` on the prepared path."""
+    def _pooled(self, x: Tensor) -> Tensor:
+        """Every person's backbone features pooled over frames and joints, ``(N, M, C')`` in the head's
+        dtype (:meth:`GCNHead.pool <aagcn_lab.model.aagcn.GCNHead.pool>` before its mean over persons);
+        absent persons from :meth:`absent_features`."""
         self.model.check_input(x)
         n, m, t, v, c = x.shape
-        h = x if self.embed is None else x * self.embed[0] + self.embed[1]
-        h = h.reshape(n * m, t, v, c).to(self.dtype)  # (N*M, T, V, C): channels last from the start
-        shared = plan_shared_rows(x) if self.share_absent_persons else None
-        if shared is not None:  # eval mode: rows are independent, no weighting
-            h = shared.compact(h)
+        rows = x.reshape(n * m, -1)
+        absent = rows.abs().amax(-1) == 0 if self.share_absent_persons else rows.new_zeros(n * m, dtype=torch.bool)
+        out = x.new_empty((n * m, self.head[0].shape[1]), dtype=self.head[0].dtype)
+        present = torch.nonzero(~absent).squeeze(1)
+        if len(present):
+            out[present] = self._rows(x.reshape(n * m, t, v, c)[present], present % m)
+        for slot in torch.unique(torch.nonzero(absent).squeeze(1) % m).tolist():
+            out[slot::m][absent[slot::m]] = self.absent_features(slot, x)
+        return out.view(n, m, -1)
+
+    def _rows(self, h: Tensor, slots: Tensor) -> Tensor:
+        """Persons ``(R, T, V, C)`` of person slots ``slots`` through data BN and the blocks, pooled: ``(R, C')``."""
+        if self.embed is not None:
+            scale, shift = self.embed
+            h = h * scale[slots % len(scale)] + shift[slots % len(shift)]
+        h = h.to(self.dtype)  # (R, T, V, C): channels last from the start
         for block in self.blocks:
             h = block(h)
-        h = h.permute(0, 3, 1, 2)  # (N*M, C', T', V)
-        if shared is not None:
-            h = shared.expand(h)
-        return h.reshape((n, m) + h.shape[1:]).contiguous()
+        return h.mean((1, 2), dtype=self.head[0].dtype)  # over T' and V
+
+    def absent_features(self, slot: int, x: Tensor) -> Tensor:
+        """The pooled features ``(C',)`` of an all-zero person in ``slot`` of a clip shaped like ``x``
+        ``(N, M, T, V, C)``: computed once per slot, shape and dtype, then kept (they depend on nothing else)."""
+        key = (slot, *x.shape[2:], x.dtype)
+        if key not in self._absent:
+            zero = x.new_zeros((1, *x.shape[2:]))
+            self._absent[key] = self._rows(zero, torch.tensor([slot]))[0]
+        return self._absent[key]
 
     def forward_test(self, x: Tensor) -> Tensor:
         """``(N, clips, M, T, V, C)`` (or one clip) -> probabilities averaged over clips, as ``model.forward_test``."""
