@@ -31,6 +31,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from .config import TrainConfig
 from .log import parse_line
@@ -68,20 +69,14 @@ def torchrun_command(
     return cmd
 
 
-def launch_command(
-    config_path: str | os.PathLike,
-    nproc: int = 1,
-    nnodes: int = 1,
-    rdzv_endpoint: str | None = None,
-    rdzv_id: str = "aagcn-lab",
-    node_rank: int | None = None,
-    resume: str | None = None,
-) -> list[str]:
+def launch_command(config_path: str | os.PathLike, nproc: int = 1, nnodes: int = 1, rdzv_endpoint: str | None = None, **rest: Any) -> list[str]:
     """The command that runs a config: the training process itself for one process on one node
-    (no rendezvous to make: the trainer reads no torchrun variable it lacks), else :func:`torchrun_command`."""
+    (no rendezvous to make: the trainer reads no torchrun variable it lacks), else
+    :func:`torchrun_command` (``rest``: its ``rdzv_id``, ``node_rank`` and ``resume``)."""
     if nproc == 1 and nnodes == 1 and rdzv_endpoint is None:
+        resume = rest.get("resume")
         return [sys.executable, "-m", "aagcn_lab.train", "--config", str(config_path)] + (["--resume", str(resume)] if resume else [])
-    return torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, resume)
+    return torchrun_command(config_path, nproc, nnodes, rdzv_endpoint, **rest)
 
 
 def launch(
@@ -102,7 +97,7 @@ def launch(
     run = RunDir.of(cfg)
     config_path = run.write_launch_config(cfg)
     resume_arg = "auto" if resume is True else (str(resume) if resume else None)
-    cmd = launch_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, resume_arg)
+    cmd = launch_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id=rdzv_id, node_rank=node_rank, resume=resume_arg)
     run_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     tail: collections.deque[str] = collections.deque(maxlen=40)
     bar = None
@@ -143,7 +138,7 @@ def launch(
         why = f" (the process of rank {killed.group(1)} was killed by signal {killed.group(2)})" if killed else ""
         if code < 0:  # the training process itself (one process, no torchrun between)
             why = f" (the training process was killed by signal {-code})"
-        resume_cmd = " ".join(launch_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id, node_rank, "auto"))
+        resume_cmd = " ".join(launch_command(config_path, nproc, nnodes, rdzv_endpoint, rdzv_id=rdzv_id, node_rank=node_rank, resume="auto"))
         raise LaunchError(f"training exited with status {code}{why}. Last output:\n" + "\n".join(tail) + f"\nResume with: {resume_cmd}")
     result = run.result()
     if result is None:
