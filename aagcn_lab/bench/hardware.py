@@ -361,10 +361,10 @@ def _profile_step(fn: Callable[[], object], kind: str, net: Any, joints: int) ->
 def _computed_rows(x: torch.Tensor, share: bool, prepared: bool = False) -> int:
     """Person rows the model computes for ``x`` (absent persons once per slot), or the prepared inference
     path (``prepared``: present persons only, the absent ones' features are kept)."""
-    from ..model.absent import plan_shared_rows
+    from ..model.absent import absent_persons, plan_shared_rows
 
     if prepared and share:
-        return int((x.reshape(x.shape[0] * x.shape[1], -1).abs().amax(-1) > 0).sum())
+        return int((~absent_persons(x)).sum())
     shared = plan_shared_rows(x) if share else None
     return x.shape[0] * x.shape[1] if shared is None else len(shared.keep)
 

@@ -332,12 +332,13 @@ class Pipeline:
 
     def draw(self, prepared: np.ndarray, record: dict, rng: np.random.RandomState | None = None) -> dict:
         """The sample from :meth:`prepare`'s output: augmentation (if any), frames, person slots."""
-        kp = prepared
+        kp, score = prepared, "keypoint_score" in record
         if self.augment is not None:
             rng = rng if rng is not None else np.random.RandomState()
-            kp = self.features(self.augment(kp, self.layout, rng, "keypoint_score" in record), slice(None), "keypoint_score" in record)
+            kp = self.augment(kp, self.layout, rng, score)
         inds = sample_indices(kp.shape[1], self.clip_len, self.num_clips, self.test_mode, rng)
-        x = kp[:, inds].astype(np.float32, copy=False)  # (M, nc*L, V, C)
+        x = self.features(kp, inds, score) if self.augment is not None else kp[:, inds]  # prepare made the features
+        x = x.astype(np.float32, copy=False)  # (M, nc*L, V, C)
         x = _pad_persons(x, self.num_person)
         x = x.reshape(self.num_person, self.num_clips, self.clip_len, *x.shape[2:]).transpose(1, 0, 2, 3, 4)
         return {"keypoint": np.ascontiguousarray(x), "label": int(record["label"]), "frame_dir": record["frame_dir"]}

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-__all__ = ["outside_compile", "SharedRows", "plan_shared_rows", "WeightedBatchNorm2d", "WeightedBatchNormFunction", "weighted_batch_norm", "count_rows"]
+__all__ = ["outside_compile", "absent_persons", "SharedRows", "plan_shared_rows", "WeightedBatchNorm2d", "WeightedBatchNormFunction", "weighted_batch_norm", "count_rows"]
 
 
 _OUTSIDE: dict[Callable, Callable] = {}  # fn -> torch.compiler.disable(fn), made on first use under torch.compile
@@ -76,6 +76,11 @@ class SharedRows:
         return h[self.inverse]
 
 
+def absent_persons(x: Tensor) -> Tensor:
+    """``(N, M)``: which persons of input ``(N, M, T, V, C)`` are absent (zero-padded: all their values 0)."""
+    return x.reshape(*x.shape[:2], -1).abs().amax(-1) == 0
+
+
 @outside_compile  # data-dependent bookkeeping on an (N, M) mask: eager, outside any compiled graph
 def plan_shared_rows(x: Tensor) -> SharedRows | None:
     """The rows to compute for input ``(N, M, T, V, C)``, or ``None`` when nothing can be shared.
@@ -84,7 +89,7 @@ def plan_shared_rows(x: Tensor) -> SharedRows | None:
     inductor 2.13's scheduler, hence eager.)
     """
     n, m = x.shape[:2]
-    absent = x.reshape(n, m, -1).abs().amax(-1) == 0  # (N, M)
+    absent = absent_persons(x)
     if int(absent.sum(0).max()) < 2:
         return None
     flat = absent.reshape(-1)

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .aagcn import clip_probabilities
+from .absent import absent_persons
 from .gate_conv import gate_conv
 from .modes import eval_mode
 
@@ -223,8 +224,7 @@ class PreparedAAGCN:
         absent persons from :meth:`absent_features`."""
         self.model.check_input(x)
         n, m, t, v, c = x.shape
-        rows = x.reshape(n * m, -1)
-        absent = rows.abs().amax(-1) == 0 if self.share_absent_persons else rows.new_zeros(n * m, dtype=torch.bool)
+        absent = absent_persons(x).reshape(-1) if self.share_absent_persons else x.new_zeros(n * m, dtype=torch.bool)
         out = x.new_empty((n * m, self.head[0].shape[1]), dtype=self.head[0].dtype)
         present = torch.nonzero(~absent).squeeze(1)
         if len(present):
