@@ -87,6 +87,8 @@ MUTANTS = [
     Mutant("gate-conv-kernel-flipped", "aagcn_lab/model/gate_conv.py", "torch.matmul(x, weight[0].to(x.dtype))",
            "torch.matmul(x, weight[0].flip(-1).to(x.dtype))", MODEL_ORACLE,
            "the attention gates' product form convolves (kernel flipped) instead of correlating like Conv1d"),
+    Mutant("pointwise-bias-dropped", "aagcn_lab/model/pointwise.py", "torch.baddbmm(bias.reshape(1, o, 1), w, x)", "torch.bmm(w, x)",
+           ("tests/test_pointwise.py",), "the 1x1 convolutions' product form drops the bias (hidden in training by the BN after most of them)"),
     Mutant("absent-features-of-any-slot", "aagcn_lab/model/cpu_infer.py", "key = (slot, *x.shape[2:], x.dtype)",
            "key = (*x.shape[2:], x.dtype)", ("tests/test_cpu_infer.py", "-k", "absent_persons_are_computed_once"),
            "the prepared path keeps one absent person's features for every person slot (data BN differs per slot)"),

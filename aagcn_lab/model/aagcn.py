@@ -10,7 +10,8 @@ the whole :class:`AAGCN`. Each class has one ``forward``; this file is the model
 How it is run lives beside it, each strategy in its own module with its own tests:
 :mod:`.absent` computes each slot's zero-padded person once (switched in
 :meth:`AAGCNBackbone.forward`), :mod:`.gate_conv` computes the attention's one-channel
-convolutions as a product and a sum of taps, :mod:`.cpu_infer` is the CPU inference path with batch norm
+convolutions as a product and a sum of taps, :mod:`.pointwise` the 1x1 convolutions as one batched
+product on the CPU, :mod:`.cpu_infer` is the CPU inference path with batch norm
 folded and weights stacked once (``prepare_inference(model)``), :mod:`.inspection` is the traced
 walk behind :meth:`AAGCN.inspect`, and :mod:`.reference` is the plain transcription the tests and
 the bench compare against.
@@ -35,6 +36,7 @@ from ..graph import PERSON_SLOTS, Layout, get_layout, spatial_partition
 from .absent import WeightedBatchNorm2d, count_rows, plan_shared_rows
 from .gate_conv import GateConv1d
 from .inspection import Inspection, LayerTrace, inspect_model
+from .pointwise import PointwiseConv2d, pointwise_conv
 from .modes import eval_mode
 
 __all__ = [
@@ -177,7 +179,8 @@ class TemporalConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 9, stride: int = 1) -> None:
         super().__init__()
         pad = (kernel_size - 1) // 2
-        self.conv = nn.Conv2d(in_channels, out_channels, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1))
+        conv = PointwiseConv2d if kernel_size == 1 else nn.Conv2d  # a 1x1 one: a product on the CPU (model/pointwise.py)
+        self.conv = conv(in_channels, out_channels, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1))
         self.bn = WeightedBatchNorm2d(out_channels)  # nn.BatchNorm2d (see model/absent.py)
 
     def init_weights(self) -> None:
@@ -264,7 +267,7 @@ class AdaptiveGraphConv(nn.Module):
             self.fc2c = nn.Linear(out_channels // rr, out_channels)
 
         if in_channels != out_channels:
-            self.down = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), WeightedBatchNorm2d(out_channels))
+            self.down = nn.Sequential(PointwiseConv2d(in_channels, out_channels, 1), WeightedBatchNorm2d(out_channels))
         else:
             self.down = nn.Identity()
         self.bn = WeightedBatchNorm2d(out_channels)
@@ -310,7 +313,7 @@ class AdaptiveGraphConv(nn.Module):
 
     def data_graph(self, x: Tensor) -> Tensor:
         """The data-dependent graph ``C_k``: ``(N, C, T, V) -> (N, K, V, V)``."""
-        return self.data_graph_of_embeddings(F.conv2d(x, *self.embedding_weights()))
+        return self.data_graph_of_embeddings(pointwise_conv(x, *self.embedding_weights()))
 
     def data_graph_of_embeddings(self, emb: Tensor) -> Tensor:
         """``C_k`` from the stacked embeddings ``(N, K*2*C_e, T, V)`` (see :meth:`embedding_weights`):
@@ -347,7 +350,7 @@ class AdaptiveGraphConv(nn.Module):
         # (N, C*T, V) @ (N, V, K*V) -> (N, C, T, K, V), regrouped to (N, K*C, T, V)
         g_cat = g.transpose(-3, -2).reshape(*g.shape[:-3], v, k * v)
         agg = torch.matmul(x.reshape(n, c * t, v), g_cat).view(n, c, t, k, v).permute(0, 3, 1, 2, 4).reshape(n, k * c, t, v)
-        y = F.conv2d(agg, *self.stacked_weights())
+        y = pointwise_conv(agg, *self.stacked_weights())
         return F.relu(self.bn(y) + self.down(x))
 
     # -- attention ---------------------------------------------------------------------------------

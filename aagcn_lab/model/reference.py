@@ -18,6 +18,11 @@ from .aagcn import AAGCN, AAGCNBlock, AdaptiveGraphConv, TemporalConv
 __all__ = ["reference_unit", "reference_tcn", "reference_block", "reference_features", "reference_forward"]
 
 
+def _conv(conv: torch.nn.Conv2d, x: Tensor) -> Tensor:
+    """``conv(x)`` as ``F.conv2d`` with its weights: the oracle stays off the model's own 1x1 path (model/pointwise.py)."""
+    return F.conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding)
+
+
 def reference_unit(gcn: AdaptiveGraphConv, x: Tensor) -> Tensor:
     """pyskl ``unit_aagcn.forward``: the subsets in a Python loop, then BN, residual, S/T/C attention."""
     n, c, t, v = x.shape
@@ -36,7 +41,7 @@ def reference_unit(gcn: AdaptiveGraphConv, x: Tensor) -> Tensor:
         z = gcn.conv_d[i](torch.matmul(x.view(n, c * t, v), graph).view(n, c, t, v))
         y = z + y if y is not None else z
     y = gcn.bn(y)
-    y = y + gcn.down(x)
+    y = y + (gcn.down[1](_conv(gcn.down[0], x)) if isinstance(gcn.down, torch.nn.Sequential) else gcn.down(x))
     y = F.relu(y)
     if gcn.use_spatial:
         se = y.mean(-2)  # N C V
@@ -53,7 +58,7 @@ def reference_unit(gcn: AdaptiveGraphConv, x: Tensor) -> Tensor:
 
 def reference_tcn(tcn: TemporalConv, x: Tensor) -> Tensor:
     """pyskl ``unit_tcn.forward``: convolution, then BN."""
-    return tcn.bn(tcn.conv(x))
+    return tcn.bn(_conv(tcn.conv, x))
 
 
 def reference_block(block: AAGCNBlock, x: Tensor) -> Tensor:
