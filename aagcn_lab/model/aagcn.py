@@ -36,8 +36,8 @@ from ..graph import PERSON_SLOTS, Layout, get_layout, spatial_partition
 from .absent import WeightedBatchNorm2d, count_rows, plan_shared_rows
 from .gate_conv import GateConv1d
 from .inspection import Inspection, LayerTrace, inspect_model
-from .pointwise import PointwiseConv2d, pointwise_conv
 from .modes import eval_mode
+from .pointwise import PointwiseConv2d, pointwise_conv
 
 __all__ = [
     "AAGCNConfig",
