@@ -17,7 +17,8 @@ How the profile assigns time. Every operator the step runs on its thread is char
 ("self") time. Forward operators belong to a category by what they are and where they run:
 convolutions by kernel (9x1: temporal; 1x1: 1x1, or embeddings inside the computation of ``C_k``;
 1-d: attention), matrix products by shape (inner dimension V: the joint aggregation; a V x V
-result: ``C_k``), batch-norm modules, and the labelled parts (attention, ``C_k``, embeddings) that
+result: ``C_k``; a product over the channels onto T*V pixels: a 1x1 convolution, as
+``model/pointwise.py`` runs them in training), batch-norm modules, and the labelled parts (attention, ``C_k``, embeddings) that
 the bench marks while profiling (instance-level wrappers and module hooks, removed afterwards: the
 model files are not touched); everything else inside the backbone is a memory pass (copies,
 residual adds, ReLU, layout changes). A backward operator belongs to the forward operator that
@@ -283,15 +284,21 @@ def _classify(op: Any, label: str | None, joints: int) -> str:
         if len(w) == 4:
             return "embeddings" if label in ("embeddings", "C_k") else "conv1x1"
         return "attention"
+    product = name in _MATMUL and len(op.input_shapes) > 1 and min(len(s) for s in op.input_shapes[:2]) >= 2
+    if product and name == "aten::baddbmm" and len(op.input_shapes) > 2:  # (bias, batch1, batch2)
+        op_a, op_b = op.input_shapes[1], op.input_shapes[2]
+    elif product:
+        op_a, op_b = op.input_shapes[0], op.input_shapes[1]
+    if product and op_a[-1] != joints and op_b[-1] > joints and op_b[-1] % joints == 0:  # W @ x[n] over T*V pixels: a 1x1 convolution (model/pointwise.py)
+        return "embeddings" if label in ("embeddings", "C_k") else "conv1x1"
     if label in ("attention", "C_k", "embeddings"):
         return label
     if name in _BN:
         return "batch_norm"
-    if name in _MATMUL and len(op.input_shapes) > 1 and min(len(s) for s in op.input_shapes[:2]) >= 2:
-        a, b = op.input_shapes[0], op.input_shapes[1]
-        if a[-1] == joints:
+    if product:
+        if op_a[-1] == joints:
             return "aggregation"
-        if a[-2] == joints and b[-1] == joints:
+        if op_a[-2] == joints and op_b[-1] == joints:
             return "C_k"
         return "other"
     return "memory"
