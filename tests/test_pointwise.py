@@ -53,6 +53,8 @@ def test_the_product_runs_on_contiguous_cpu_tensors_and_conv2d_elsewhere(monkeyp
     assert torch.equal(pointwise_conv(cl, w, b), conv2d(cl, w, b)) and len(calls) == 1
     w3 = torch.randn(4, 6, 3, 1)
     assert torch.equal(pointwise_conv(x, w3, b), conv2d(x, w3, b)) and len(calls) == 2
+    with pytest.raises(RuntimeError, match="channels"):  # a weight for other input channels: conv2d's own error
+        pointwise_conv(x, torch.randn(4, 5, 1, 1), b)
 
 
 def test_the_module_is_a_conv2d_and_other_shapes_run_its_own_forward(monkeypatch):

@@ -10,9 +10,9 @@ sample, a matrix product over the channels::
 ``F.conv2d``. oneDNN's kernel, which torch picks for these convolutions on the CPU from a batch
 of 16 (or two threads) on, reorders the input and weight into its blocked layouts on every call:
 at the lab's small model's sizes (16-64 channels, T*V of 200-800) the product was 1.2-1.8x as
-fast, forward and backward, and its training step 7 % (one thread) to 9 % (two threads) faster.
-The full model (64-256 channels, T*V of 625-2,500) is within the noise of a step either way
-(README, Performance). The same function as the convolution, summed in another order: it
+fast, forward and backward, and its training step at batch 32 7-12 % faster on one thread and
+9-11 % on two (0-4 % at batch 8); the full model's (64-256 channels, T*V of 625-2,500) 2.5-7 %
+(README, Performance; the two source trees in turns). The same function as the convolution, summed in another order: it
 differs by rounding only, values and gradients (tests/test_pointwise.py).
 
 Where it is used: the stacked ``W_k`` (``sum_k W_k (x G_k)``) and the embeddings ``theta_k`` /
@@ -32,8 +32,9 @@ __all__ = ["pointwise_conv", "PointwiseConv2d"]
 
 def pointwise_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple[int, int] = (1, 1)) -> Tensor:
     """``F.conv2d(x, weight, bias, stride)`` for a 1x1 ``weight`` ``(C_out, C_in, 1, 1)`` and ``x``
-    ``(N, C_in, T, V)``, as one batched product when ``x`` is a contiguous CPU tensor."""
-    if x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous() or weight.shape[-2:] != (1, 1):
+    ``(N, C_in, T, V)``, as one batched product when ``x`` is a contiguous CPU tensor (otherwise, and for
+    shapes that do not match, ``F.conv2d`` itself, with its errors)."""
+    if x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous() or weight.shape[-2:] != (1, 1) or weight.shape[1] != x.shape[1]:
         return F.conv2d(x, weight, bias, stride)
     if tuple(stride) != (1, 1):
         x = x[:, :, :: stride[0], :: stride[1]]  # a strided 1x1 convolution reads every stride-th pixel
