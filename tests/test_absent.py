@@ -17,11 +17,7 @@ from aagcn_lab.model.absent import (
 )
 
 from .conftest import perturb
-from .tolerances import float_bound
-
-
-def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().max() / b.abs().max()).item()
+from .tolerances import float_bound, rel
 
 
 def _batch() -> torch.Tensor:

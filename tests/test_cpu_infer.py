@@ -12,7 +12,7 @@ from aagcn_lab.model.reference import reference_forward
 
 from .conftest import perturb
 from .test_model import VARIANTS
-from .tolerances import float_bound
+from .tolerances import float_bound, rel
 
 # float64 logits, two evaluations in another order (BN folded, subsets stacked, another layout): per
 # layer at most ~1e3 accumulated terms (tcn 9 x C <= 288, mean over T x V = 400, the unit's 3 x (C + V)),
@@ -20,10 +20,6 @@ from .tolerances import float_bound
 LOGITS_F64 = float_bound(torch.float64, terms=1e3, depth=11)  # 2.4e-12
 # clip probabilities: softmax turns the logits' error into 2 x max|logit| (< 10 calibrated) relative
 PROBS_F64 = float_bound(torch.float64, terms=1e3, depth=11, scale=20)
-
-
-def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().max() / b.abs().max()).item()
 
 
 def _model(**overrides) -> torch.nn.Module:

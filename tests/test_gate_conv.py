@@ -7,12 +7,7 @@ import torch.nn.functional as F
 from aagcn_lab import build_model
 from aagcn_lab.model.gate_conv import GateConv1d, gate_conv
 
-from .tolerances import float_bound
-
-
-def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().max() / b.abs().max()).item()
-
+from .tolerances import float_bound, rel
 
 # (N, C, P, J, padding): the model's spatial (kernel V or V - 1, "same") and temporal (9, "same")
 # gates, an even kernel, no padding (a shorter output), more padding than "same" (a longer one), P = 1

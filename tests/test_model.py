@@ -10,7 +10,7 @@ from aagcn_lab.model.reference import reference_forward
 
 from .conftest import perturb, shared_file
 from .facts import LAYOUT_FACTS, partition
-from .tolerances import float_bound
+from .tolerances import float_bound, rel
 
 NTU = dict(layout="nturgb+d", num_classes=60)
 
@@ -24,10 +24,6 @@ PYSKL_TRAIN = float_bound(torch.float32, terms=2e4, depth=11)  # 2.6e-2 (was 1e-
 def pyskl_probs_bound(logits: torch.Tensor) -> float:
     """Clip probabilities: softmax turns the logits' error into 2 x max|logit| relative."""
     return float_bound(torch.float32, terms=4e3, depth=11, scale=2 * max(1.0, logits.abs().max().item()))
-
-
-def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().max() / b.abs().max()).item()
 
 
 @pytest.mark.parametrize("layout,classes,count", [("nturgb+d", 60, 3_781_668), ("coco", 60, 3_760_228), ("nturgb+d", 120, 3_797_088), ("coco", 120, 3_775_648)])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["eps", "float_bound"]
+__all__ = ["eps", "float_bound", "rel"]
 
 
 def eps(dtype: torch.dtype | np.dtype | type | str) -> float:
@@ -43,3 +43,8 @@ def float_bound(dtype: torch.dtype | np.dtype | type | str, terms: float = 1, de
     if terms < 1 or depth < 1 or scale <= 0:
         raise ValueError(f"terms and depth must be >= 1 and scale > 0, got {terms}, {depth}, {scale}")
     return eps(dtype) * terms * depth * scale
+
+
+def rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The largest difference of two tensors relative to the largest magnitude of ``b`` (what a float bound is compared with)."""
+    return ((a - b).abs().max() / b.abs().max()).item()
